@@ -1,0 +1,26 @@
+GO ?= go
+PKGS := ./...
+
+.PHONY: test bench demo lint fuzz soak fakeslack
+
+## test: vet, then every test with the race detector (what CI runs)
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 $(PKGS)
+
+## bench: every benchmark, with allocations
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## demo: the bot on the embedded Slack stand-in
+demo:
+	$(GO) run ./cmd/demo
+
+## fakeslack: the Slack stand-in server alone
+fakeslack:
+	$(GO) run ./cmd/fakeslack -workspaces 3 -apps 1
+
+## lint: gofmt check and vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)

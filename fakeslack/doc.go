@@ -1,0 +1,25 @@
+// Package fakeslack is a Slack stand-in server that speaks Slack's wire protocol: the Web API, RTM and
+// Socket Mode WebSockets, incoming webhooks and response_url, with Slack's errors, rate limits,
+// redeliveries and disconnects.
+//
+// Tests start one per test on 127.0.0.1:0:
+//
+//	srv, err := fakeslack.New(fakeslack.Options{Workspaces: 2, Apps: 1})
+//	if err != nil { … }
+//	defer srv.Close()
+//	api := slack.New(srv.Workspaces()[0].ClassicBotToken, slack.OptionAPIURL(srv.APIURL()))
+//
+// Any Slack client that lets its base URL be set works against it unchanged.
+//
+// # Control
+//
+// Events and faults are injected from Go (methods on Server) or over the admin HTTP API under
+// /_admin/ (see admin.go and the README). Everything clients sent is kept in a bounded transcript,
+// and counters track deliveries, acks and redeliveries, for assertions.
+//
+// # Rate limits
+//
+// Web API limits are per method and token, as Slack's are per method, app and workspace. The default
+// allowances are Slack's tiers with bursts wide enough for reconnect tests; Options.RateLimits
+// replaces them.
+package fakeslack

@@ -1,0 +1,140 @@
+package fakeslack
+
+import (
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Kind classifies a transcript entry.
+type Kind string
+
+// Transcript entry kinds.
+const (
+	KindAPI      Kind = "api"       // a Web API call; Method and Status set, Data holds its arguments
+	KindFrameIn  Kind = "frame_in"  // a WebSocket frame a client sent
+	KindFrameOut Kind = "frame_out" // a WebSocket frame the server sent
+	KindAck      Kind = "ack"       // a Socket Mode ack matched to an envelope; Data is the ack's payload
+	KindWebhook  Kind = "webhook"   // an incoming webhook or response_url post; Status is the answer
+	KindConn     Kind = "conn"      // a socket opened or closed; Status says which and why
+)
+
+// Entry is one thing a client sent or the server answered.
+type Entry struct {
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`
+	Kind   Kind      `json:"kind"`
+	Conn   string    `json:"conn,omitempty"`   // socket ID for socket entries
+	Team   string    `json:"team,omitempty"`   // team ID, when known
+	App    string    `json:"app,omitempty"`    // app ID, when known
+	Method string    `json:"method,omitempty"` // Web API method, envelope type, or webhook kind
+	Status string    `json:"status,omitempty"` // "ok", an error code, or an HTTP status
+	// Data is the frame, ack payload, request arguments (without token) or webhook body. The
+	// server never modifies it after recording: treat it as read-only.
+	Data []byte `json:"-"`
+}
+
+// MarshalJSON renders Data as text.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	type plain Entry
+	return json.Marshal(struct {
+		plain
+		Data string `json:"data,omitempty"`
+	}{plain(e), string(e.Data)})
+}
+
+// Transcript is a bounded, ordered record of traffic, oldest entries dropped first.
+type Transcript struct {
+	mu      sync.Mutex
+	size    int
+	entries []Entry // ring buffer once full
+	start   int
+	seq     uint64
+}
+
+func newTranscript(size int) *Transcript { return &Transcript{size: size} }
+
+func (t *Transcript) add(e Entry) {
+	if t.size < 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.seq++
+	e.Seq = t.seq
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if len(t.entries) < t.size {
+		t.entries = append(t.entries, e)
+		return
+	}
+	t.entries[t.start] = e
+	t.start = (t.start + 1) % len(t.entries)
+}
+
+// Entries returns the kept entries matching keep (all when keep is nil), oldest first.
+func (t *Transcript) Entries(keep func(Entry) bool) []Entry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]Entry, 0, len(t.entries))
+	for i := range t.entries {
+		e := t.entries[(t.start+i)%len(t.entries)]
+		if keep == nil || keep(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Transcript returns the server's transcript.
+func (s *Server) Transcript() *Transcript { return s.transcript }
+
+// counters are the server's running totals.
+type counters struct {
+	apiCalls      atomic.Int64
+	socketsOpened atomic.Int64
+	framesIn      atomic.Int64
+	framesOut     atomic.Int64
+	delivered     atomic.Int64
+	acked         atomic.Int64
+	redelivered   atomic.Int64
+	unacked       atomic.Int64
+	rtmEvents     atomic.Int64
+	rtmReplies    atomic.Int64
+	webhookPosts  atomic.Int64
+}
+
+// Stats is a snapshot of the server's counters.
+type Stats struct {
+	APICalls      int64 `json:"api_calls"`
+	SocketsOpened int64 `json:"sockets_opened"`
+	FramesIn      int64 `json:"frames_in"`
+	FramesOut     int64 `json:"frames_out"`
+	// Delivered counts Socket Mode envelope deliveries, redeliveries included.
+	Delivered int64 `json:"delivered"`
+	// Acked counts envelopes acked in time (each envelope once).
+	Acked int64 `json:"acked"`
+	// Redelivered counts events_api redeliveries after a missed ack.
+	Redelivered int64 `json:"redelivered"`
+	// Unacked counts envelopes given up on: ack deadline missed with no retry left, or not retried.
+	Unacked int64 `json:"unacked"`
+	// RTMEvents counts events sent over RTM sockets; RTMReplies counts reply_to answers.
+	RTMEvents  int64 `json:"rtm_events"`
+	RTMReplies int64 `json:"rtm_replies"`
+	// WebhookPosts counts posts to incoming webhooks and response_urls, whatever the answer.
+	WebhookPosts int64 `json:"webhook_posts"`
+}
+
+// Stats returns the current counters.
+func (s *Server) Stats() Stats {
+	c := &s.counters
+	return Stats{
+		APICalls: c.apiCalls.Load(), SocketsOpened: c.socketsOpened.Load(),
+		FramesIn: c.framesIn.Load(), FramesOut: c.framesOut.Load(),
+		Delivered: c.delivered.Load(), Acked: c.acked.Load(), Redelivered: c.redelivered.Load(),
+		Unacked: c.unacked.Load(), RTMEvents: c.rtmEvents.Load(), RTMReplies: c.rtmReplies.Load(),
+		WebhookPosts: c.webhookPosts.Load(),
+	}
+}

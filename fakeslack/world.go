@@ -1,0 +1,245 @@
+package fakeslack
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Workspace is one generated Slack workspace (team) and its credentials.
+type Workspace struct {
+	TeamID string `json:"team_id"`
+	Name   string `json:"name"`
+	Domain string `json:"domain"`
+	// BotUserID and BotID identify the workspace's bot user.
+	BotUserID string `json:"bot_user_id"`
+	BotID     string `json:"bot_id"`
+	// ClassicBotToken is a classic app's bot token: RTM accepts it.
+	ClassicBotToken string `json:"classic_bot_token"`
+	// BotToken is a granular (modern) bot token: the Web API accepts it, RTM answers not_allowed_token_type.
+	BotToken string `json:"bot_token"`
+	// UserToken is a user token (xoxp-) of the first user.
+	UserToken string    `json:"user_token"`
+	Users     []User    `json:"users"`
+	Channels  []Channel `json:"channels"`
+	// Webhooks holds one incoming webhook per channel.
+	Webhooks []Webhook `json:"webhooks"`
+}
+
+// User is a member of a workspace.
+type User struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	RealName string `json:"real_name"`
+	IsBot    bool   `json:"is_bot"`
+}
+
+// Channel is a public channel of a workspace.
+type Channel struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Archived bool   `json:"is_archived"`
+}
+
+// Webhook is an incoming webhook posting into Channel.
+type Webhook struct {
+	URL     string `json:"url"`
+	Channel string `json:"channel"`
+}
+
+// App is a Socket Mode app with its app-level token, installed in Teams.
+type App struct {
+	AppID    string   `json:"app_id"`
+	Name     string   `json:"name"`
+	AppToken string   `json:"app_token"`
+	Teams    []string `json:"teams"`
+}
+
+// Message is a message kept in a channel's history.
+type Message struct {
+	Channel  string `json:"channel"`
+	TS       string `json:"ts"`
+	ThreadTS string `json:"thread_ts,omitempty"`
+	User     string `json:"user,omitempty"`
+	BotID    string `json:"bot_id,omitempty"`
+	Text     string `json:"text"`
+	// Raw is the body the message was posted with (Web API args, RTM frame or webhook body).
+	Raw []byte `json:"-"`
+	// Via says how it was posted: "chat.postMessage", "rtm", "webhook" or "response_url".
+	Via string `json:"via"`
+}
+
+type tokenKind int
+
+const (
+	tokenClassicBot tokenKind = iota + 1
+	tokenBot
+	tokenUser
+	tokenApp
+)
+
+func (k tokenKind) String() string {
+	switch k {
+	case tokenClassicBot:
+		return "classic-bot"
+	case tokenBot:
+		return "bot"
+	case tokenUser:
+		return "user"
+	case tokenApp:
+		return "app"
+	}
+	return "unknown"
+}
+
+// tokenInfo is what the server knows of one token; guarded by world.mu.
+type tokenInfo struct {
+	kind     tokenKind
+	team     string // "" for app tokens
+	app      string // app tokens only
+	scopes   []string
+	revoked  bool
+	inactive bool
+}
+
+// world holds workspaces, apps, tokens and history. All fields are guarded by mu.
+type world struct {
+	mu         sync.Mutex
+	workspaces []*Workspace
+	byTeam     map[string]*Workspace
+	apps       []*App
+	byApp      map[string]*App
+	tokens     map[string]*tokenInfo
+	history    map[string][]Message // by channel ID
+	lastTS     int64                // microseconds, strictly increasing
+	hooks      map[string]Webhook   // by path "/services/T/B/X"
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Errorf("fakeslack: crypto/rand: %w", err))
+	}
+	return hex.EncodeToString(b)
+}
+
+// id makes a Slack-looking ID: prefix then 10 upper-case base-36 digits.
+func id(prefix string, n int) string {
+	s := fmt.Sprintf("%010s", strconv.FormatInt(int64(n), 36))
+	b := []byte(s)
+	for i, c := range b {
+		if c == ' ' {
+			b[i] = '0'
+		} else if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return prefix + string(b)
+}
+
+var botScopes = []string{"bot", "chat:write", "channels:read", "channels:history", "users:read", "commands", "incoming-webhook"}
+var granularScopes = []string{"chat:write", "channels:read", "channels:history", "users:read", "commands", "incoming-webhook", "app_mentions:read"}
+
+func newWorld(o *Options, baseURL string) *world {
+	w := &world{
+		byTeam:  map[string]*Workspace{},
+		byApp:   map[string]*App{},
+		tokens:  map[string]*tokenInfo{},
+		history: map[string][]Message{},
+		hooks:   map[string]Webhook{},
+	}
+	for i := 1; i <= o.Workspaces; i++ {
+		team := id("T", 1000+i)
+		ws := &Workspace{
+			TeamID:          team,
+			Name:            fmt.Sprintf("Workspace %d", i),
+			Domain:          fmt.Sprintf("workspace-%d", i),
+			BotUserID:       id("U", 900000+i),
+			BotID:           id("B", 900000+i),
+			ClassicBotToken: fmt.Sprintf("xoxb-%d-%d-%s", 1000+i, 900000+i, randomHex(12)),
+			BotToken:        fmt.Sprintf("xoxb-%d-%d-%s", 1000+i, 800000+i, randomHex(12)),
+			UserToken:       fmt.Sprintf("xoxp-%d-%d-%s", 1000+i, 100000*i+1, randomHex(12)),
+		}
+		for u := 1; u <= o.UsersPerWorkspace; u++ {
+			ws.Users = append(ws.Users, User{ID: id("U", 100000*i+u), Name: fmt.Sprintf("user%d", u), RealName: fmt.Sprintf("User %d of %s", u, ws.Name)})
+		}
+		ws.Users = append(ws.Users, User{ID: ws.BotUserID, Name: "switchbot", RealName: "Switchboard Bot", IsBot: true})
+		for c := 1; c <= o.ChannelsPerWorkspace; c++ {
+			name := "general"
+			if c > 1 {
+				name = fmt.Sprintf("channel-%d", c)
+			}
+			ch := Channel{ID: id("C", 100000*i+c), Name: name}
+			ws.Channels = append(ws.Channels, ch)
+			path := fmt.Sprintf("/services/%s/%s/%s", team, id("B", 500000+100*i+c), randomHex(12))
+			hook := Webhook{URL: baseURL + path, Channel: ch.ID}
+			ws.Webhooks = append(ws.Webhooks, hook)
+			w.hooks[path] = hook
+		}
+		w.workspaces = append(w.workspaces, ws)
+		w.byTeam[team] = ws
+		w.tokens[ws.ClassicBotToken] = &tokenInfo{kind: tokenClassicBot, team: team, scopes: botScopes}
+		w.tokens[ws.BotToken] = &tokenInfo{kind: tokenBot, team: team, scopes: granularScopes}
+		w.tokens[ws.UserToken] = &tokenInfo{kind: tokenUser, team: team, scopes: []string{"client", "chat:write", "channels:read", "users:read"}}
+	}
+	for a := 1; a <= o.Apps; a++ {
+		app := &App{
+			AppID:    id("A", 7000+a),
+			Name:     fmt.Sprintf("App %d", a),
+			AppToken: fmt.Sprintf("xapp-1-%s-%d-%s", id("A", 7000+a), 7000+a, randomHex(16)),
+		}
+		for _, ws := range w.workspaces {
+			app.Teams = append(app.Teams, ws.TeamID)
+		}
+		w.apps = append(w.apps, app)
+		w.byApp[app.AppID] = app
+		w.tokens[app.AppToken] = &tokenInfo{kind: tokenApp, app: app.AppID, scopes: []string{"connections:write"}}
+	}
+	return w
+}
+
+// nextTS returns a new message timestamp, unique and increasing across the server.
+// Callers hold w.mu.
+func (w *world) nextTS() string {
+	now := time.Now().UnixMicro()
+	if now <= w.lastTS {
+		now = w.lastTS + 1
+	}
+	w.lastTS = now
+	return fmt.Sprintf("%d.%06d", now/1e6, now%1e6)
+}
+
+// channel finds a channel of team by ID or name; callers hold w.mu.
+func (w *world) channel(team, idOrName string) (*Channel, bool) {
+	ws := w.byTeam[team]
+	if ws == nil {
+		return nil, false
+	}
+	for i := range ws.Channels {
+		c := &ws.Channels[i]
+		if c.ID == idOrName || c.Name == idOrName || "#"+c.Name == idOrName {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// post appends m to its channel's history with a new ts and returns it.
+func (w *world) post(m Message) Message {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m.TS = w.nextTS()
+	w.history[m.Channel] = append(w.history[m.Channel], m)
+	return m
+}
+
+func copyWorkspace(ws *Workspace) Workspace {
+	c := *ws
+	c.Users = append([]User(nil), ws.Users...)
+	c.Channels = append([]Channel(nil), ws.Channels...)
+	c.Webhooks = append([]Webhook(nil), ws.Webhooks...)
+	return c
+}

@@ -1,6 +1,16 @@
 package fakeslack
 
-import "time"
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+)
 
 // RTMOptions configures RTM sockets. Zero fields take the defaults named on each field.
 type RTMOptions struct {
@@ -8,6 +18,22 @@ type RTMOptions struct {
 	URLTTL time.Duration
 	// Lifetime is how long a socket lives before the server sends goodbye and closes it. Default 8h.
 	Lifetime time.Duration
+	// WriteBurst is the capacity of each socket's write bucket, spent by the client's message and
+	// typing frames. Default 5.
+	WriteBurst int
+	// WriteRefill is how long the bucket takes to regain one write. Default 1s (Slack asks for one
+	// message per second). A write finding the bucket empty is answered
+	// {"ok":false,"reply_to":N,"error":{"code":-1,"msg":"slow down, too many messages..."}}.
+	WriteRefill time.Duration
+	// MaxViolations is how many writes in a row may be refused for the rate before the server
+	// closes the socket (close code 1008). Default 10.
+	MaxViolations int
+	// MaxFrameBytes is the largest client frame accepted; a larger one ends the socket with close
+	// code 1009. Default 16384 (Slack's 16 KB).
+	MaxFrameBytes int64
+	// MaxTextChars is the longest message text accepted, in characters; longer text gets an error
+	// reply. Default 4000.
+	MaxTextChars int
 }
 
 func (o RTMOptions) withDefaults() RTMOptions {
@@ -17,12 +43,529 @@ func (o RTMOptions) withDefaults() RTMOptions {
 	if o.Lifetime <= 0 {
 		o.Lifetime = 8 * time.Hour
 	}
+	if o.WriteBurst <= 0 {
+		o.WriteBurst = 5
+	}
+	if o.WriteRefill <= 0 {
+		o.WriteRefill = time.Second
+	}
+	if o.MaxViolations <= 0 {
+		o.MaxViolations = 10
+	}
+	if o.MaxFrameBytes <= 0 {
+		o.MaxFrameBytes = 16384
+	}
+	if o.MaxTextChars <= 0 {
+		o.MaxTextChars = 4000
+	}
 	return o
 }
 
-// rtmServer serves rtm.connect, rtm.start and the RTM sockets.
-type rtmServer struct{ s *Server }
+// RTM error codes in {"ok":false,"reply_to":N,"error":{"code":C,"msg":"…"}} replies. Slack documents
+// only -1 (rate) and 2 (text missing), and 1 in the connection error frame; the others are ours.
+const (
+	rtmErrSlowDown        = -1
+	rtmErrExpired         = 1
+	rtmErrNoText          = 2
+	rtmErrNoChannel       = 3
+	rtmErrChannelNotFound = 4
+	rtmErrTooLong         = 5
+	rtmErrBadType         = 6
+	rtmErrArchived        = 7
+)
 
-func newRTMServer(s *Server) *rtmServer { return &rtmServer{s: s} }
+const rtmSlowDown = "slow down, too many messages..."
 
-func (r *rtmServer) close() {}
+var (
+	rtmHello   = []byte(`{"type": "hello"}`)
+	rtmGoodbye = []byte(`{"type":"goodbye"}`)
+	rtmExpired = []byte(`{"type":"error","error":{"code":1,"msg":"Socket URL has expired"}}`)
+)
+
+// rtmServer serves rtm.connect, rtm.start and the RTM sockets at /websocket/{ticket}. Each socket is
+// served by its HTTP handler goroutine (socket.serve); its lifetime timer is a goroutine on s.wg.
+type rtmServer struct {
+	s    *Server
+	opts RTMOptions
+
+	mu      sync.Mutex
+	tickets map[string]rtmTicket // unused socket URLs, by ticket
+	conns   map[*socket]*rtmConn // sockets past hello
+}
+
+// rtmTicket is a single-use socket URL handed out by rtm.connect or rtm.start.
+type rtmTicket struct {
+	token         string
+	team          string
+	user          string
+	bot           string // the bot ID when the token is a bot's
+	batchPresence bool
+	expires       time.Time
+}
+
+// rtmConn is the RTM state of one socket. Only the socket's read loop touches the bucket,
+// violations and presence fields.
+type rtmConn struct {
+	sk            *socket
+	team, user    string
+	bot           string
+	batchPresence bool
+
+	tokens     float64
+	last       time.Time
+	violations int
+	presence   map[string]bool
+}
+
+func newRTMServer(s *Server) *rtmServer {
+	r := &rtmServer{s: s, opts: s.opts.RTM, tickets: map[string]rtmTicket{}, conns: map[*socket]*rtmConn{}}
+	kinds := []tokenKind{tokenClassicBot, tokenUser}
+	s.handle("rtm.connect", methodSpec{handler: r.connect, kinds: kinds, noJSON: true, opens: true})
+	s.handle("rtm.start", methodSpec{handler: r.start, kinds: kinds, noJSON: true, opens: true})
+	s.routeWebAPIMethods()
+	s.mux.HandleFunc("GET /websocket/{ticket}", r.serveSocket)
+	r.routeAdmin()
+	return r
+}
+
+// close forgets the unused tickets; the sockets and their timers end with the server.
+func (r *rtmServer) close() {
+	r.mu.Lock()
+	clear(r.tickets)
+	r.mu.Unlock()
+}
+
+// issue makes a fresh single-use socket URL for tok.
+func (r *rtmServer) issue(token string, tok tokenInfo, batchPresence bool) string {
+	who := r.s.identify(tok)
+	ticket := randomHex(16)
+	now := time.Now()
+	r.mu.Lock()
+	for k, t := range r.tickets {
+		if now.After(t.expires) {
+			delete(r.tickets, k)
+		}
+	}
+	r.tickets[ticket] = rtmTicket{token: token, team: tok.team, user: who.userID, bot: who.botID,
+		batchPresence: batchPresence, expires: now.Add(r.opts.URLTTL)}
+	r.mu.Unlock()
+	return "ws" + strings.TrimPrefix(r.s.base, "http") + "/websocket/" + ticket
+}
+
+// claim consumes a ticket; it reports false for an unknown, used or expired one.
+func (r *rtmServer) claim(ticket string) (rtmTicket, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.tickets[ticket]
+	delete(r.tickets, ticket)
+	return t, ok && time.Now().Before(t.expires)
+}
+
+// connect answers rtm.connect (§2.1).
+func (r *rtmServer) connect(req *apiRequest) (map[string]any, error) {
+	who := r.s.identify(req.Tok)
+	if who.ws == nil {
+		return nil, apiErr("invalid_auth")
+	}
+	return map[string]any{
+		"url":  r.issue(req.Token, req.Tok, req.Bool("batch_presence_aware")),
+		"team": map[string]any{"id": who.ws.TeamID, "name": who.ws.Name, "domain": who.ws.Domain},
+		"self": map[string]any{"id": who.userID, "name": who.name},
+	}, nil
+}
+
+// start answers rtm.start (§2.3): rtm.connect's answer, the deprecation warning, and the initial
+// state Slack's older answer carried.
+func (r *rtmServer) start(req *apiRequest) (map[string]any, error) {
+	body, err := r.connect(req)
+	if err != nil {
+		return nil, err
+	}
+	who := r.s.identify(req.Tok)
+	ws := who.ws
+	self := body["self"].(map[string]any)
+	self["prefs"], self["created"], self["manual_presence"] = map[string]any{}, 1700000000, "active"
+	team := body["team"].(map[string]any)
+	team["email_domain"], team["msg_edit_window_mins"], team["prefs"] = "", -1, map[string]any{}
+
+	r.s.world.mu.Lock()
+	users := make([]map[string]any, 0, len(ws.Users))
+	for _, u := range ws.Users {
+		users = append(users, userObject(u, ws))
+	}
+	channels := make([]map[string]any, 0, len(ws.Channels))
+	for _, c := range ws.Channels {
+		channels = append(channels, channelObject(c, ws))
+	}
+	latest := r.s.world.nextTS()
+	r.s.world.mu.Unlock()
+
+	body["users"], body["channels"] = users, channels
+	body["groups"], body["ims"], body["mpims"] = []any{}, []any{}, []any{}
+	body["bots"] = []map[string]any{{"id": ws.BotID, "name": "switchbot", "deleted": false, "app_id": "A" + strings.TrimPrefix(ws.BotID, "B")}}
+	body["latest_event_ts"] = latest
+	body["cache_version"] = "v1-fakeslack"
+	body["warning"] = "method_deprecated"
+	body["response_metadata"] = map[string]any{"warnings": []string{"method_deprecated"}}
+	return body, nil
+}
+
+// serveSocket runs one RTM socket in the HTTP handler goroutine, until it ends.
+func (r *rtmServer) serveSocket(w http.ResponseWriter, req *http.Request) {
+	tk, ok := r.claim(req.PathValue("ticket"))
+	if ok {
+		if t, known := r.s.lookupToken(tk.token); !known || t.revoked || t.inactive {
+			http.Error(w, "invalid_auth", http.StatusUnauthorized)
+			return
+		}
+	}
+	sk, err := r.s.acceptSocket(w, req, ConnRTM, tk.team, "", tk.token)
+	if err != nil {
+		r.s.log.WithError(err).Warn("rtm upgrade failed")
+		return
+	}
+	if !ok {
+		r.s.log.WithField("conn", sk.info.ID).Info("rtm socket URL expired or reused")
+		if sk.send(rtmExpired) == nil {
+			r.s.counters.rtmEvents.Add(1)
+		}
+		sk.closeClean(websocket.CloseNormalClosure, "")
+		sk.serve(r.opts.MaxFrameBytes, func([]byte) {})
+		return
+	}
+	rc := &rtmConn{sk: sk, team: tk.team, user: tk.user, bot: tk.bot, batchPresence: tk.batchPresence,
+		tokens: float64(r.opts.WriteBurst), last: time.Now(), presence: map[string]bool{}}
+	if sk.send(rtmHello) == nil {
+		r.s.counters.rtmEvents.Add(1)
+	}
+	r.mu.Lock()
+	r.conns[sk] = rc
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.conns, sk)
+		r.mu.Unlock()
+	}()
+	r.startLifetime(sk)
+	sk.serve(r.opts.MaxFrameBytes, func(data []byte) { r.onFrame(rc, data) })
+}
+
+// startLifetime sends goodbye once the socket has lived opts.Lifetime.
+func (r *rtmServer) startLifetime(sk *socket) {
+	if r.s.ctx.Err() != nil {
+		return
+	}
+	r.s.wg.Add(1)
+	go func() { // owner: rtmServer, one per socket. Ends at Lifetime, when the socket closes or the server closes; Close waits on s.wg.
+		defer r.s.wg.Done()
+		t := time.NewTimer(r.opts.Lifetime)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			r.goodbye(sk)
+		case <-sk.closed:
+		case <-r.s.ctx.Done():
+		}
+	}()
+}
+
+// goodbye sends goodbye and closes the socket cleanly.
+func (r *rtmServer) goodbye(sk *socket) {
+	if sk.send(rtmGoodbye) == nil {
+		r.s.counters.rtmEvents.Add(1)
+	}
+	sk.closeClean(websocket.CloseNormalClosure, "")
+}
+
+// onFrame handles one client frame. A frame that cannot be answered (bad JSON, no id) is logged and
+// ignored; one with an id gets a reply.
+func (r *rtmServer) onFrame(rc *rtmConn, data []byte) {
+	log := r.s.log.WithField("conn", rc.sk.info.ID)
+	var f map[string]json.RawMessage
+	if err := json.Unmarshal(data, &f); err != nil {
+		log.WithError(err).Warn("rtm frame is not a JSON object, ignored")
+		return
+	}
+	id, hasID := frameID(f["id"])
+	typ := jsonString(f["type"])
+	switch typ {
+	case "ping":
+		r.pong(rc, f, id, hasID)
+	case "message":
+		r.clientMessage(rc, f, id, hasID)
+	case "typing":
+		r.typing(rc, f, id, hasID)
+	case "presence_sub", "presence_query":
+		r.presence(rc, f, typ == "presence_sub")
+	default:
+		if !hasID {
+			log.WithField("type", typ).Warn("rtm frame without id and of unknown type, ignored")
+			return
+		}
+		msg := "unsupported type: " + typ
+		if typ == "" {
+			msg = "message type is missing"
+		}
+		r.replyError(rc, id, rtmErrBadType, msg)
+	}
+}
+
+// pong answers a JSON ping, echoing its extra flat fields (§3.4), unless the socket is deaf.
+func (r *rtmServer) pong(rc *rtmConn, f map[string]json.RawMessage, id int64, hasID bool) {
+	if rc.sk.deaf.Load() {
+		return
+	}
+	out := map[string]json.RawMessage{"type": json.RawMessage(`"pong"`)}
+	if hasID {
+		out["reply_to"] = json.RawMessage(itoa(id))
+	}
+	for k, v := range f {
+		if k == "id" || k == "type" || k == "reply_to" {
+			continue
+		}
+		if b := bytes.TrimSpace(v); len(b) > 0 && b[0] != '{' && b[0] != '[' {
+			out[k] = v
+		}
+	}
+	data, _ := json.Marshal(out)
+	if rc.sk.send(data) == nil {
+		r.s.counters.rtmReplies.Add(1)
+	}
+}
+
+// allowWrite spends one write from rc's bucket. When it is empty it answers the slow-down error
+// (if the frame has an id), and after MaxViolations refusals in a row it closes the socket.
+func (r *rtmServer) allowWrite(rc *rtmConn, id int64, hasID bool) bool {
+	now := time.Now()
+	rc.tokens = min(float64(r.opts.WriteBurst), rc.tokens+float64(now.Sub(rc.last))/float64(r.opts.WriteRefill))
+	rc.last = now
+	if rc.tokens >= 1 {
+		rc.tokens--
+		rc.violations = 0
+		return true
+	}
+	rc.violations++
+	if hasID {
+		r.replyError(rc, id, rtmErrSlowDown, rtmSlowDown)
+	}
+	if rc.violations >= r.opts.MaxViolations {
+		r.s.log.WithField("conn", rc.sk.info.ID).Warn("rtm client kept writing too fast, disconnecting")
+		rc.sk.closeClean(websocket.ClosePolicyViolation, "too many messages")
+	}
+	return false
+}
+
+// clientMessage posts a client's message frame (§3.3) and answers it.
+func (r *rtmServer) clientMessage(rc *rtmConn, f map[string]json.RawMessage, id int64, hasID bool) {
+	if !hasID {
+		r.s.log.WithField("conn", rc.sk.info.ID).Warn("rtm message without id, ignored")
+		return
+	}
+	if !r.allowWrite(rc, id, hasID) {
+		return
+	}
+	chArg, text, threadTS := jsonString(f["channel"]), jsonString(f["text"]), jsonString(f["thread_ts"])
+	switch {
+	case chArg == "":
+		r.replyError(rc, id, rtmErrNoChannel, "message channel is missing")
+		return
+	case text == "":
+		r.replyError(rc, id, rtmErrNoText, "message text is missing")
+		return
+	case utf8.RuneCountInString(text) > r.opts.MaxTextChars:
+		r.replyError(rc, id, rtmErrTooLong, "msg_too_long: message text is longer than "+itoa(int64(r.opts.MaxTextChars))+" characters")
+		return
+	}
+	r.s.world.mu.Lock()
+	ch, ok := r.s.world.channel(rc.team, chArg)
+	var chID string
+	var archived bool
+	if ok {
+		chID, archived = ch.ID, ch.Archived
+	}
+	r.s.world.mu.Unlock()
+	switch {
+	case !ok:
+		r.replyError(rc, id, rtmErrChannelNotFound, "channel_not_found: no channel "+chArg)
+		return
+	case archived:
+		r.replyError(rc, id, rtmErrArchived, "is_archived: channel "+chID+" is archived")
+		return
+	}
+	m := r.s.world.post(Message{Channel: chID, ThreadTS: threadTS, User: rc.user, BotID: rc.bot,
+		Text: text, Raw: append([]byte(nil), f["text"]...), Via: "rtm"})
+	reply, _ := json.Marshal(map[string]any{"ok": true, "reply_to": id, "ts": m.TS, "text": text})
+	if rc.sk.send(reply) == nil {
+		r.s.counters.rtmReplies.Add(1)
+	}
+	r.broadcast(rc.team, messageFrame(rc.team, m), nil)
+}
+
+// typing fans a typing frame out as user_typing to the workspace's other RTM sockets (§3.5).
+func (r *rtmServer) typing(rc *rtmConn, f map[string]json.RawMessage, id int64, hasID bool) {
+	if !r.allowWrite(rc, id, hasID) {
+		return
+	}
+	chArg := jsonString(f["channel"])
+	r.s.world.mu.Lock()
+	ch, ok := r.s.world.channel(rc.team, chArg)
+	var chID string
+	if ok {
+		chID = ch.ID
+	}
+	r.s.world.mu.Unlock()
+	if !ok {
+		if hasID {
+			code, msg := rtmErrChannelNotFound, "channel_not_found: no channel "+chArg
+			if chArg == "" {
+				code, msg = rtmErrNoChannel, "typing channel is missing"
+			}
+			r.replyError(rc, id, code, msg)
+		}
+		return
+	}
+	ev, _ := json.Marshal(map[string]string{"type": "user_typing", "channel": chID, "user": rc.user})
+	r.broadcast(rc.team, ev, rc.sk)
+}
+
+// presence handles presence_sub (the whole list each time; newly added users get a
+// presence_change) and presence_query (a presence_change for each user asked about).
+func (r *rtmServer) presence(rc *rtmConn, f map[string]json.RawMessage, sub bool) {
+	var ids []string
+	if err := json.Unmarshal(f["ids"], &ids); err != nil {
+		r.s.log.WithField("conn", rc.sk.info.ID).Warn("rtm presence frame without an ids list, ignored")
+		return
+	}
+	want := ids
+	if sub {
+		want = nil
+		next := make(map[string]bool, len(ids))
+		for _, u := range ids {
+			next[u] = true
+			if !rc.presence[u] {
+				want = append(want, u)
+			}
+		}
+		rc.presence = next
+	}
+	r.s.world.mu.Lock()
+	known := map[string]bool{}
+	if ws := r.s.world.byTeam[rc.team]; ws != nil {
+		for _, u := range ws.Users {
+			known[u.ID] = true
+		}
+	}
+	r.s.world.mu.Unlock()
+	var users []string
+	for _, u := range want {
+		if known[u] {
+			users = append(users, u)
+		}
+	}
+	if len(users) == 0 {
+		return
+	}
+	if rc.batchPresence {
+		ev, _ := json.Marshal(map[string]any{"type": "presence_change", "users": users, "presence": "active"})
+		r.sendEvent(rc.sk, ev)
+		return
+	}
+	for _, u := range users {
+		ev, _ := json.Marshal(map[string]any{"type": "presence_change", "user": u, "presence": "active"})
+		r.sendEvent(rc.sk, ev)
+	}
+}
+
+// replyError answers frame id with {"ok":false,"reply_to":id,"error":{"code":code,"msg":msg}}.
+func (r *rtmServer) replyError(rc *rtmConn, id int64, code int, msg string) {
+	data, _ := json.Marshal(map[string]any{"ok": false, "reply_to": id, "error": map[string]any{"code": code, "msg": msg}})
+	if rc.sk.send(data) == nil {
+		r.s.counters.rtmReplies.Add(1)
+	}
+}
+
+// sendEvent writes one event frame and counts it.
+func (r *rtmServer) sendEvent(sk *socket, frame []byte) bool {
+	if sk.send(frame) != nil {
+		return false
+	}
+	r.s.counters.rtmEvents.Add(1)
+	return true
+}
+
+// sockets returns the RTM sockets of team that have said hello.
+func (r *rtmServer) sockets(team string) []*socket {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*socket
+	for sk, rc := range r.conns {
+		if rc.team == team {
+			out = append(out, sk)
+		}
+	}
+	return out
+}
+
+// broadcast sends frame to every RTM socket of team but except, and returns how many took it.
+func (r *rtmServer) broadcast(team string, frame []byte, except *socket) int {
+	n := 0
+	for _, sk := range r.sockets(team) {
+		if sk != except && r.sendEvent(sk, frame) {
+			n++
+		}
+	}
+	return n
+}
+
+// broadcastValue is broadcast for a value to encode as JSON.
+func (r *rtmServer) broadcastValue(team string, v any, except *socket) int {
+	frame, err := json.Marshal(v)
+	if err != nil {
+		r.s.log.WithError(err).Error("encode rtm event")
+		return 0
+	}
+	return r.broadcast(team, frame, except)
+}
+
+// messageFrame renders a history message as an RTM message event (§3.7).
+func messageFrame(team string, m Message) []byte {
+	ev := map[string]any{
+		"type": "message", "channel": m.Channel, "user": m.User, "text": m.Text, "ts": m.TS,
+		"event_ts": m.TS, "team": team, "user_team": team, "source_team": team, "suppress_notification": false,
+	}
+	if m.ThreadTS != "" {
+		ev["thread_ts"] = m.ThreadTS
+	}
+	if m.BotID != "" {
+		ev["bot_id"] = m.BotID
+	}
+	data, _ := json.Marshal(ev)
+	return data
+}
+
+// frameID reads a frame's id: a JSON integer.
+func frameID(raw json.RawMessage) (int64, bool) {
+	if len(raw) == 0 {
+		return 0, false
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) != nil {
+		return 0, false
+	}
+	v, err := n.Int64()
+	return v, err == nil
+}
+
+// jsonString unquotes a JSON string; anything else is "".
+func jsonString(raw json.RawMessage) string {
+	var s string
+	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+func itoa(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -1,0 +1,287 @@
+package fakeslack
+
+import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// This file holds the general Web API methods: auth.test, chat.postMessage, conversations.list and
+// users.info. rtm.connect and rtm.start live in rtm.go. The core (webapi.go) has already checked the
+// token, its kind, its scope and the rate limit when a handler here runs.
+
+// maxPostTextChars is chat.postMessage's limit on text; longer text answers msg_too_long.
+const maxPostTextChars = 40000
+
+// routeWebAPIMethods registers the general Web API methods.
+func (s *Server) routeWebAPIMethods() {
+	s.handle("auth.test", methodSpec{handler: s.authTest})
+	s.handle("chat.postMessage", methodSpec{handler: s.chatPostMessage, scope: "chat:write"})
+	s.handle("conversations.list", methodSpec{handler: s.conversationsList, scope: "channels:read"})
+	s.handle("users.info", methodSpec{handler: s.usersInfo, scope: "users:read"})
+}
+
+// identity is who a token speaks for in its workspace.
+type identity struct {
+	ws     *Workspace // nil for app-level tokens
+	userID string
+	name   string
+	botID  string // bot tokens only
+	appID  string // bot and app-level tokens
+}
+
+// identify resolves req's token to its workspace, user and bot. Callers must not hold world.mu.
+func (s *Server) identify(tok tokenInfo) identity {
+	s.world.mu.Lock()
+	defer s.world.mu.Unlock()
+	if tok.kind == tokenApp {
+		return identity{appID: tok.app}
+	}
+	ws := s.world.byTeam[tok.team]
+	if ws == nil {
+		return identity{}
+	}
+	id := identity{ws: ws}
+	switch tok.kind {
+	case tokenClassicBot, tokenBot:
+		id.userID, id.name, id.botID = ws.BotUserID, "switchbot", ws.BotID
+		id.appID = "A" + strings.TrimPrefix(ws.BotID, "B") // the classic app owning the bot
+		if tok.kind == tokenBot {
+			for _, a := range s.world.apps { // a granular bot belongs to an installed Socket Mode app
+				if slices.Contains(a.Teams, ws.TeamID) {
+					id.appID = a.AppID
+					break
+				}
+			}
+		}
+	case tokenUser:
+		if len(ws.Users) > 0 {
+			id.userID, id.name = ws.Users[0].ID, ws.Users[0].Name
+		}
+	}
+	return id
+}
+
+// authTest answers auth.test for every token kind (§7.2).
+func (s *Server) authTest(req *apiRequest) (map[string]any, error) {
+	who := s.identify(req.Tok)
+	if who.ws == nil {
+		s.world.mu.Lock()
+		name := ""
+		if a := s.world.byApp[who.appID]; a != nil {
+			name = a.Name
+		}
+		s.world.mu.Unlock()
+		return map[string]any{
+			"url": "https://slack.com/", "team": "", "user": "", "team_id": "", "user_id": "",
+			"app_id": who.appID, "app_name": name, "is_enterprise_install": false,
+		}, nil
+	}
+	body := map[string]any{
+		"url":                   "https://" + who.ws.Domain + ".slack.com/",
+		"team":                  who.ws.Name,
+		"user":                  who.name,
+		"team_id":               who.ws.TeamID,
+		"user_id":               who.userID,
+		"is_enterprise_install": false,
+	}
+	if who.botID != "" {
+		body["bot_id"] = who.botID
+	}
+	return body, nil
+}
+
+// chatPostMessage answers chat.postMessage (§7.1): it appends the message to the channel's history
+// and sends it as a message event to the workspace's RTM sockets.
+func (s *Server) chatPostMessage(req *apiRequest) (map[string]any, error) {
+	chArg := req.Arg("channel")
+	if chArg == "" {
+		return nil, invalidArguments("missing required field: channel")
+	}
+	text := req.Arg("text")
+	if text == "" && !nonEmptyJSON(req.RawArg("blocks")) && !nonEmptyJSON(req.RawArg("attachments")) {
+		return nil, apiErr("no_text")
+	}
+	if utf8.RuneCountInString(text) > maxPostTextChars {
+		return nil, apiErr("msg_too_long")
+	}
+	who := s.identify(req.Tok)
+	s.world.mu.Lock()
+	ch, ok := s.world.channel(req.Tok.team, chArg)
+	var chID string
+	var archived bool
+	if ok {
+		chID, archived = ch.ID, ch.Archived
+	}
+	threadTS := req.Arg("thread_ts")
+	parentUser := ""
+	if ok && threadTS != "" {
+		for _, m := range s.world.history[chID] {
+			if m.TS == threadTS {
+				parentUser = m.User
+				break
+			}
+		}
+	}
+	s.world.mu.Unlock()
+	switch {
+	case !ok:
+		return nil, apiErr("channel_not_found")
+	case archived:
+		return nil, apiErr("is_archived")
+	}
+	m := s.world.post(Message{
+		Channel: chID, ThreadTS: threadTS, User: who.userID, BotID: who.botID, Text: text,
+		Raw: requestArgs(req), Via: "chat.postMessage",
+	})
+	msg := map[string]any{"type": "message", "text": text, "user": who.userID, "ts": m.TS, "team": req.Tok.team}
+	if who.botID != "" {
+		msg["bot_id"], msg["app_id"] = who.botID, who.appID
+		msg["bot_profile"] = map[string]any{
+			"id": who.botID, "app_id": who.appID, "name": who.name, "deleted": false, "team_id": req.Tok.team,
+		}
+	}
+	if blocks := req.RawArg("blocks"); nonEmptyJSON(blocks) {
+		msg["blocks"] = blocks
+	}
+	if atts := req.RawArg("attachments"); nonEmptyJSON(atts) {
+		msg["attachments"] = atts
+	}
+	if threadTS != "" {
+		msg["thread_ts"] = threadTS
+		if parentUser != "" {
+			msg["parent_user_id"] = parentUser
+		}
+	}
+	event := make(map[string]any, len(msg)+2)
+	for k, v := range msg {
+		event[k] = v
+	}
+	event["channel"], event["event_ts"] = chID, m.TS
+	s.rtm.broadcastValue(req.Tok.team, event, nil)
+	return map[string]any{"channel": chID, "ts": m.TS, "message": msg}, nil
+}
+
+// nonEmptyJSON reports whether raw holds something other than nothing, null, "", [] or {}.
+func nonEmptyJSON(raw []byte) bool {
+	switch strings.TrimSpace(string(raw)) {
+	case "", "null", `""`, "[]", "{}":
+		return false
+	}
+	return true
+}
+
+// conversationsList answers conversations.list with cursor pagination. The cursor is the
+// base64 of "offset:N", opaque to clients as Slack's are.
+func (s *Server) conversationsList(req *apiRequest) (map[string]any, error) {
+	limit := 100
+	if v := req.Arg("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, apiErr("invalid_limit")
+		}
+		if n > 0 {
+			limit = min(n, 1000)
+		}
+	}
+	offset := 0
+	if c := req.Arg("cursor"); c != "" {
+		raw, err := base64.StdEncoding.DecodeString(c)
+		rest, ok := strings.CutPrefix(string(raw), "offset:")
+		n, aerr := strconv.Atoi(rest)
+		if err != nil || !ok || aerr != nil || n < 0 {
+			return nil, apiErr("invalid_cursor")
+		}
+		offset = n
+	}
+	publicWanted := true
+	if types := req.Arg("types"); types != "" {
+		publicWanted = slices.Contains(strings.Split(types, ","), "public_channel")
+	}
+	excludeArchived := req.Bool("exclude_archived")
+
+	s.world.mu.Lock()
+	ws := s.world.byTeam[req.Tok.team]
+	var all []Channel
+	if ws != nil && publicWanted {
+		for _, c := range ws.Channels {
+			if !excludeArchived || !c.Archived {
+				all = append(all, c)
+			}
+		}
+	}
+	s.world.mu.Unlock()
+
+	out := []map[string]any{}
+	next := ""
+	if offset < len(all) {
+		end := min(offset+limit, len(all))
+		for _, c := range all[offset:end] {
+			out = append(out, channelObject(c, ws))
+		}
+		if end < len(all) {
+			next = base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("offset:%d", end)))
+		}
+	}
+	return map[string]any{"channels": out, "response_metadata": map[string]any{"next_cursor": next}}, nil
+}
+
+// channelObject renders a channel as Slack's conversation object. ws may be nil.
+func channelObject(c Channel, ws *Workspace) map[string]any {
+	team, creator, members := "", "", 0
+	if ws != nil {
+		team = ws.TeamID
+		members = len(ws.Users)
+		if len(ws.Users) > 0 {
+			creator = ws.Users[0].ID
+		}
+	}
+	return map[string]any{
+		"id": c.ID, "name": c.Name, "name_normalized": c.Name,
+		"is_channel": true, "is_group": false, "is_im": false, "is_mpim": false, "is_private": false,
+		"is_archived": c.Archived, "is_general": c.Name == "general", "is_member": true,
+		"is_shared": false, "is_ext_shared": false, "is_org_shared": false,
+		"created": 1700000000, "creator": creator, "context_team_id": team, "num_members": members,
+		"topic":   map[string]any{"value": "", "creator": "", "last_set": 0},
+		"purpose": map[string]any{"value": "", "creator": "", "last_set": 0},
+	}
+}
+
+// usersInfo answers users.info.
+func (s *Server) usersInfo(req *apiRequest) (map[string]any, error) {
+	uid := req.Arg("user")
+	if uid == "" {
+		return nil, invalidArguments("missing required field: user")
+	}
+	s.world.mu.Lock()
+	defer s.world.mu.Unlock()
+	ws := s.world.byTeam[req.Tok.team]
+	if ws != nil {
+		for _, u := range ws.Users {
+			if u.ID == uid {
+				return map[string]any{"user": userObject(u, ws)}, nil
+			}
+		}
+	}
+	return nil, apiErr("user_not_found")
+}
+
+// userObject renders a user as Slack's user object.
+func userObject(u User, ws *Workspace) map[string]any {
+	profile := map[string]any{
+		"real_name": u.RealName, "real_name_normalized": u.RealName, "display_name": u.Name,
+		"display_name_normalized": u.Name, "team": ws.TeamID,
+	}
+	if u.IsBot && u.ID == ws.BotUserID {
+		profile["bot_id"] = ws.BotID
+	}
+	return map[string]any{
+		"id": u.ID, "team_id": ws.TeamID, "name": u.Name, "real_name": u.RealName, "deleted": false,
+		"is_bot": u.IsBot, "is_app_user": false, "is_admin": false, "is_owner": false,
+		"tz": "Europe/London", "tz_label": "Greenwich Mean Time", "tz_offset": 0,
+		"updated": 1700000000, "profile": profile,
+	}
+}

@@ -1,0 +1,86 @@
+package messages
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/switchboard-go/switchboard/internal/wire"
+)
+
+// The messages below travel between Switchboard's own actors. Each that a goroutine sends in
+// carries the Session it belongs to, so a late message of an ended session is dropped.
+
+// SocketOpened tells a connection that its session's socket is dialed and attached.
+type SocketOpened struct{ Session uint64 }
+
+// OpenFailed tells a connection that opening its session failed.
+type OpenFailed struct {
+	Session uint64
+	Err     error
+}
+
+// FrameRead carries one decoded Socket Mode frame from the reader to its connection.
+type FrameRead struct {
+	Session  uint64
+	Frame    wire.SocketFrame
+	Route    wire.Route
+	Received time.Time
+}
+
+// RTMFrameRead carries one RTM frame from the reader to its connection.
+type RTMFrameRead struct {
+	Session  uint64
+	Frame    wire.RTMFrame
+	Raw      []byte
+	Received time.Time
+}
+
+// ReadFailed tells a connection that its socket read failed (the session is over).
+type ReadFailed struct {
+	Session uint64
+	Err     error
+}
+
+// WriteFailed tells a connection that its socket write failed or stalled.
+type WriteFailed struct {
+	Session uint64
+	Err     error
+}
+
+// LinkStale tells a connection that no traffic arrived within the stale window.
+type LinkStale struct {
+	Session uint64
+	Silent  time.Duration
+}
+
+// SendAck asks a Socket Mode writer to ack an envelope, with an optional JSON payload.
+type SendAck struct {
+	EnvelopeID string
+	Payload    []byte
+}
+
+// SendFrame asks a writer to write one text frame as is.
+type SendFrame struct{ Data []byte }
+
+// SendPing asks a writer to send a keepalive ping.
+type SendPing struct{}
+
+// Dispatch hands an event to the dispatcher.
+type Dispatch struct{ Event *Event }
+
+// LinkUp tells the supervisor that a connection's session said hello.
+type LinkUp struct {
+	Link Link
+	PID  *actor.PID
+}
+
+// RefreshRequested tells the supervisor that Slack asked a connection to make way for a new one.
+type RefreshRequested struct {
+	Link   Link
+	PID    *actor.PID
+	Reason string // "warning" or "refresh_requested"
+}
+
+// Reconnect asks a connection to end its session and reconnect at once.
+type Reconnect struct{}

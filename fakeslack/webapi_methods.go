@@ -285,3 +285,20 @@ func userObject(u User, ws *Workspace) map[string]any {
 		"updated": 1700000000, "profile": profile,
 	}
 }
+
+// SetChannelArchived archives (or unarchives) the channel with the given ID in whichever workspace
+// has it: chat.postMessage and RTM messages to an archived channel fail with is_archived. It
+// reports whether the channel exists.
+func (s *Server) SetChannelArchived(channelID string, archived bool) bool {
+	s.world.mu.Lock()
+	defer s.world.mu.Unlock()
+	for _, ws := range s.world.workspaces {
+		for i := range ws.Channels {
+			if ws.Channels[i].ID == channelID {
+				ws.Channels[i].Archived = archived
+				return true
+			}
+		}
+	}
+	return false
+}

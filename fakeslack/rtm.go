@@ -235,11 +235,13 @@ func (r *rtmServer) serveSocket(w http.ResponseWriter, req *http.Request) {
 	}
 	rc := &rtmConn{sk: sk, team: tk.team, user: tk.user, bot: tk.bot, batchPresence: tk.batchPresence,
 		tokens: float64(r.opts.WriteBurst), last: time.Now(), presence: map[string]bool{}}
+	// Registering and saying hello under r.mu makes hello the first frame and every event
+	// broadcast after the client has read hello reach this socket.
+	r.mu.Lock()
+	r.conns[sk] = rc
 	if sk.send(rtmHello) == nil {
 		r.s.counters.rtmEvents.Add(1)
 	}
-	r.mu.Lock()
-	r.conns[sk] = rc
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()

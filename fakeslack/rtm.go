@@ -279,8 +279,9 @@ func (r *rtmServer) goodbye(sk *socket) {
 	sk.closeClean(websocket.CloseNormalClosure, "")
 }
 
-// onFrame handles one client frame. A frame that cannot be answered (bad JSON, no id) is logged and
-// ignored; one with an id gets a reply.
+// onFrame handles one client frame. A frame that cannot be answered (not a JSON object; a message
+// or unknown type without an integer id) is logged and ignored; a ping without an id still gets a
+// pong (without reply_to).
 func (r *rtmServer) onFrame(rc *rtmConn, data []byte) {
 	log := r.s.log.WithField("conn", rc.sk.info.ID)
 	var f map[string]json.RawMessage
@@ -294,7 +295,7 @@ func (r *rtmServer) onFrame(rc *rtmConn, data []byte) {
 	case "ping":
 		r.pong(rc, f, id, hasID)
 	case "message":
-		r.clientMessage(rc, f, id, hasID)
+		r.clientMessage(rc, data, f, id, hasID)
 	case "typing":
 		r.typing(rc, f, id, hasID)
 	case "presence_sub", "presence_query":
@@ -358,7 +359,7 @@ func (r *rtmServer) allowWrite(rc *rtmConn, id int64, hasID bool) bool {
 }
 
 // clientMessage posts a client's message frame (§3.3) and answers it.
-func (r *rtmServer) clientMessage(rc *rtmConn, f map[string]json.RawMessage, id int64, hasID bool) {
+func (r *rtmServer) clientMessage(rc *rtmConn, data []byte, f map[string]json.RawMessage, id int64, hasID bool) {
 	if !hasID {
 		r.s.log.WithField("conn", rc.sk.info.ID).Warn("rtm message without id, ignored")
 		return
@@ -395,7 +396,7 @@ func (r *rtmServer) clientMessage(rc *rtmConn, f map[string]json.RawMessage, id 
 		return
 	}
 	m := r.s.world.post(Message{Channel: chID, ThreadTS: threadTS, User: rc.user, BotID: rc.bot,
-		Text: text, Raw: append([]byte(nil), f["text"]...), Via: "rtm"})
+		Text: text, Raw: append([]byte(nil), data...), Via: "rtm"})
 	reply, _ := json.Marshal(map[string]any{"ok": true, "reply_to": id, "ts": m.TS, "text": text})
 	if rc.sk.send(reply) == nil {
 		r.s.counters.rtmReplies.Add(1)

@@ -135,6 +135,9 @@ func TestRTMHelloAndMessage(t *testing.T) {
 	if len(hist) != 1 || hist[0].Via != "rtm" || hist[0].Text != "hello world" || hist[0].TS != reply["ts"] || hist[0].User != ws.BotUserID {
 		t.Fatalf("history = %+v", hist)
 	}
+	if !strings.Contains(string(hist[0].Raw), `"id":1`) {
+		t.Errorf("history Raw = %s, want the frame", hist[0].Raw)
+	}
 
 	// A thread reply, by channel name.
 	rtmSend(t, c, map[string]any{"id": 2, "type": "message", "channel": "general", "text": "in thread", "thread_ts": hist[0].TS})

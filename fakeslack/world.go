@@ -68,7 +68,8 @@ type Message struct {
 	Text     string `json:"text"`
 	// Raw is the body the message was posted with (Web API args, RTM frame or webhook body).
 	Raw []byte `json:"-"`
-	// Via says how it was posted: "chat.postMessage", "rtm", "webhook" or "response_url".
+	// Via says how it was posted: "chat.postMessage", "rtm", "webhook", "response_url", or "injected"
+	// (by Server.InjectRTMMessage and InjectRTMStream).
 	Via string `json:"via"`
 }
 

@@ -1,0 +1,706 @@
+package fakeslack
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Errors of the Socket Mode injection and control methods (see also ErrNoWorkspace, ErrNoChannel,
+// ErrNotObject and ErrNoConnection).
+var (
+	// ErrNoApp means no app has the given app ID.
+	ErrNoApp = errors.New("fakeslack: no such app")
+	// ErrNoSocket means the app has no open Socket Mode socket to take a slash command or an
+	// interaction (Slack shows the user an error instead of queueing those).
+	ErrNoSocket = errors.New("fakeslack: app has no open socket mode socket")
+	// ErrInvalidInjection means an injection's arguments are missing or wrong.
+	ErrInvalidInjection = errors.New("fakeslack: invalid injection")
+)
+
+// Envelope types.
+const (
+	typeEventsAPI     = "events_api"
+	typeSlashCommands = "slash_commands"
+	typeInteractive   = "interactive"
+)
+
+// envState is where an envelope is in its delivery.
+type envState uint8
+
+const (
+	envDelivering envState = iota // being handed to a socket
+	envQueued                     // waiting for the app to open a socket
+	envInFlight                   // written, waiting for its ack (in pending, ack timer set)
+	envRetryWait                  // ack missed, redelivery timer set
+	envDone                       // acked or given up
+)
+
+// envelope is one Socket Mode delivery and its redeliveries. Its payload is rendered once, at
+// injection; each delivery only wraps it. Fields other than payload, typ, team, app and accepts
+// are guarded by socketModeServer.mu.
+type envelope struct {
+	id      string
+	typ     string
+	app     *smApp
+	team    string
+	payload []byte
+	accepts bool
+	attempt int // 0 for the first delivery, then the retry number
+	state   envState
+	conn    *smConn // the socket of the last delivery
+	tm      smTimer
+}
+
+// Injected identifies an injected envelope.
+type Injected struct {
+	// EnvelopeID is the envelope_id of the first delivery.
+	EnvelopeID string `json:"envelope_id"`
+	// EventID is the payload's event_id (events_api only).
+	EventID string `json:"event_id,omitempty"`
+	// ResponseURL is the payload's response_url (slash commands, block_actions, message_action).
+	ResponseURL string `json:"response_url,omitempty"`
+	// TriggerID is the payload's trigger_id (slash commands and interactions).
+	TriggerID string `json:"trigger_id,omitempty"`
+}
+
+// newEnvelope makes an envelope for app; callers hold m.mu.
+func (m *socketModeServer) newEnvelope(typ string, a *smApp, team string, payload []byte, accepts bool) *envelope {
+	env := &envelope{id: m.ids.envelopeID(), typ: typ, app: a, team: team, payload: payload, accepts: accepts}
+	env.tm = smTimer{kind: timerAck, env: env, idx: -1}
+	return env
+}
+
+// frame renders one delivery of e.
+func (e *envelope) frame(id string, attempt int) []byte {
+	b := make([]byte, 0, len(e.payload)+len(id)+160)
+	b = append(b, `{"envelope_id":"`...)
+	b = append(b, id...)
+	b = append(b, `","payload":`...)
+	b = append(b, e.payload...)
+	b = append(b, `,"type":"`...)
+	b = append(b, e.typ...)
+	b = append(b, `","accepts_response_payload":`...)
+	b = strconv.AppendBool(b, e.accepts)
+	if e.typ == typeEventsAPI {
+		b = append(b, `,"retry_attempt":`...)
+		b = strconv.AppendInt(b, int64(attempt), 10)
+		if attempt > 0 {
+			b = append(b, `,"retry_reason":"timeout"`...)
+		} else {
+			b = append(b, `,"retry_reason":""`...)
+		}
+	}
+	return append(b, '}')
+}
+
+// deliver writes env to one open socket of its app, chosen round robin, and starts its ack timer.
+// With no socket open, an events_api envelope is queued and any other is given up.
+func (m *socketModeServer) deliver(env *envelope) {
+	for {
+		m.mu.Lock()
+		if env.state != envDelivering && env.state != envQueued {
+			m.mu.Unlock()
+			return
+		}
+		c := m.pickLocked(env.app)
+		if c == nil {
+			m.parkLocked(env)
+			m.mu.Unlock()
+			return
+		}
+		env.state, env.conn = envInFlight, c
+		id, attempt := env.id, env.attempt
+		m.pending[id] = env
+		env.tm.kind = timerAck
+		m.schedule(&env.tm, time.Now().Add(m.opts.AckTimeout))
+		m.mu.Unlock()
+
+		if err := c.sk.send(env.frame(id, attempt)); err == nil {
+			m.s.counters.delivered.Add(1)
+			if attempt > 0 {
+				m.s.counters.redelivered.Add(1)
+			}
+			return
+		}
+		// The socket closed under us: take the envelope back unless its timer already moved it on.
+		m.mu.Lock()
+		if env.state != envInFlight || env.conn != c || env.id != id {
+			m.mu.Unlock()
+			return
+		}
+		delete(m.pending, id)
+		m.unschedule(&env.tm)
+		env.state = envDelivering
+		m.mu.Unlock()
+	}
+}
+
+// pickLocked returns the app's next socket able to take a delivery, or nil; callers hold m.mu.
+func (m *socketModeServer) pickLocked(a *smApp) *smConn {
+	n := len(a.conns)
+	for i := range n {
+		c := a.conns[(a.next+i)%n]
+		if c.ready && !c.sk.isClosed() {
+			a.next = (a.next + i + 1) % n
+			return c
+		}
+	}
+	return nil
+}
+
+// parkLocked keeps an undeliverable events_api envelope until a socket opens (dropping the oldest
+// beyond QueueSize) and gives up any other envelope; callers hold m.mu.
+func (m *socketModeServer) parkLocked(env *envelope) {
+	if env.typ != typeEventsAPI {
+		env.state = envDone
+		m.s.counters.unacked.Add(1)
+		return
+	}
+	a := env.app
+	if len(a.queue) >= m.opts.QueueSize {
+		old := a.queue[0]
+		old.state = envDone
+		a.queue = a.queue[1:]
+		m.s.counters.unacked.Add(1)
+		m.s.log.WithFields(map[string]any{"app": a.id, "event_envelope": old.id}).Warn("socket mode queue full, oldest event dropped")
+	}
+	env.state = envQueued
+	a.queue = append(a.queue, env)
+}
+
+// installed returns app's state if app exists and is installed in team (any team when team is "").
+func (m *socketModeServer) installed(app, team string) (*smApp, error) {
+	m.s.world.mu.Lock()
+	a := m.s.world.byApp[app]
+	ok := team == ""
+	if a != nil && !ok {
+		for _, t := range a.Teams {
+			ok = ok || t == team
+		}
+	}
+	m.s.world.mu.Unlock()
+	if a == nil {
+		return nil, ErrNoApp
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNoWorkspace, team)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.app(app), nil
+}
+
+// InjectEvent delivers event (any JSON object with a "type", e.g. a message or app_mention event)
+// to app as an events_api envelope from team, wrapped in an event_callback. An event without
+// event_ts gets one, and a message or app_mention without ts gets the same. With no socket open
+// the envelope is queued until one opens.
+func (s *Server) InjectEvent(app, team string, event json.RawMessage) (Injected, error) {
+	m := s.sm
+	a, err := m.installed(app, team)
+	if err != nil {
+		return Injected{}, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(event, &fields); err != nil || fields == nil {
+		return Injected{}, ErrNotObject
+	}
+	var typ, channel string
+	if json.Unmarshal(fields["type"], &typ) != nil || typ == "" {
+		return Injected{}, fmt.Errorf("%w: event has no type", ErrInvalidInjection)
+	}
+	_ = json.Unmarshal(fields["channel"], &channel)
+	body := event
+	if _, ok := fields["event_ts"]; !ok {
+		ts, _ := json.Marshal(m.newTS())
+		fields["event_ts"] = ts
+		if _, ok := fields["ts"]; !ok && (typ == "message" || typ == "app_mention") {
+			fields["ts"] = ts
+		}
+		if body, err = json.Marshal(fields); err != nil {
+			return Injected{}, fmt.Errorf("fakeslack: encode event: %w", err)
+		}
+	} else {
+		var buf bytes.Buffer
+		if json.Compact(&buf, event) == nil {
+			body = buf.Bytes()
+		}
+	}
+	eventID := m.ids.eventID()
+	payload := m.eventPayload(nil, team, app, m.botUser(team), eventID, time.Now().Unix(), eventContext(typ, team, app, channel), body)
+	m.mu.Lock()
+	env := m.newEnvelope(typeEventsAPI, a, team, payload, false)
+	m.mu.Unlock()
+	inj := Injected{EnvelopeID: env.id, EventID: eventID}
+	m.deliver(env)
+	return inj, nil
+}
+
+// MessageStream describes n user messages to inject into a channel (see InjectMessages).
+type MessageStream struct {
+	// Team is the workspace's team ID; required.
+	Team string `json:"team"`
+	// Channel is the channel's ID or name; required.
+	Channel string `json:"channel"`
+	// User is the author's user ID. Default: the workspace's first user.
+	User string `json:"user,omitempty"`
+	// TextPrefix starts each message's text, followed by the message's number, 1 to Count.
+	TextPrefix string `json:"text"`
+	// Count is how many messages to inject; must be > 0.
+	Count int `json:"count"`
+}
+
+// InjectMessages delivers st.Count message events to app as fast as the app's sockets take them,
+// spread over its open sockets, and returns how many it injected (delivered or queued). Events are
+// rendered from a template, without a map per event. It returns early, with ctx's error, when ctx
+// ends.
+func (s *Server) InjectMessages(ctx context.Context, app string, st MessageStream) (int, error) {
+	m := s.sm
+	if st.Count <= 0 {
+		return 0, fmt.Errorf("%w: count must be > 0", ErrInvalidInjection)
+	}
+	a, err := m.installed(app, st.Team)
+	if err != nil {
+		return 0, err
+	}
+	s.world.mu.Lock()
+	ch, ok := s.world.channel(st.Team, st.Channel)
+	var chID string
+	if ok {
+		chID = ch.ID
+	}
+	user := st.User
+	if user == "" {
+		user = s.world.byTeam[st.Team].Users[0].ID
+	}
+	s.world.mu.Unlock()
+	if !ok {
+		return 0, fmt.Errorf("%w: %q", ErrNoChannel, st.Channel)
+	}
+	text, _ := json.Marshal(st.TextPrefix)
+	text = text[:len(text)-1] // `"prefix`, the number and the closing quote follow
+	evCtx := eventContext("message", st.Team, app, chID)
+	bot := m.botUser(st.Team)
+	first := m.reserveTS(st.Count)
+	var ts []byte
+	for i := range st.Count {
+		if i%256 == 0 && ctx.Err() != nil {
+			return i, ctx.Err()
+		}
+		ts = appendTS(ts[:0], first+int64(i))
+		ev := make([]byte, 0, 400+len(text))
+		ev = append(ev, `{"client_msg_id":"`...)
+		ev = m.ids.appendUUID(ev)
+		ev = append(ev, `","type":"message","text":`...)
+		ev = append(ev, text...)
+		ev = strconv.AppendInt(ev, int64(i+1), 10)
+		ev = append(ev, `","user":"`...)
+		ev = append(ev, user...)
+		ev = append(ev, `","ts":"`...)
+		ev = append(ev, ts...)
+		ev = append(ev, `","team":"`...)
+		ev = append(ev, st.Team...)
+		ev = append(ev, `","channel":"`...)
+		ev = append(ev, chID...)
+		ev = append(ev, `","event_ts":"`...)
+		ev = append(ev, ts...)
+		ev = append(ev, `","channel_type":"channel"}`...)
+		payload := m.eventPayload(make([]byte, 0, len(ev)+360), st.Team, app, bot, m.ids.eventID(), first/1e6, evCtx, ev)
+		m.mu.Lock()
+		env := m.newEnvelope(typeEventsAPI, a, st.Team, payload, false)
+		m.mu.Unlock()
+		m.deliver(env)
+	}
+	return st.Count, nil
+}
+
+// eventPayload appends an event_callback wrapper around event to dst.
+func (m *socketModeServer) eventPayload(dst []byte, team, app, botUser, eventID string, eventTime int64, evCtx string, event []byte) []byte {
+	dst = append(dst, `{"token":"`...)
+	dst = append(dst, m.verification...)
+	dst = append(dst, `","team_id":"`...)
+	dst = append(dst, team...)
+	dst = append(dst, `","api_app_id":"`...)
+	dst = append(dst, app...)
+	dst = append(dst, `","event":`...)
+	dst = append(dst, event...)
+	dst = append(dst, `,"type":"event_callback","event_id":"`...)
+	dst = append(dst, eventID...)
+	dst = append(dst, `","event_time":`...)
+	dst = strconv.AppendInt(dst, eventTime, 10)
+	dst = append(dst, `,"authorizations":[{"enterprise_id":null,"team_id":"`...)
+	dst = append(dst, team...)
+	dst = append(dst, `","user_id":"`...)
+	dst = append(dst, botUser...)
+	dst = append(dst, `","is_bot":true,"is_enterprise_install":false}],"is_ext_shared_channel":false,"event_context":"`...)
+	dst = append(dst, evCtx...)
+	return append(dst, `"}`...)
+}
+
+// eventContext renders an event_context the way Slack does: "4-" and base64 of a small JSON.
+func eventContext(typ, team, app, channel string) string {
+	v := map[string]string{"et": typ, "tid": team, "aid": app}
+	if channel != "" {
+		v["cid"] = channel
+	}
+	b, _ := json.Marshal(v)
+	return "4-" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// botUser returns team's bot user ID.
+func (m *socketModeServer) botUser(team string) string {
+	m.s.world.mu.Lock()
+	defer m.s.world.mu.Unlock()
+	if ws := m.s.world.byTeam[team]; ws != nil {
+		return ws.BotUserID
+	}
+	return ""
+}
+
+// newTS returns a new message timestamp, unique across the server.
+func (m *socketModeServer) newTS() string {
+	return string(appendTS(nil, m.reserveTS(1)))
+}
+
+// reserveTS reserves n consecutive microsecond timestamps and returns the first.
+func (m *socketModeServer) reserveTS(n int) int64 {
+	w := m.s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := time.Now().UnixMicro()
+	if now <= w.lastTS {
+		now = w.lastTS + 1
+	}
+	w.lastTS = now + int64(n) - 1
+	return now
+}
+
+// appendTS appends a Slack timestamp "secs.micros" for a time in microseconds.
+func appendTS(b []byte, micros int64) []byte {
+	b = strconv.AppendInt(b, micros/1e6, 10)
+	frac := micros % 1e6
+	b = append(b, '.')
+	for d := int64(100000); d > 1 && frac < d; d /= 10 {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, frac, 10)
+}
+
+// idSource makes envelope, event and trigger IDs: a random per-server salt and a counter.
+type idSource struct {
+	salt [6]byte
+	n    atomic.Uint64
+}
+
+// init draws the salt.
+func (s *idSource) init() {
+	if _, err := rand.Read(s.salt[:]); err != nil {
+		panic(fmt.Errorf("fakeslack: crypto/rand: %w", err))
+	}
+}
+
+// appendUUID appends a new UUID-shaped ID.
+func (s *idSource) appendUUID(b []byte) []byte {
+	n := s.n.Add(1)
+	var tmp [16]byte
+	hex.Encode(tmp[:], s.salt[:4])
+	b = append(b, tmp[:8]...)
+	b = append(b, '-')
+	hex.Encode(tmp[:], s.salt[4:6])
+	b = append(b, tmp[:4]...)
+	b = append(b, "-4"...)
+	b = appendHex(b, (n>>48)&0xfff, 3)
+	b = append(b, "-a"...)
+	b = appendHex(b, (n>>36)&0xfff, 3)
+	b = append(b, '-')
+	return appendHex(b, n&0xffffffffffff, 12)
+}
+
+func (s *idSource) envelopeID() string { return string(s.appendUUID(make([]byte, 0, 36))) }
+
+// eventID returns "Ev" and ten upper-case base-36 digits.
+func (s *idSource) eventID() string {
+	n := s.n.Add(1)
+	b := make([]byte, 0, 12)
+	b = append(b, "Ev"...)
+	d := strings.ToUpper(strconv.FormatUint(n, 36))
+	for range 10 - len(d) {
+		b = append(b, '0')
+	}
+	return string(append(b, d...))
+}
+
+// triggerID returns a trigger_id shaped like Slack's ("digits.digits.hex").
+func (s *idSource) triggerID() string {
+	n := s.n.Add(1)
+	return strconv.FormatUint(1000000000+n, 10) + "." + strconv.FormatUint(900000000+n, 10) + "." + hex.EncodeToString(s.salt[:]) + strconv.FormatUint(n, 16)
+}
+
+func appendHex(b []byte, v uint64, width int) []byte {
+	const digits = "0123456789abcdef"
+	for i := width - 1; i >= 0; i-- {
+		b = append(b, digits[(v>>(4*uint(i)))&0xf])
+	}
+	return b
+}
+
+// SlashCommand is a slash command a user runs (see InjectSlashCommand).
+type SlashCommand struct {
+	// Team is the workspace's team ID; required.
+	Team string `json:"team"`
+	// Channel is the channel's ID or name. Default: the workspace's first channel.
+	Channel string `json:"channel,omitempty"`
+	// User is the user's ID. Default: the workspace's first user.
+	User string `json:"user,omitempty"`
+	// Command is the command with its slash, e.g. "/deploy"; required.
+	Command string `json:"command"`
+	// Text is what follows the command.
+	Text string `json:"text,omitempty"`
+}
+
+// Interaction is a user's interaction with an app (see InjectInteraction). Fields a type does not
+// use are ignored.
+type Interaction struct {
+	// Type is block_actions (the default), view_submission, shortcut, message_action or
+	// block_suggestion.
+	Type string `json:"type,omitempty"`
+	// Team is the workspace's team ID; required.
+	Team string `json:"team"`
+	// Channel is the channel's ID or name (block_actions, message_action). Default: the first one.
+	Channel string `json:"channel,omitempty"`
+	// User is the user's ID. Default: the workspace's first user.
+	User string `json:"user,omitempty"`
+	// ActionID, BlockID and Value describe the element acted on (block_actions, block_suggestion);
+	// Value is the typed text for block_suggestion. Defaults "action", "block", "value".
+	ActionID string `json:"action_id,omitempty"`
+	BlockID  string `json:"block_id,omitempty"`
+	Value    string `json:"value,omitempty"`
+	// CallbackID names the view or shortcut (view_submission, shortcut, message_action,
+	// block_suggestion). Default "callback".
+	CallbackID string `json:"callback_id,omitempty"`
+	// MessageTS is the ts of the message acted on (block_actions, message_action). Default: a new ts.
+	MessageTS string `json:"message_ts,omitempty"`
+	// Values is view.state.values of a view_submission. Default {}.
+	Values json.RawMessage `json:"values,omitempty"`
+	// PrivateMetadata is the view's private_metadata (view_submission).
+	PrivateMetadata string `json:"private_metadata,omitempty"`
+}
+
+// smPeople is what payloads say about a team, channel and user.
+type smPeople struct {
+	team, domain, channel, channelName, user, userName, botID, botUser string
+}
+
+// people resolves team, channel and user for a payload, with the documented defaults.
+func (m *socketModeServer) people(team, channel, user string) (smPeople, error) {
+	w := m.s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ws := w.byTeam[team]
+	if ws == nil {
+		return smPeople{}, fmt.Errorf("%w: %q", ErrNoWorkspace, team)
+	}
+	p := smPeople{team: team, domain: ws.Domain, botID: ws.BotID, botUser: ws.BotUserID}
+	if channel == "" && len(ws.Channels) > 0 {
+		channel = ws.Channels[0].ID
+	}
+	if ch, ok := w.channel(team, channel); ok {
+		p.channel, p.channelName = ch.ID, ch.Name
+	} else {
+		return smPeople{}, fmt.Errorf("%w: %q", ErrNoChannel, channel)
+	}
+	if user == "" && len(ws.Users) > 0 {
+		user = ws.Users[0].ID
+	}
+	p.user, p.userName = user, user
+	for _, u := range ws.Users {
+		if u.ID == user {
+			p.userName = u.Name
+		}
+	}
+	return p, nil
+}
+
+// hasSocket reports whether app has a socket able to take a delivery.
+func (m *socketModeServer) hasSocket(a *smApp) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range a.conns {
+		if c.ready && !c.sk.isClosed() {
+			return true
+		}
+	}
+	return false
+}
+
+// InjectSlashCommand delivers a slash_commands envelope to app. Its payload carries a response_url
+// served by this server (kind "commands"); the ack's payload, if any, is the command's response
+// (see AckPayload). It fails with ErrNoSocket when the app has no open socket: Slack shows the
+// user an error rather than queueing a command. A missed ack is never redelivered.
+func (s *Server) InjectSlashCommand(app string, cmd SlashCommand) (Injected, error) {
+	m := s.sm
+	if cmd.Team == "" || !strings.HasPrefix(cmd.Command, "/") {
+		return Injected{}, fmt.Errorf("%w: team and a command starting with / are required", ErrInvalidInjection)
+	}
+	a, err := m.installed(app, cmd.Team)
+	if err != nil {
+		return Injected{}, err
+	}
+	p, err := m.people(cmd.Team, cmd.Channel, cmd.User)
+	if err != nil {
+		return Injected{}, err
+	}
+	if !m.hasSocket(a) {
+		return Injected{}, ErrNoSocket
+	}
+	inj := Injected{ResponseURL: s.hooks.newResponseURL("commands", p.team, p.channel), TriggerID: m.ids.triggerID()}
+	payload, err := json.Marshal(struct {
+		Token               string `json:"token"`
+		TeamID              string `json:"team_id"`
+		TeamDomain          string `json:"team_domain"`
+		ChannelID           string `json:"channel_id"`
+		ChannelName         string `json:"channel_name"`
+		UserID              string `json:"user_id"`
+		UserName            string `json:"user_name"`
+		Command             string `json:"command"`
+		Text                string `json:"text"`
+		APIAppID            string `json:"api_app_id"`
+		IsEnterpriseInstall string `json:"is_enterprise_install"`
+		ResponseURL         string `json:"response_url"`
+		TriggerID           string `json:"trigger_id"`
+	}{m.verification, p.team, p.domain, p.channel, p.channelName, p.user, p.userName, cmd.Command, cmd.Text,
+		app, "false", inj.ResponseURL, inj.TriggerID})
+	if err != nil {
+		return Injected{}, fmt.Errorf("fakeslack: encode slash command: %w", err)
+	}
+	m.mu.Lock()
+	env := m.newEnvelope(typeSlashCommands, a, cmd.Team, payload, true)
+	m.mu.Unlock()
+	inj.EnvelopeID = env.id
+	m.deliver(env)
+	return inj, nil
+}
+
+// InjectInteraction delivers an interactive envelope to app: block_actions (with a response_url of
+// kind "actions"), view_submission, shortcut (global), message_action (with a response_url of kind
+// "app") or block_suggestion. accepts_response_payload is true for view_submission and
+// block_suggestion. It fails with ErrNoSocket when the app has no open socket. A missed ack is
+// never redelivered.
+func (s *Server) InjectInteraction(app string, in Interaction) (Injected, error) {
+	m := s.sm
+	if in.Team == "" {
+		return Injected{}, fmt.Errorf("%w: team is required", ErrInvalidInjection)
+	}
+	if in.Type == "" {
+		in.Type = "block_actions"
+	}
+	a, err := m.installed(app, in.Team)
+	if err != nil {
+		return Injected{}, err
+	}
+	p, err := m.people(in.Team, in.Channel, in.User)
+	if err != nil {
+		return Injected{}, err
+	}
+	in.ActionID = cmp.Or(in.ActionID, "action")
+	in.BlockID = cmp.Or(in.BlockID, "block")
+	in.Value = cmp.Or(in.Value, "value")
+	in.CallbackID = cmp.Or(in.CallbackID, "callback")
+	if len(in.Values) == 0 {
+		in.Values = json.RawMessage(`{}`)
+	}
+	if in.MessageTS == "" {
+		in.MessageTS = m.newTS()
+	}
+	inj := Injected{TriggerID: m.ids.triggerID()}
+	team := map[string]any{"id": p.team, "domain": p.domain}
+	user := map[string]any{"id": p.user, "username": p.userName, "name": p.userName, "team_id": p.team}
+	channel := map[string]any{"id": p.channel, "name": p.channelName}
+	actionTS := m.newTS()
+	var v map[string]any
+	accepts := false
+	switch in.Type {
+	case "block_actions":
+		inj.ResponseURL = s.hooks.newResponseURL("actions", p.team, p.channel)
+		button := map[string]any{"type": "button", "action_id": in.ActionID, "value": in.Value,
+			"text": map[string]any{"type": "plain_text", "text": "Click Me!", "emoji": true}}
+		v = map[string]any{
+			"type": "block_actions", "user": user, "api_app_id": app, "token": m.verification,
+			"container":  map[string]any{"type": "message", "message_ts": in.MessageTS, "channel_id": p.channel, "is_ephemeral": false},
+			"trigger_id": inj.TriggerID, "team": team, "enterprise": nil, "is_enterprise_install": false,
+			"channel": channel, "state": map[string]any{"values": map[string]any{}},
+			"message": map[string]any{"bot_id": p.botID, "type": "message", "text": "This content can't be displayed.",
+				"user": p.botUser, "ts": in.MessageTS, "team": p.team,
+				"blocks": []any{map[string]any{"type": "actions", "block_id": in.BlockID, "elements": []any{button}}}},
+			"response_url": inj.ResponseURL,
+			"actions": []any{map[string]any{"action_id": in.ActionID, "block_id": in.BlockID, "value": in.Value,
+				"type": "button", "action_ts": actionTS, "text": button["text"]}},
+		}
+	case "view_submission":
+		accepts = true
+		viewID := "V" + strings.ToUpper(strconv.FormatUint(m.ids.n.Add(1)+1e9, 36))
+		v = map[string]any{
+			"type": "view_submission", "team": team, "user": user, "api_app_id": app, "token": m.verification,
+			"trigger_id": inj.TriggerID, "is_enterprise_install": false, "enterprise": nil,
+			"view": map[string]any{
+				"id": viewID, "team_id": p.team, "type": "modal", "blocks": []any{}, "private_metadata": in.PrivateMetadata,
+				"callback_id": in.CallbackID, "state": map[string]any{"values": in.Values}, "hash": actionTS + ".fakeslack",
+				"title":          map[string]any{"type": "plain_text", "text": "Fake Slack"},
+				"clear_on_close": false, "notify_on_close": false,
+				"close":            map[string]any{"type": "plain_text", "text": "Cancel"},
+				"submit":           map[string]any{"type": "plain_text", "text": "Submit"},
+				"previous_view_id": nil, "root_view_id": viewID, "app_id": app, "external_id": "",
+				"app_installed_team_id": p.team, "bot_id": p.botID,
+			},
+			"response_urls": []any{},
+		}
+	case "shortcut":
+		v = map[string]any{
+			"type": "shortcut", "token": m.verification, "action_ts": actionTS, "team": team,
+			"user":                  map[string]any{"id": p.user, "username": p.userName, "team_id": p.team},
+			"is_enterprise_install": false, "enterprise": nil, "callback_id": in.CallbackID, "trigger_id": inj.TriggerID,
+		}
+	case "message_action":
+		inj.ResponseURL = s.hooks.newResponseURL("app", p.team, p.channel)
+		v = map[string]any{
+			"type": "message_action", "token": m.verification, "action_ts": actionTS, "team": team,
+			"user": map[string]any{"id": p.user, "name": p.userName}, "channel": channel,
+			"is_enterprise_install": false, "enterprise": nil, "callback_id": in.CallbackID,
+			"trigger_id": inj.TriggerID, "message_ts": in.MessageTS,
+			"message":      map[string]any{"type": "message", "text": in.Value, "user": p.user, "ts": in.MessageTS, "team": p.team},
+			"response_url": inj.ResponseURL,
+		}
+	case "block_suggestion":
+		accepts = true
+		v = map[string]any{
+			"type": "block_suggestion", "user": map[string]any{"id": p.user, "name": p.userName}, "team": team,
+			"api_app_id": app, "token": m.verification, "block_id": in.BlockID, "action_id": in.ActionID,
+			"value": in.Value, "view": map[string]any{"id": "V" + p.team[1:], "type": "modal", "callback_id": in.CallbackID},
+		}
+	default:
+		return Injected{}, fmt.Errorf("%w: unknown interaction type %q", ErrInvalidInjection, in.Type)
+	}
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return Injected{}, fmt.Errorf("fakeslack: encode interaction: %w", err)
+	}
+	if !m.hasSocket(a) {
+		return Injected{}, ErrNoSocket
+	}
+	m.mu.Lock()
+	env := m.newEnvelope(typeInteractive, a, in.Team, payload, accepts)
+	m.mu.Unlock()
+	inj.EnvelopeID = env.id
+	m.deliver(env)
+	return inj, nil
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +27,9 @@ type RTMOptions struct {
 	// message per second). A write finding the bucket empty is answered
 	// {"ok":false,"reply_to":N,"error":{"code":-1,"msg":"slow down, too many messages..."}}.
 	WriteRefill time.Duration
+	// WritePerChannel keeps one write bucket per channel instead of one per socket (Slack does not
+	// say which; per socket, the default, is the stricter reading).
+	WritePerChannel bool
 	// MaxViolations is how many writes in a row may be refused for the rate before the server
 	// closes the socket (close code 1008). Default 10.
 	MaxViolations int
@@ -72,7 +77,11 @@ const (
 	rtmErrTooLong         = 5
 	rtmErrBadType         = 6
 	rtmErrArchived        = 7
+	rtmErrBadFrame        = 8
 )
+
+// rtmIDPattern finds the id of a frame that is not valid JSON, to answer it.
+var rtmIDPattern = regexp.MustCompile(`"id"\s*:\s*(\d+)`)
 
 const rtmSlowDown = "slow down, too many messages..."
 
@@ -111,8 +120,7 @@ type rtmConn struct {
 	bot           string
 	batchPresence bool
 
-	tokens     float64
-	last       time.Time
+	buckets    map[string]*rtmBucket // by channel ID, or "" for the whole socket
 	violations int
 	presence   map[string]bool
 }
@@ -234,7 +242,7 @@ func (r *rtmServer) serveSocket(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	rc := &rtmConn{sk: sk, team: tk.team, user: tk.user, bot: tk.bot, batchPresence: tk.batchPresence,
-		tokens: float64(r.opts.WriteBurst), last: time.Now(), presence: map[string]bool{}}
+		buckets: map[string]*rtmBucket{}, presence: map[string]bool{}}
 	// Registering and saying hello under r.mu makes hello the first frame and every event
 	// broadcast after the client has read hello reach this socket.
 	r.mu.Lock()
@@ -286,6 +294,12 @@ func (r *rtmServer) onFrame(rc *rtmConn, data []byte) {
 	log := r.s.log.WithField("conn", rc.sk.info.ID)
 	var f map[string]json.RawMessage
 	if err := json.Unmarshal(data, &f); err != nil {
+		if m := rtmIDPattern.FindSubmatch(data); m != nil {
+			if id, err2 := strconv.ParseInt(string(m[1]), 10, 64); err2 == nil {
+				r.replyError(rc, id, rtmErrBadFrame, "invalid JSON: "+err.Error())
+				return
+			}
+		}
 		log.WithError(err).Warn("rtm frame is not a JSON object, ignored")
 		return
 	}
@@ -336,14 +350,30 @@ func (r *rtmServer) pong(rc *rtmConn, f map[string]json.RawMessage, id int64, ha
 	}
 }
 
-// allowWrite spends one write from rc's bucket. When it is empty it answers the slow-down error
-// (if the frame has an id), and after MaxViolations refusals in a row it closes the socket.
-func (r *rtmServer) allowWrite(rc *rtmConn, id int64, hasID bool) bool {
+// rtmBucket is a token bucket of client writes.
+type rtmBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// allowWrite spends one write from the bucket of rc (or of the frame's channel, with
+// WritePerChannel). When it is empty it answers the slow-down error (if the frame has an id), and
+// after MaxViolations refusals in a row it closes the socket.
+func (r *rtmServer) allowWrite(rc *rtmConn, f map[string]json.RawMessage, id int64, hasID bool) bool {
+	key := ""
+	if r.opts.WritePerChannel {
+		key = jsonString(f["channel"])
+	}
 	now := time.Now()
-	rc.tokens = min(float64(r.opts.WriteBurst), rc.tokens+float64(now.Sub(rc.last))/float64(r.opts.WriteRefill))
-	rc.last = now
-	if rc.tokens >= 1 {
-		rc.tokens--
+	b := rc.buckets[key]
+	if b == nil {
+		b = &rtmBucket{tokens: float64(r.opts.WriteBurst), last: now}
+		rc.buckets[key] = b
+	}
+	b.tokens = min(float64(r.opts.WriteBurst), b.tokens+float64(now.Sub(b.last))/float64(r.opts.WriteRefill))
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
 		rc.violations = 0
 		return true
 	}
@@ -364,7 +394,7 @@ func (r *rtmServer) clientMessage(rc *rtmConn, data []byte, f map[string]json.Ra
 		r.s.log.WithField("conn", rc.sk.info.ID).Warn("rtm message without id, ignored")
 		return
 	}
-	if !r.allowWrite(rc, id, hasID) {
+	if !r.allowWrite(rc, f, id, hasID) {
 		return
 	}
 	chArg, text, threadTS := jsonString(f["channel"]), jsonString(f["text"]), jsonString(f["thread_ts"])
@@ -406,7 +436,7 @@ func (r *rtmServer) clientMessage(rc *rtmConn, data []byte, f map[string]json.Ra
 
 // typing fans a typing frame out as user_typing to the workspace's other RTM sockets (§3.5).
 func (r *rtmServer) typing(rc *rtmConn, f map[string]json.RawMessage, id int64, hasID bool) {
-	if !r.allowWrite(rc, id, hasID) {
+	if !r.allowWrite(rc, f, id, hasID) {
 		return
 	}
 	chArg := jsonString(f["channel"])

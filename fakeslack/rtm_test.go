@@ -222,6 +222,12 @@ func TestRTMBadFramesIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantQuiet(t, c, 9)
+	// Broken JSON whose id can still be read gets an error reply.
+	rtmSend(t, c, `{"id":42,"type":"message","text":`)
+	f := readFrame(t, c, rtmWait)
+	if e, _ := f["error"].(map[string]any); f["ok"] != false || f["reply_to"] != float64(42) || e == nil || e["code"] != float64(8) {
+		t.Fatalf("reply = %v", f)
+	}
 	if n := len(srv.History(ws.Channels[0].ID)); n != 0 {
 		t.Fatalf("history has %d messages, want 0", n)
 	}
@@ -356,6 +362,22 @@ func TestRTMSlowDown(t *testing.T) {
 	wantClose(t, c, websocket.ClosePolicyViolation)
 	if n := len(srv.History(ws.Channels[0].ID)); n != 2 {
 		t.Fatalf("history has %d messages, want 2", n)
+	}
+}
+
+func TestRTMSlowDownPerChannel(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{RTM: fakeslack.RTMOptions{WriteBurst: 1, WriteRefill: time.Hour, WritePerChannel: true}})
+	ws := srv.Workspaces()[0]
+	c := rtmDial(t, srv, ws.ClassicBotToken)
+	for id, tt := range []struct {
+		channel string
+		ok      bool
+	}{{ws.Channels[0].ID, true}, {ws.Channels[1].ID, true}, {ws.Channels[0].ID, false}} {
+		rtmSend(t, c, map[string]any{"id": id + 1, "type": "message", "channel": tt.channel, "text": "x"})
+		if f := readUntil(t, c, "reply", replyTo(id+1)); f["ok"] != tt.ok {
+			t.Fatalf("write %d to %s = %v, want ok %v", id+1, tt.channel, f, tt.ok)
+		}
 	}
 }
 

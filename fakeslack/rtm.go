@@ -169,55 +169,6 @@ func (r *rtmServer) claim(ticket string) (rtmTicket, bool) {
 	return t, ok && time.Now().Before(t.expires)
 }
 
-// connect answers rtm.connect (§2.1).
-func (r *rtmServer) connect(req *apiRequest) (map[string]any, error) {
-	who := r.s.identify(req.Tok)
-	if who.ws == nil {
-		return nil, apiErr("invalid_auth")
-	}
-	return map[string]any{
-		"url":  r.issue(req.Token, req.Tok, req.Bool("batch_presence_aware")),
-		"team": map[string]any{"id": who.ws.TeamID, "name": who.ws.Name, "domain": who.ws.Domain},
-		"self": map[string]any{"id": who.userID, "name": who.name},
-	}, nil
-}
-
-// start answers rtm.start (§2.3): rtm.connect's answer, the deprecation warning, and the initial
-// state Slack's older answer carried.
-func (r *rtmServer) start(req *apiRequest) (map[string]any, error) {
-	body, err := r.connect(req)
-	if err != nil {
-		return nil, err
-	}
-	who := r.s.identify(req.Tok)
-	ws := who.ws
-	self := body["self"].(map[string]any)
-	self["prefs"], self["created"], self["manual_presence"] = map[string]any{}, 1700000000, "active"
-	team := body["team"].(map[string]any)
-	team["email_domain"], team["msg_edit_window_mins"], team["prefs"] = "", -1, map[string]any{}
-
-	r.s.world.mu.Lock()
-	users := make([]map[string]any, 0, len(ws.Users))
-	for _, u := range ws.Users {
-		users = append(users, userObject(u, ws))
-	}
-	channels := make([]map[string]any, 0, len(ws.Channels))
-	for _, c := range ws.Channels {
-		channels = append(channels, channelObject(c, ws))
-	}
-	latest := r.s.world.nextTS()
-	r.s.world.mu.Unlock()
-
-	body["users"], body["channels"] = users, channels
-	body["groups"], body["ims"], body["mpims"] = []any{}, []any{}, []any{}
-	body["bots"] = []map[string]any{{"id": ws.BotID, "name": "switchbot", "deleted": false, "app_id": "A" + strings.TrimPrefix(ws.BotID, "B")}}
-	body["latest_event_ts"] = latest
-	body["cache_version"] = "v1-fakeslack"
-	body["warning"] = "method_deprecated"
-	body["response_metadata"] = map[string]any{"warnings": []string{"method_deprecated"}}
-	return body, nil
-}
-
 // serveSocket runs one RTM socket in the HTTP handler goroutine, until it ends.
 func (r *rtmServer) serveSocket(w http.ResponseWriter, req *http.Request) {
 	tk, ok := r.claim(req.PathValue("ticket"))
@@ -524,56 +475,6 @@ func (r *rtmServer) sendEvent(sk *socket, frame []byte) bool {
 	}
 	r.s.counters.rtmEvents.Add(1)
 	return true
-}
-
-// sockets returns the RTM sockets of team that have said hello.
-func (r *rtmServer) sockets(team string) []*socket {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []*socket
-	for sk, rc := range r.conns {
-		if rc.team == team {
-			out = append(out, sk)
-		}
-	}
-	return out
-}
-
-// broadcast sends frame to every RTM socket of team but except, and returns how many took it.
-func (r *rtmServer) broadcast(team string, frame []byte, except *socket) int {
-	n := 0
-	for _, sk := range r.sockets(team) {
-		if sk != except && r.sendEvent(sk, frame) {
-			n++
-		}
-	}
-	return n
-}
-
-// broadcastValue is broadcast for a value to encode as JSON.
-func (r *rtmServer) broadcastValue(team string, v any, except *socket) int {
-	frame, err := json.Marshal(v)
-	if err != nil {
-		r.s.log.WithError(err).Error("encode rtm event")
-		return 0
-	}
-	return r.broadcast(team, frame, except)
-}
-
-// messageFrame renders a history message as an RTM message event (§3.7).
-func messageFrame(team string, m Message) []byte {
-	ev := map[string]any{
-		"type": "message", "channel": m.Channel, "user": m.User, "text": m.Text, "ts": m.TS,
-		"event_ts": m.TS, "team": team, "user_team": team, "source_team": team, "suppress_notification": false,
-	}
-	if m.ThreadTS != "" {
-		ev["thread_ts"] = m.ThreadTS
-	}
-	if m.BotID != "" {
-		ev["bot_id"] = m.BotID
-	}
-	data, _ := json.Marshal(ev)
-	return data
 }
 
 // frameID reads a frame's id: a JSON integer.

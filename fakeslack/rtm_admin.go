@@ -9,8 +9,9 @@ import (
 	"sync"
 )
 
-// RTM admin routes, registered by newRTMServer. Bodies and answers are JSON as in admin.go; an
-// unknown team, channel or connection answers 404, a malformed body 400.
+// This file holds RTM event injection and fan-out, and the RTM admin routes (registered by
+// newRTMServer). Bodies and answers are JSON as in admin.go; an unknown team, channel or connection
+// answers 404, a malformed body 400.
 //
 //	POST /_admin/teams/{team}/rtm/events        any JSON object: sent as is to the team's RTM sockets → {"sent":n}
 //	POST /_admin/teams/{team}/rtm/messages      {"channel","user","text","thread_ts"} → {"ts":"…","sent":n}
@@ -255,4 +256,54 @@ func (r *rtmServer) routeAdmin() {
 		n, err := s.SendRTMReconnectURL(req.PathValue("team"))
 		return map[string]any{"sent": n}, rtmAdminErr(err)
 	})
+}
+
+// sockets returns the RTM sockets of team that have said hello.
+func (r *rtmServer) sockets(team string) []*socket {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*socket
+	for sk, rc := range r.conns {
+		if rc.team == team {
+			out = append(out, sk)
+		}
+	}
+	return out
+}
+
+// broadcast sends frame to every RTM socket of team but except, and returns how many took it.
+func (r *rtmServer) broadcast(team string, frame []byte, except *socket) int {
+	n := 0
+	for _, sk := range r.sockets(team) {
+		if sk != except && r.sendEvent(sk, frame) {
+			n++
+		}
+	}
+	return n
+}
+
+// broadcastValue is broadcast for a value to encode as JSON.
+func (r *rtmServer) broadcastValue(team string, v any, except *socket) int {
+	frame, err := json.Marshal(v)
+	if err != nil {
+		r.s.log.WithError(err).Error("encode rtm event")
+		return 0
+	}
+	return r.broadcast(team, frame, except)
+}
+
+// messageFrame renders a history message as an RTM message event (§3.7).
+func messageFrame(team string, m Message) []byte {
+	ev := map[string]any{
+		"type": "message", "channel": m.Channel, "user": m.User, "text": m.Text, "ts": m.TS,
+		"event_ts": m.TS, "team": team, "user_team": team, "source_team": team, "suppress_notification": false,
+	}
+	if m.ThreadTS != "" {
+		ev["thread_ts"] = m.ThreadTS
+	}
+	if m.BotID != "" {
+		ev["bot_id"] = m.BotID
+	}
+	data, _ := json.Marshal(ev)
+	return data
 }

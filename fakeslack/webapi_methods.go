@@ -9,8 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// This file holds the general Web API methods: auth.test, chat.postMessage, conversations.list and
-// users.info. rtm.connect and rtm.start live in rtm.go. The core (webapi.go) has already checked the
+// This file holds the Web API methods: auth.test, chat.postMessage, conversations.list, users.info,
+// and rtm.connect and rtm.start (registered by newRTMServer, which owns their socket URLs). The core (webapi.go) has already checked the
 // token, its kind, its scope and the rate limit when a handler here runs.
 
 // maxPostTextChars is chat.postMessage's limit on text; longer text answers msg_too_long.
@@ -301,4 +301,53 @@ func (s *Server) SetChannelArchived(channelID string, archived bool) bool {
 		}
 	}
 	return false
+}
+
+// connect answers rtm.connect (§2.1).
+func (r *rtmServer) connect(req *apiRequest) (map[string]any, error) {
+	who := r.s.identify(req.Tok)
+	if who.ws == nil {
+		return nil, apiErr("invalid_auth")
+	}
+	return map[string]any{
+		"url":  r.issue(req.Token, req.Tok, req.Bool("batch_presence_aware")),
+		"team": map[string]any{"id": who.ws.TeamID, "name": who.ws.Name, "domain": who.ws.Domain},
+		"self": map[string]any{"id": who.userID, "name": who.name},
+	}, nil
+}
+
+// start answers rtm.start (§2.3): rtm.connect's answer, the deprecation warning, and the initial
+// state Slack's older answer carried.
+func (r *rtmServer) start(req *apiRequest) (map[string]any, error) {
+	body, err := r.connect(req)
+	if err != nil {
+		return nil, err
+	}
+	who := r.s.identify(req.Tok)
+	ws := who.ws
+	self := body["self"].(map[string]any)
+	self["prefs"], self["created"], self["manual_presence"] = map[string]any{}, 1700000000, "active"
+	team := body["team"].(map[string]any)
+	team["email_domain"], team["msg_edit_window_mins"], team["prefs"] = "", -1, map[string]any{}
+
+	r.s.world.mu.Lock()
+	users := make([]map[string]any, 0, len(ws.Users))
+	for _, u := range ws.Users {
+		users = append(users, userObject(u, ws))
+	}
+	channels := make([]map[string]any, 0, len(ws.Channels))
+	for _, c := range ws.Channels {
+		channels = append(channels, channelObject(c, ws))
+	}
+	latest := r.s.world.nextTS()
+	r.s.world.mu.Unlock()
+
+	body["users"], body["channels"] = users, channels
+	body["groups"], body["ims"], body["mpims"] = []any{}, []any{}, []any{}
+	body["bots"] = []map[string]any{{"id": ws.BotID, "name": "switchbot", "deleted": false, "app_id": "A" + strings.TrimPrefix(ws.BotID, "B")}}
+	body["latest_event_ts"] = latest
+	body["cache_version"] = "v1-fakeslack"
+	body["warning"] = "method_deprecated"
+	body["response_metadata"] = map[string]any{"warnings": []string{"method_deprecated"}}
+	return body, nil
 }

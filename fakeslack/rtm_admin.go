@@ -294,16 +294,25 @@ func (r *rtmServer) broadcastValue(team string, v any, except *socket) int {
 
 // messageFrame renders a history message as an RTM message event (§3.7).
 func messageFrame(team string, m Message) []byte {
-	ev := map[string]any{
-		"type": "message", "channel": m.Channel, "user": m.User, "text": m.Text, "ts": m.TS,
-		"event_ts": m.TS, "team": team, "user_team": team, "source_team": team, "suppress_notification": false,
-	}
-	if m.ThreadTS != "" {
-		ev["thread_ts"] = m.ThreadTS
-	}
-	if m.BotID != "" {
-		ev["bot_id"] = m.BotID
-	}
-	data, _ := json.Marshal(ev)
+	data, _ := json.Marshal(rtmMessageEvent{
+		Type: "message", Channel: m.Channel, User: m.User, BotID: m.BotID, Text: m.Text, ThreadTS: m.ThreadTS,
+		TS: m.TS, EventTS: m.TS, Team: team, UserTeam: team, SourceTeam: team,
+	})
 	return data
+}
+
+// rtmMessageEvent is the RTM message event's shape, in the field order of a captured Slack frame.
+type rtmMessageEvent struct {
+	Type                 string `json:"type"`
+	SuppressNotification bool   `json:"suppress_notification"`
+	Channel              string `json:"channel"`
+	User                 string `json:"user,omitempty"`
+	BotID                string `json:"bot_id,omitempty"`
+	Text                 string `json:"text"`
+	ThreadTS             string `json:"thread_ts,omitempty"`
+	Team                 string `json:"team"`
+	UserTeam             string `json:"user_team"`
+	SourceTeam           string `json:"source_team"`
+	EventTS              string `json:"event_ts"`
+	TS                   string `json:"ts"`
 }

@@ -1,0 +1,75 @@
+package actors
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gorilla/websocket"
+	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-go/switchboard/messages"
+)
+
+// Env is what all actors of one runtime share. Its fields are set before the first actor spawns
+// and not changed afterwards.
+type Env struct {
+	System *actor.ActorSystem
+	Log    *logrus.Entry
+	// Ctx is cancelled when the runtime stops; every goroutine of an actor watches it.
+	Ctx context.Context
+	// WG counts every goroutine actors start; the runtime waits on it after stopping them.
+	WG *sync.WaitGroup
+	// HTTP is the client for Web API calls. APIURL is the Web API base, ending in "/api/".
+	HTTP   *http.Client
+	APIURL string
+	Dialer *websocket.Dialer
+	// Dispatcher receives events and lifecycle events; set once it is spawned.
+	Dispatcher *actor.PID
+	// Stats collects counters the runtime exposes.
+	Stats *Stats
+
+	sessions atomic.Uint64
+}
+
+// Go runs f on a goroutine counted in WG.
+func (e *Env) Go(f func()) {
+	e.WG.Add(1)
+	go func() {
+		defer e.WG.Done()
+		f()
+	}()
+}
+
+// nextSession returns a session generation unique in the runtime.
+func (e *Env) nextSession() uint64 { return e.sessions.Add(1) }
+
+// send delivers msg to pid from any goroutine.
+func (e *Env) send(pid *actor.PID, msg any) { e.System.Root.Send(pid, msg) }
+
+// publish hands a lifecycle event to the dispatcher.
+func (e *Env) publish(ev messages.Lifecycle) {
+	if e.Dispatcher != nil {
+		e.send(e.Dispatcher, ev)
+	}
+}
+
+// after sends msg to pid after d; Stop the returned timer to cancel.
+func (e *Env) after(d time.Duration, pid *actor.PID, msg any) *time.Timer {
+	return time.AfterFunc(d, func() { e.send(pid, msg) })
+}
+
+// Stats are the runtime's running totals, safe for concurrent use.
+type Stats struct {
+	EventsIn        atomic.Int64 // envelopes and RTM events read
+	Acks            atomic.Int64 // acks written
+	Duplicates      atomic.Int64 // redeliveries dropped by dedupe
+	Dispatched      atomic.Int64 // deliveries into subscriber queues
+	Dropped         atomic.Int64 // deliveries dropped by a full subscriber queue
+	HandlerPanics   atomic.Int64 // handler or subscriber actor panics
+	Malformed       atomic.Int64 // frames that did not decode
+	ResponseTimeout atomic.Int64 // envelopes acked empty because no response came in time
+}

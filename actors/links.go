@@ -1,0 +1,231 @@
+package actors
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/switchboard-go/switchboard/messages"
+	"github.com/switchboard-go/switchboard/supervisor"
+)
+
+// LinkSpec is a link the supervisor can run.
+type LinkSpec interface {
+	// LinkOf names the link.
+	LinkOf() messages.Link
+	// Props returns the connection actor's Props, sharing state across incarnations.
+	Props(env *Env, state *LinkState) *actor.Props
+}
+
+// LinkOf names the link.
+func (s SocketModeSpec) LinkOf() messages.Link { return s.Link }
+
+// Props returns the connection actor's Props.
+func (s SocketModeSpec) Props(env *Env, state *LinkState) *actor.Props {
+	return SocketModeProps(env, s, state)
+}
+
+// AddLink asks the supervisor to start a link; the answer is an error or nil.
+type AddLink struct {
+	Spec  LinkSpec
+	State *LinkState
+}
+
+// RemoveLink asks the supervisor to stop a link and forget it; the answer is an error or nil.
+type RemoveLink struct{ Name string }
+
+// MaxAppConnections is Slack's limit of open Socket Mode sockets per app.
+const MaxAppConnections = 10
+
+// linkSupervisor is the parent of every connection actor, and its supervisor strategy: a failed
+// session restarts later, at once, or stops for good, as supervisor.Policy decides. It also runs
+// Socket Mode refreshes, make before break: the replacement connects, then the old one retires.
+type linkSupervisor struct {
+	env    *Env
+	policy supervisor.Policy
+	links  map[string]*linkEntry // by link name
+	byPID  map[string]*linkEntry // by connection PID Id: current, replacement and retiring
+	// stopping is set on Stopping: a child failing then is stopped, never restarted.
+	stopping bool
+}
+
+type linkEntry struct {
+	spec        LinkSpec
+	state       *LinkState
+	pid         *actor.PID // current connection; nil once stopped
+	replacement *actor.PID // connecting while pid is asked to refresh
+	retiring    map[string]bool
+}
+
+type retire struct{ pid *actor.PID }
+
+// SupervisorProps returns the Props of the link supervisor.
+func SupervisorProps(env *Env, policy supervisor.Policy) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &linkSupervisor{env: env, policy: policy, links: map[string]*linkEntry{}, byPID: map[string]*linkEntry{}}
+	})
+}
+
+func (s *linkSupervisor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case AddLink:
+		ctx.Respond(s.add(ctx, msg))
+	case RemoveLink:
+		ctx.Respond(s.remove(ctx, msg.Name))
+	case messages.LinkUp:
+		s.linkUp(ctx, msg)
+	case messages.RefreshRequested:
+		s.refresh(ctx, msg)
+	case retire:
+		ctx.Poison(msg.pid)
+	case *actor.Terminated:
+		s.terminated(msg.Who)
+	case *actor.Stopping:
+		s.stopping = true
+		for _, e := range s.links {
+			e.state.end(StateStopped, nil)
+		}
+	}
+}
+
+func (s *linkSupervisor) add(ctx actor.Context, msg AddLink) error {
+	link := msg.Spec.LinkOf()
+	if _, ok := s.links[link.Name]; ok {
+		return fmt.Errorf("switchboard: link %s already exists", link.Name)
+	}
+	e := &linkEntry{spec: msg.Spec, state: msg.State, retiring: map[string]bool{}}
+	s.links[link.Name] = e
+	e.pid = s.spawn(ctx, e)
+	return nil
+}
+
+func (s *linkSupervisor) spawn(ctx actor.Context, e *linkEntry) *actor.PID {
+	pid := ctx.Spawn(e.spec.Props(s.env, e.state))
+	s.byPID[pid.Id] = e
+	return pid
+}
+
+func (s *linkSupervisor) remove(ctx actor.Context, name string) error {
+	e, ok := s.links[name]
+	if !ok {
+		return fmt.Errorf("switchboard: no link %s", name)
+	}
+	delete(s.links, name)
+	for _, pid := range []*actor.PID{e.pid, e.replacement} {
+		if pid != nil {
+			ctx.Stop(pid)
+		}
+	}
+	for id := range e.retiring {
+		ctx.Stop(actor.NewPID(ctx.Self().Address, id))
+	}
+	e.state.end(StateStopped, nil)
+	e.pid, e.replacement = nil, nil
+	return nil
+}
+
+// refresh starts a replacement when the app has room for one more socket; otherwise the old
+// connection reconnects at once (break before make) when Slack's refresh_requested comes.
+func (s *linkSupervisor) refresh(ctx actor.Context, msg messages.RefreshRequested) {
+	e := s.byPID[msg.PID.Id]
+	if e == nil || !msg.PID.Equal(e.pid) || e.replacement != nil {
+		return
+	}
+	if s.appSockets(msg.Link.App) < MaxAppConnections {
+		e.replacement = s.spawn(ctx, e)
+		return
+	}
+	if msg.Reason == "refresh_requested" {
+		ctx.Send(msg.PID, messages.Reconnect{})
+	}
+}
+
+// linkUp retires the old connection once its replacement said hello, after a grace period that
+// lets acks of events still being handled on the old socket go out.
+func (s *linkSupervisor) linkUp(ctx actor.Context, msg messages.LinkUp) {
+	e := s.byPID[msg.PID.Id]
+	if e == nil || !msg.PID.Equal(e.replacement) {
+		return
+	}
+	old := e.pid
+	e.pid, e.replacement = e.replacement, nil
+	if old != nil {
+		e.retiring[old.Id] = true
+		s.env.after(retireGrace(e.spec), ctx.Self(), retire{pid: old})
+	}
+}
+
+func retireGrace(spec LinkSpec) time.Duration {
+	if sm, ok := spec.(SocketModeSpec); ok && sm.ResponseDeadline > 0 {
+		return sm.ResponseDeadline + 100*time.Millisecond
+	}
+	return time.Second
+}
+
+func (s *linkSupervisor) appSockets(app string) int {
+	n := 0
+	for _, e := range s.links {
+		if e.spec.LinkOf().App != app {
+			continue
+		}
+		if e.pid != nil {
+			n++
+		}
+		if e.replacement != nil {
+			n++
+		}
+		n += len(e.retiring)
+	}
+	return n
+}
+
+func (s *linkSupervisor) terminated(pid *actor.PID) {
+	e := s.byPID[pid.Id]
+	delete(s.byPID, pid.Id)
+	if e == nil {
+		return
+	}
+	delete(e.retiring, pid.Id)
+	if pid.Equal(e.pid) {
+		e.pid = e.replacement
+		e.replacement = nil
+	} else if pid.Equal(e.replacement) {
+		e.replacement = nil
+	}
+}
+
+// HandleFailure is the supervisor strategy of every connection: it classifies the failure and
+// restarts the connection (which waits the decided delay itself) or stops it for good.
+func (s *linkSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
+	err, ok := reason.(error)
+	if !ok {
+		err = fmt.Errorf("switchboard: connection panicked: %v", reason)
+	}
+	e := s.byPID[child.Id]
+	if e == nil || s.stopping {
+		sup.StopChildren(child)
+		return
+	}
+	link := e.spec.LinkOf()
+	// An old connection that ends while its replacement exists is not restarted: the replacement
+	// takes over.
+	if e.retiring[child.Id] || (child.Equal(e.pid) && e.replacement != nil) {
+		s.env.publish(messages.Disconnected{Link: link, Reason: err})
+		sup.StopChildren(child)
+		return
+	}
+	failures, connectedFor := e.state.failed()
+	d := s.policy.Decide(err, failures, connectedFor)
+	s.env.publish(messages.Disconnected{Link: link, Session: e.state.Status().Session, Reason: err})
+	log := s.env.Log.WithField("conn", link.Name).WithError(err)
+	if d.Verdict == messages.Stop {
+		log.WithField("advice", d.Advice).Error("link stopped for good")
+		e.state.end(StateFatal, err)
+		s.env.publish(messages.Fatal{Link: link, Error: err, Advice: d.Advice})
+		sup.StopChildren(child)
+		return
+	}
+	e.state.retry(err, d.Attempt, d.Delay)
+	sup.RestartChildren(child)
+}

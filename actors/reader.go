@@ -1,0 +1,93 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboard-go/switchboard/internal/wire"
+	"github.com/switchboard-go/switchboard/messages"
+)
+
+// reader owns the goroutine that reads a session's socket: it decodes each frame and sends it to
+// the connection, tagged with the session. The goroutine ends when the connection closes the
+// session's socket; a read error is reported once. Malformed frames are counted, logged and
+// skipped. Server pings are answered and, like pongs, count as traffic for the pinger.
+type reader struct {
+	env    *Env
+	sess   *session
+	parent *actor.PID
+	decode func(data []byte, now time.Time) (any, error)
+}
+
+func readerProps(env *Env, sess *session, parent *actor.PID, decode func([]byte, time.Time) (any, error)) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &reader{env: env, sess: sess, parent: parent, decode: decode}
+	})
+}
+
+func (r *reader) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*actor.Started); ok {
+		r.start()
+	}
+}
+
+func (r *reader) start() {
+	env, sess, parent, decode := r.env, r.sess, r.parent, r.decode
+	ws := sess.conn()
+	if ws == nil {
+		return
+	}
+	ws.SetPingHandler(func(data string) error {
+		sess.touch()
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(5*time.Second))
+		if err == websocket.ErrCloseSent {
+			return nil
+		}
+		return err
+	})
+	ws.SetPongHandler(func(string) error { sess.touch(); return nil })
+	log := env.Log
+	env.Go(func() { // owner: reader. Ends when the session closes the socket; Env.WG waits.
+		for {
+			mt, data, err := ws.ReadMessage()
+			if err != nil {
+				env.send(parent, messages.ReadFailed{Session: sess.gen, Err: &messages.SocketError{Op: "read", Err: err}})
+				return
+			}
+			now := time.Now()
+			sess.touch()
+			if mt != websocket.TextMessage {
+				env.Stats.Malformed.Add(1)
+				log.WithField("session", sess.gen).Warn("binary frame ignored")
+				continue
+			}
+			msg, err := decode(data, now)
+			if err != nil {
+				env.Stats.Malformed.Add(1)
+				log.WithError(err).WithField("session", sess.gen).WithField("bytes", len(data)).Warn("malformed frame skipped")
+				continue
+			}
+			env.send(parent, msg)
+		}
+	})
+}
+
+// decodeSocketMode decodes a Socket Mode frame and, for envelopes, its routing fields.
+func decodeSocketMode(gen uint64) func([]byte, time.Time) (any, error) {
+	return func(data []byte, now time.Time) (any, error) {
+		f, err := wire.DecodeSocketFrame(data)
+		if err != nil {
+			return nil, err
+		}
+		m := messages.FrameRead{Session: gen, Frame: f, Received: now}
+		switch f.Type {
+		case "events_api", "slash_commands", "interactive":
+			if m.Route, err = wire.RouteSocketPayload(f.Type, f.Payload); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	}
+}

@@ -1,0 +1,273 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
+	"github.com/slack-go/slack"
+
+	"github.com/switchboard-go/switchboard/internal/redact"
+	"github.com/switchboard-go/switchboard/messages"
+)
+
+// SocketModeSpec describes one Socket Mode app connection.
+type SocketModeSpec struct {
+	Link     messages.Link
+	AppToken string
+	// Client returns the Web API client for a team (from the installation store), or nil. Handlers
+	// call it through Event.Client, on their own goroutine.
+	Client func(team string) *slack.Client
+	// PingInterval, StaleAfter, HelloTimeout: keepalive and liveness windows.
+	PingInterval time.Duration
+	StaleAfter   time.Duration
+	HelloTimeout time.Duration
+	// ResponseDeadline is how long a slash command or interaction waits for a handler's response
+	// before an empty ack goes.
+	ResponseDeadline time.Duration
+	// AckAfterHandlers delays every ack until the subscribers have handled the event.
+	AckAfterHandlers bool
+}
+
+// socketMode is the connection actor of one Socket Mode app connection. Its life is one session;
+// it ends by panicking with what ended it.
+type socketMode struct {
+	env   *Env
+	spec  SocketModeSpec
+	state *LinkState // survives restarts
+	log   *logrus.Entry
+
+	sess      *session
+	writer    *actor.PID
+	timer     *time.Timer // dial delay, then hello timeout
+	attempt   int         // retries since the last healthy session
+	helloed   bool
+	refreshed bool // the server asked for a refresh: its closing the socket is a clean goodbye
+	ending    bool // Restarting or Stopping came: late messages of the session are ignored
+}
+
+type dialNow struct{ session uint64 }
+type helloTimeout struct{ session uint64 }
+
+// SocketModeProps returns the Props of a Socket Mode connection actor.
+func SocketModeProps(env *Env, spec SocketModeSpec, state *LinkState) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &socketMode{env: env, spec: spec, state: state}
+	}, actor.WithSupervisor(escalateAll))
+}
+
+func (c *socketMode) Receive(ctx actor.Context) {
+	if c.ending {
+		return // the session is over; panicking now would restart a stopping connection
+	}
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		c.start(ctx)
+	case dialNow:
+		if msg.session == c.sess.gen {
+			c.dial(ctx)
+		}
+	case messages.SocketOpened:
+		if msg.Session == c.sess.gen {
+			c.opened(ctx)
+		}
+	case messages.OpenFailed:
+		c.fail(msg.Session, msg.Err)
+	case messages.FrameRead:
+		if msg.Session == c.sess.gen {
+			c.frame(ctx, msg)
+		}
+	case messages.ReadFailed:
+		if msg.Session == c.sess.gen && c.refreshed {
+			panic(fmt.Errorf("%w: %v", messages.ErrGoodbye, msg.Err))
+		}
+		c.fail(msg.Session, msg.Err)
+	case messages.WriteFailed:
+		c.fail(msg.Session, msg.Err)
+	case messages.LinkStale:
+		c.fail(msg.Session, fmt.Errorf("%w for %v", messages.ErrStale, msg.Silent.Round(time.Millisecond)))
+	case helloTimeout:
+		if msg.session == c.sess.gen && !c.helloed {
+			panic(messages.ErrHelloTimeout)
+		}
+	case messages.Reconnect:
+		panic(messages.ErrGoodbye)
+	case *actor.Restarting, *actor.Stopping:
+		c.end()
+	}
+}
+
+func (c *socketMode) start(ctx actor.Context) {
+	gen := c.env.nextSession()
+	c.sess = newSession(c.env.Ctx, gen)
+	c.log = c.env.Log.WithFields(logrus.Fields{"app": c.spec.Link.App, "conn": c.spec.Link.Name, "session": gen})
+	delay, attempt, cause := c.state.begin(gen)
+	c.attempt = attempt
+	if cause != nil {
+		c.env.publish(messages.Reconnecting{Link: c.spec.Link, Session: gen, Attempt: attempt, Delay: delay, Cause: cause})
+		c.log.WithError(cause).WithField("delay", delay).Warn("session ended, reconnecting")
+	}
+	if delay > 0 {
+		c.timer = c.env.after(delay, ctx.Self(), dialNow{session: gen})
+		return
+	}
+	c.dial(ctx)
+}
+
+// dial opens the socket URL and dials it in a goroutine the session owns.
+func (c *socketMode) dial(ctx actor.Context) {
+	c.state.dialing()
+	c.env.publish(messages.Connecting{Link: c.spec.Link, Session: c.sess.gen, Attempt: c.attempt})
+	env, sess, self, token := c.env, c.sess, ctx.Self(), c.spec.AppToken
+	env.Go(func() { // owner: this session. Ends when the dial ends or the session closes; Env.WG waits.
+		url, err := openSocketModeURL(sess.ctx, env, token)
+		if err != nil {
+			env.send(self, messages.OpenFailed{Session: sess.gen, Err: err})
+			return
+		}
+		ws, resp, err := env.Dialer.DialContext(sess.ctx, url, nil)
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		if err != nil {
+			env.send(self, messages.OpenFailed{Session: sess.gen, Err: &messages.SocketError{Op: "dial " + redact.URL(url), Err: err}})
+			return
+		}
+		if !sess.attach(ws) {
+			_ = ws.Close()
+			return
+		}
+		env.send(self, messages.SocketOpened{Session: sess.gen})
+	})
+}
+
+func (c *socketMode) opened(ctx actor.Context) {
+	self := ctx.Self()
+	c.writer = ctx.Spawn(writerProps(c.env, c.sess, self))
+	ctx.Spawn(readerProps(c.env, c.sess, self, decodeSocketMode(c.sess.gen)))
+	ctx.Spawn(pingerProps(c.env, c.sess, self, c.writer, c.spec.PingInterval, c.spec.StaleAfter))
+	c.timer = c.env.after(c.spec.HelloTimeout, self, helloTimeout{session: c.sess.gen})
+}
+
+func (c *socketMode) frame(ctx actor.Context, msg messages.FrameRead) {
+	f := msg.Frame
+	switch f.Type {
+	case "hello":
+		c.hello(ctx, f.NumConnections)
+	case "disconnect":
+		c.disconnect(ctx, f.Reason)
+	case "events_api", "slash_commands", "interactive":
+		c.envelope(msg)
+	default:
+		c.env.Stats.Malformed.Add(1)
+		c.log.WithField("type", f.Type).Warn("unknown frame type ignored")
+	}
+}
+
+func (c *socketMode) hello(ctx actor.Context, n int) {
+	if c.helloed {
+		return
+	}
+	c.helloed = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.state.connected()
+	c.log.WithField("num_connections", n).Info("connected")
+	c.env.publish(messages.Connected{Link: c.spec.Link, Session: c.sess.gen, Attempt: c.attempt, NumConnections: n})
+	ctx.Send(ctx.Parent(), messages.LinkUp{Link: c.spec.Link, PID: ctx.Self()})
+}
+
+func (c *socketMode) disconnect(ctx actor.Context, reason string) {
+	c.log.WithField("reason", reason).Info("server asked to disconnect")
+	switch reason {
+	case "warning", "refresh_requested":
+		c.refreshed = reason == "refresh_requested" || c.refreshed
+		ctx.Send(ctx.Parent(), messages.RefreshRequested{Link: c.spec.Link, PID: ctx.Self(), Reason: reason})
+	case string(messages.ErrLinkDisabled):
+		panic(messages.ErrLinkDisabled)
+	case string(messages.ErrTooManyWebsockets):
+		panic(messages.ErrTooManyWebsockets) // Restarting closes the socket first; the supervisor backs off
+	default:
+		panic(fmt.Errorf("%w: disconnect %q", messages.ErrGoodbye, reason))
+	}
+}
+
+// envelope hands an event to the dispatcher and acks it as the ack policy says.
+func (c *socketMode) envelope(msg messages.FrameRead) {
+	f, r := msg.Frame, msg.Route
+	c.env.Stats.EventsIn.Add(1)
+	ev := &messages.Event{
+		Link: c.spec.Link, Session: c.sess.gen, Kind: messages.Kind(f.Type), Type: r.Type,
+		Team: r.Team, Channel: r.Channel, User: r.User, ThreadTS: r.ThreadTS, EventID: r.EventID,
+		EnvelopeID: f.EnvelopeID, RetryAttempt: f.RetryAttempt, RetryReason: f.RetryReason,
+		Received: msg.Received, Raw: f.Payload,
+	}
+	ev.AttachClients(c.spec.Client)
+	env, writer, id := c.env, c.writer, f.EnvelopeID
+	ack := messages.NewAck(f.Accepts, func(payload []byte) {
+		env.send(writer, messages.SendAck{EnvelopeID: id, Payload: payload})
+	})
+	ev.AttachAck(ack)
+	env.send(env.Dispatcher, messages.Dispatch{Event: ev})
+	switch {
+	case f.Accepts:
+		time.AfterFunc(c.spec.ResponseDeadline, func() {
+			if ack.Send(nil) {
+				env.Stats.ResponseTimeout.Add(1)
+			}
+		})
+	case !c.spec.AckAfterHandlers:
+		ack.Send(nil)
+	}
+}
+
+// fail ends the session with err if it belongs to the current session.
+func (c *socketMode) fail(gen uint64, err error) {
+	if gen == c.sess.gen {
+		panic(err)
+	}
+}
+
+func (c *socketMode) end() {
+	c.ending = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if c.sess != nil {
+		c.sess.close()
+	}
+}
+
+// openSocketModeURL calls apps.connections.open and returns the socket URL.
+func openSocketModeURL(ctx context.Context, env *Env, appToken string) (string, error) {
+	api := slack.New("", slack.OptionAppLevelToken(appToken), slack.OptionAPIURL(env.APIURL), slack.OptionHTTPClient(env.HTTP))
+	_, url, err := api.StartSocketModeContext(ctx)
+	if err != nil {
+		return "", slackError("apps.connections.open", err)
+	}
+	return url, nil
+}
+
+// slackError turns slack-go's errors into typed ones.
+func slackError(method string, err error) error {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return &messages.SlackError{Method: method, Code: messages.ErrRateLimited, RetryAfter: rl.RetryAfter}
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return &messages.SlackError{Method: method, Code: messages.Code(se.Err)}
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		return fmt.Errorf("%s: http %d: %w", method, sc.Code, err)
+	}
+	return fmt.Errorf("%s: %w", method, err)
+}
+
+// escalateAll makes every child failure the connection's own: any child failure ends the session.
+var escalateAll = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.EscalateDirective })

@@ -1,0 +1,184 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/switchboard-go/switchboard/messages"
+)
+
+// Handler handles one event on its subscriber's actor. ctx is cancelled when the runtime stops.
+type Handler func(ctx context.Context, ev *messages.Event)
+
+// KeyBy says how a keyed subscription splits events among actors.
+type KeyBy int
+
+// Keys.
+const (
+	KeyNone    KeyBy = iota // one actor for the subscription
+	KeyTeam                 // one actor per workspace
+	KeyChannel              // one actor per team and channel
+	KeyThread               // one actor per team, channel and thread
+)
+
+// Filter selects events; an empty field matches everything.
+type Filter struct {
+	Kinds    []messages.Kind
+	Types    []string
+	Teams    []string
+	Channels []string
+}
+
+// Match reports whether ev passes the filter.
+func (f Filter) Match(ev *messages.Event) bool {
+	return match(f.Kinds, ev.Kind) && match(f.Types, ev.Type) && match(f.Teams, ev.Team) && match(f.Channels, ev.Channel)
+}
+
+func match[T comparable](set []T, v T) bool {
+	if len(set) == 0 {
+		return true
+	}
+	for _, s := range set {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// SubscriberSpec describes a subscription. Exactly one of Handler, Props and Lifecycle is set.
+type SubscriberSpec struct {
+	Name   string
+	Filter Filter
+	// Handler is a Go func run on the subscription's actor.
+	Handler Handler
+	// Props is a user actor that receives *messages.Event values.
+	Props *actor.Props
+	// Lifecycle receives the lifecycle events (Connecting, Connected, …) instead of Slack events.
+	Lifecycle func(messages.Lifecycle)
+	// QueueSize bounds events waiting for the subscriber (per key when keyed). Default 1024.
+	QueueSize int
+	Overflow  Overflow
+	// KeyBy spawns one actor per key on demand; IdleAfter stops a key's actor once it has had no
+	// event for that long (default 5m).
+	KeyBy     KeyBy
+	IdleAfter time.Duration
+}
+
+// subscriber runs one subscription (or one key of it): it drains its queue, calling the handler or
+// forwarding to the user's actor one event at a time. A panic restarts it alone; its queue outlives
+// the restart.
+type subscriber struct {
+	env      *Env
+	spec     SubscriberSpec
+	q        *queue
+	child    *actor.PID // the user's actor, for Props subscriptions
+	busy     bool       // an event is at the user's actor
+	stopping bool
+}
+
+// HandleFailure restarts the user's actor alone.
+func (s *subscriber) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
+	restartAlone(s.env, s.spec.Name, s.stopping, sup, child, reason)
+}
+
+type wake struct{}
+type handled struct{ item any }
+
+func subscriberProps(env *Env, spec SubscriberSpec, q *queue) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &subscriber{env: env, spec: spec, q: q}
+	})
+}
+
+func (s *subscriber) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		if s.spec.Props != nil {
+			s.child = ctx.Spawn(s.spec.Props.Clone(actor.WithReceiverMiddleware(doneMiddleware(s.env, ctx.Self()))))
+		}
+		if s.q.resume() {
+			s.drain(ctx)
+		}
+	case wake:
+		s.drain(ctx)
+	case handled:
+		s.busy = false
+		release(msg.item)
+		s.drain(ctx)
+	case *actor.Restarting:
+		s.busy = false
+	case *actor.Stopping:
+		s.stopping = true
+	}
+}
+
+// drainBatch bounds how many events one wake handles before yielding to other messages.
+const drainBatch = 256
+
+func (s *subscriber) drain(ctx actor.Context) {
+	for i := 0; i < drainBatch; i++ {
+		if s.busy {
+			return
+		}
+		item, ok := s.q.pop()
+		if !ok {
+			return
+		}
+		if s.child != nil {
+			s.busy = true
+			ctx.Send(s.child, item)
+			continue
+		}
+		s.handle(item)
+	}
+	ctx.Send(ctx.Self(), wake{})
+}
+
+// handle runs the handler; a panic propagates (restarting this actor) after the event's ack hold is
+// released.
+func (s *subscriber) handle(item any) {
+	defer release(item)
+	switch v := item.(type) {
+	case *messages.Event:
+		s.spec.Handler(s.env.Ctx, v)
+	case messages.Lifecycle:
+		s.spec.Lifecycle(v)
+	}
+}
+
+func release(item any) {
+	if ev, ok := item.(*messages.Event); ok && ev.AckOf() != nil {
+		ev.AckOf().Release()
+	}
+}
+
+// doneMiddleware tells the subscriber when its user actor finished an item, even by panicking.
+func doneMiddleware(env *Env, parent *actor.PID) actor.ReceiverMiddleware {
+	return func(next actor.ReceiverFunc) actor.ReceiverFunc {
+		return func(c actor.ReceiverContext, envelope *actor.MessageEnvelope) {
+			switch envelope.Message.(type) {
+			case *messages.Event, messages.Lifecycle:
+				defer env.send(parent, handled{item: envelope.Message})
+			}
+			next(c, envelope)
+		}
+	}
+}
+
+// restartAlone is the supervision of subscribers: a failed one (or a user actor) restarts alone,
+// counted and logged, unless its parent is stopping, when it stops.
+func restartAlone(env *Env, name string, parentStopping bool, sup actor.Supervisor, child *actor.PID, reason any) {
+	env.Stats.HandlerPanics.Add(1)
+	log := env.Log.WithField("subscriber", name).WithField("panic", fmt.Sprint(reason))
+	if parentStopping {
+		log.Warn("subscriber panicked while stopping")
+		sup.StopChildren(child)
+		return
+	}
+	log.Error("subscriber panicked, restarting it")
+	sup.RestartChildren(child)
+}

@@ -1,0 +1,125 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboard-go/switchboard/messages"
+)
+
+// writer is the only writer of a session's socket. Its Receive turns requests into frames and
+// queues them for a goroutine it owns, which does the blocking writes. A full queue means the
+// socket stalled: the connection is told once and further frames are dropped (the session is
+// ending anyway). It ends with its connection.
+type writer struct {
+	env    *Env
+	sess   *session
+	parent *actor.PID
+	queue  chan outFrame
+	failed bool
+}
+
+type outFrame struct {
+	data []byte
+	ping bool
+	ack  bool
+}
+
+// writeQueueSize bounds frames waiting for the socket.
+const writeQueueSize = 8192
+
+func writerProps(env *Env, sess *session, parent *actor.PID) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &writer{env: env, sess: sess, parent: parent}
+	})
+}
+
+func (w *writer) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		w.start()
+	case messages.SendAck:
+		w.enqueue(outFrame{data: ackFrame(msg.EnvelopeID, msg.Payload), ack: true})
+	case messages.SendFrame:
+		w.enqueue(outFrame{data: msg.Data})
+	case messages.SendPing:
+		w.enqueue(outFrame{ping: true})
+	case *actor.Stopping, *actor.Restarting:
+		if w.queue != nil {
+			close(w.queue)
+			w.queue = nil
+		}
+	}
+}
+
+func (w *writer) start() {
+	w.queue = make(chan outFrame, writeQueueSize)
+	q, sess, env, parent := w.queue, w.sess, w.env, w.parent
+	env.Go(func() { // owner: writer. Ends when the writer closes q or a write fails; Env.WG waits.
+		ws := sess.conn()
+		for f := range q {
+			if ws == nil {
+				continue
+			}
+			var err error
+			if f.ping {
+				err = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second))
+			} else {
+				_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+				err = ws.WriteMessage(websocket.TextMessage, f.data)
+			}
+			if err != nil {
+				env.send(parent, messages.WriteFailed{Session: sess.gen, Err: &messages.SocketError{Op: "write", Err: err}})
+				ws = nil // drain q without writing until the writer stops
+				continue
+			}
+			if f.ack {
+				env.Stats.Acks.Add(1)
+			}
+		}
+	})
+}
+
+func (w *writer) enqueue(f outFrame) {
+	if w.queue == nil || w.failed {
+		return
+	}
+	select {
+	case w.queue <- f:
+	default:
+		w.failed = true
+		w.env.send(w.parent, messages.WriteFailed{Session: w.sess.gen, Err: messages.ErrWriteStalled})
+	}
+}
+
+// ackFrame builds {"envelope_id":id} or {"envelope_id":id,"payload":payload}.
+func ackFrame(id string, payload []byte) []byte {
+	b := make([]byte, 0, len(id)+len(payload)+32)
+	b = append(b, `{"envelope_id":`...)
+	b = appendJSONString(b, id)
+	if len(payload) > 0 {
+		b = append(b, `,"payload":`...)
+		b = append(b, payload...)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string, escaping what JSON requires.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}

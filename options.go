@@ -1,0 +1,155 @@
+package switchboard
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Option configures a Runtime; New applies them in order and fails on the first error.
+type Option func(*config) error
+
+type config struct {
+	log              *logrus.Logger
+	apiURL           string
+	http             *http.Client
+	initialBackoff   time.Duration
+	maxBackoff       time.Duration
+	resetAfter       time.Duration
+	pingInterval     time.Duration
+	staleAfter       time.Duration
+	helloTimeout     time.Duration
+	responseDeadline time.Duration
+	ackAfterHandlers bool
+	dedupeWindow     int
+}
+
+func defaultConfig() *config {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return &config{
+		log:              l,
+		apiURL:           "https://slack.com/api/",
+		http:             &http.Client{Timeout: 30 * time.Second},
+		initialBackoff:   time.Second,
+		maxBackoff:       2 * time.Minute,
+		resetAfter:       time.Minute,
+		pingInterval:     10 * time.Second,
+		staleAfter:       35 * time.Second,
+		helloTimeout:     10 * time.Second,
+		responseDeadline: 2500 * time.Millisecond,
+		dedupeWindow:     10000,
+	}
+}
+
+// WithLogger sets the logger for the runtime and its actor system. Default: logs are discarded.
+func WithLogger(l *logrus.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("switchboard: nil logger")
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// WithAPIURL sets the Slack Web API base URL. Default "https://slack.com/api/"; a missing trailing
+// slash is added.
+func WithAPIURL(u string) Option {
+	return func(c *config) error {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return fmt.Errorf("switchboard: api url %q is not http(s)", u)
+		}
+		if !strings.HasSuffix(u, "/") {
+			u += "/"
+		}
+		c.apiURL = u
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client for Web API calls (proxy, TLS, timeouts). Default: a client
+// with a 30s timeout and the environment's proxy.
+func WithHTTPClient(h *http.Client) Option {
+	return func(c *config) error {
+		if h == nil {
+			return errors.New("switchboard: nil http client")
+		}
+		c.http = h
+		return nil
+	}
+}
+
+// WithBackoff sets the reconnection backoff: the first retry waits up to initial, each further
+// retry doubles the ceiling up to max (full jitter), and a session connected for resetAfter
+// resets it. Defaults 1s, 2m, 1m. Retry-After from Slack is always honoured on top.
+func WithBackoff(initial, max, resetAfter time.Duration) Option {
+	return func(c *config) error {
+		if initial <= 0 || max < initial || resetAfter <= 0 {
+			return fmt.Errorf("switchboard: backoff needs 0 < initial (%v) <= max (%v) and resetAfter (%v) > 0", initial, max, resetAfter)
+		}
+		c.initialBackoff, c.maxBackoff, c.resetAfter = initial, max, resetAfter
+		return nil
+	}
+}
+
+// WithKeepalive sets how often the client pings (default 10s) and how long a link may receive
+// nothing at all before its session ends as stale (default 35s; Slack pings every ~10s).
+func WithKeepalive(pingInterval, staleAfter time.Duration) Option {
+	return func(c *config) error {
+		if pingInterval <= 0 || staleAfter <= pingInterval {
+			return fmt.Errorf("switchboard: keepalive needs 0 < ping interval (%v) < stale after (%v)", pingInterval, staleAfter)
+		}
+		c.pingInterval, c.staleAfter = pingInterval, staleAfter
+		return nil
+	}
+}
+
+// WithHelloTimeout sets how long a new socket may wait for the server's hello. Default 10s.
+func WithHelloTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("switchboard: hello timeout %v must be positive", d)
+		}
+		c.helloTimeout = d
+		return nil
+	}
+}
+
+// WithResponseDeadline sets how long a slash command or interaction waits for a handler's
+// Respond before an empty ack goes. Default 2.5s; at most 2.9s (Slack's deadline is 3s).
+func WithResponseDeadline(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 || d > 2900*time.Millisecond {
+			return fmt.Errorf("switchboard: response deadline %v must be in (0, 2.9s]", d)
+		}
+		c.responseDeadline = d
+		return nil
+	}
+}
+
+// WithAckAfterHandlers acks each envelope only once every matching handler has returned, instead
+// of as soon as the event is in the dispatcher (the default). A handler slower than Slack's 3s
+// then causes a redelivery, which dedupe drops.
+func WithAckAfterHandlers() Option {
+	return func(c *config) error {
+		c.ackAfterHandlers = true
+		return nil
+	}
+}
+
+// WithDedupeWindow sets how many Events API event IDs per app dedupe remembers. Default 10000.
+func WithDedupeWindow(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("switchboard: dedupe window %d must be positive", n)
+		}
+		c.dedupeWindow = n
+		return nil
+	}
+}

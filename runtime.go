@@ -1,0 +1,211 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gorilla/websocket"
+	slogrus "github.com/samber/slog-logrus/v2"
+	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-go/switchboard/actors"
+	"github.com/switchboard-go/switchboard/messages"
+	"github.com/switchboard-go/switchboard/supervisor"
+)
+
+// Event is one event from Slack as handlers receive it; see messages.Event.
+type Event = messages.Event
+
+// Handler handles one event on its subscription's actor; ctx ends when the runtime stops.
+type Handler = actors.Handler
+
+// Status is a snapshot of one link.
+type Status = actors.Status
+
+// ErrStopped is returned by calls made after Stop.
+var ErrStopped = messages.ErrStopped
+
+// askTimeout bounds requests to the runtime's own actors.
+const askTimeout = 5 * time.Second
+
+// Runtime runs Slack links and the handlers that receive their events. Its methods are safe for
+// concurrent use.
+type Runtime struct {
+	cfg        *config
+	log        *logrus.Entry
+	system     *actor.ActorSystem
+	env        *actors.Env
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	supervisor *actor.PID
+	dispatcher *actor.PID
+
+	mu      sync.Mutex
+	stopped bool
+	links   map[string]*actors.LinkState // by link name
+	apps    map[string][]string          // app ID → its link names
+	subs    int
+}
+
+// New builds a runtime from opts; it starts its actors but no link until AddApp.
+func New(opts ...Option) (*Runtime, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if err := o(cfg); err != nil {
+			return nil, err
+		}
+	}
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slogrus.Option{Logger: cfg.log, Level: slog.LevelWarn}.NewLogrusHandler())
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	rt := &Runtime{
+		cfg:    cfg,
+		log:    logrus.NewEntry(cfg.log).WithField("component", "switchboard"),
+		system: system,
+		cancel: cancel,
+		links:  map[string]*actors.LinkState{},
+		apps:   map[string][]string{},
+	}
+	rt.env = &actors.Env{
+		System: system, Log: rt.log, Ctx: ctx, WG: &rt.wg, HTTP: cfg.http, APIURL: cfg.apiURL,
+		Dialer: &websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: websocket.DefaultDialer.Proxy},
+		Stats:  &actors.Stats{},
+	}
+	guardian := actor.WithGuardian(actor.NewOneForOneStrategy(10, time.Minute, func(reason any) actor.Directive {
+		rt.log.WithField("panic", fmt.Sprint(reason)).Error("runtime actor panicked, restarting it")
+		return actor.RestartDirective
+	}))
+	var err error
+	if rt.dispatcher, err = system.Root.SpawnNamed(actors.DispatcherProps(rt.env, cfg.dedupeWindow).Configure(guardian), "dispatcher"); err != nil {
+		return nil, fmt.Errorf("switchboard: spawn dispatcher: %w", err)
+	}
+	rt.env.Dispatcher = rt.dispatcher
+	policy := supervisor.Policy{Initial: cfg.initialBackoff, Max: cfg.maxBackoff, ResetAfter: cfg.resetAfter}
+	if rt.supervisor, err = system.Root.SpawnNamed(actors.SupervisorProps(rt.env, policy).Configure(guardian), "supervisor"); err != nil {
+		return nil, fmt.Errorf("switchboard: spawn supervisor: %w", err)
+	}
+	return rt, nil
+}
+
+// ask sends msg to pid and waits for an error-or-nil answer.
+func (rt *Runtime) ask(ctx context.Context, pid *actor.PID, msg any) error {
+	if rt.isStopped() {
+		return ErrStopped
+	}
+	f := rt.system.Root.RequestFuture(pid, msg, askTimeout)
+	done := make(chan struct{})
+	var res any
+	var err error
+	go func() { // owner: ask. Ends when the future completes (askTimeout at most); ask waits.
+		res, err = f.Result()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		<-done // the future ends by askTimeout
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("switchboard: %w", err)
+	}
+	if e, ok := res.(error); ok {
+		return e
+	}
+	return nil
+}
+
+func (rt *Runtime) isStopped() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.stopped
+}
+
+// Status returns a snapshot of every link, in no particular order.
+func (rt *Runtime) Status() []Status {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	out := make([]Status, 0, len(rt.links))
+	for _, s := range rt.links {
+		out = append(out, s.Status())
+	}
+	return out
+}
+
+// Stats are the runtime's counters.
+type Stats struct {
+	EventsIn, Acks, Duplicates, Dispatched, Dropped, HandlerPanics, Malformed, ResponseTimeouts int64
+}
+
+// Stats returns the runtime's counters.
+func (rt *Runtime) Stats() Stats {
+	s := rt.env.Stats
+	return Stats{
+		EventsIn: s.EventsIn.Load(), Acks: s.Acks.Load(), Duplicates: s.Duplicates.Load(),
+		Dispatched: s.Dispatched.Load(), Dropped: s.Dropped.Load(), HandlerPanics: s.HandlerPanics.Load(),
+		Malformed: s.Malformed.Load(), ResponseTimeouts: s.ResponseTimeout.Load(),
+	}
+}
+
+// Run blocks until ctx ends (for example on SIGTERM, with signal.NotifyContext), then stops the
+// runtime gracefully within stopTimeout and returns Stop's error.
+func (rt *Runtime) Run(ctx context.Context, stopTimeout time.Duration) error {
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	return rt.Stop(sctx)
+}
+
+// Stop stops the runtime: links first (no new events; their sockets close), then the dispatcher
+// and handlers (their context is cancelled), then every goroutine, all before ctx ends. Events
+// still queued for handlers when the dispatcher stops are not handled; unacked ones are redelivered
+// by Slack to the next runtime. Safe to call more than once.
+func (rt *Runtime) Stop(ctx context.Context) error {
+	rt.mu.Lock()
+	if rt.stopped {
+		rt.mu.Unlock()
+		return nil
+	}
+	rt.stopped = true
+	rt.mu.Unlock()
+
+	var errs []error
+	for _, pid := range []*actor.PID{rt.supervisor, rt.dispatcher} {
+		if err := waitFuture(ctx, rt.system.Root.PoisonFuture(pid)); err != nil {
+			errs = append(errs, fmt.Errorf("stop %s: %w", pid.Id, err))
+		}
+	}
+	rt.cancel()
+	done := make(chan struct{})
+	go func() { // owner: Stop. Ends when every actor goroutine has; Stop waits or gives up at ctx.
+		rt.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("goroutines still running: %w", ctx.Err()))
+	}
+	rt.system.Shutdown()
+	if len(errs) > 0 {
+		return fmt.Errorf("switchboard: stop: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func waitFuture(ctx context.Context, f *actor.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Wait() }() // owner: waitFuture. Ends within the future's 10s timeout.
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -163,15 +163,17 @@ type smApp struct {
 // smConn is one Socket Mode socket; its fields other than sk and app are guarded by
 // socketModeServer.mu.
 type smConn struct {
-	sk       *socket
-	app      *smApp
-	ready    bool // hello sent and no refresh_requested yet: deliveries may pick it
-	gone     bool // the socket ended
-	opened   time.Time
-	lifetime time.Duration
-	stage    lifeStage
-	ping     smTimer
-	life     smTimer
+	sk    *socket
+	app   *smApp
+	ready bool // accepted and no refresh_requested yet: deliveries may pick it
+	// helloSent is closed once hello is written; deliveries wait for it so hello comes first.
+	helloSent chan struct{}
+	gone      bool // the socket ended
+	opened    time.Time
+	lifetime  time.Duration
+	stage     lifeStage
+	ping      smTimer
+	life      smTimer
 }
 
 // lifeStage is the next step of a socket's lifetime.
@@ -255,7 +257,7 @@ func (m *socketModeServer) serveSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	c := &smConn{sk: sk, opened: now, lifetime: m.opts.Lifetime}
+	c := &smConn{sk: sk, opened: now, lifetime: m.opts.Lifetime, helloSent: make(chan struct{})}
 	c.ping = smTimer{kind: timerPing, conn: c, idx: -1}
 	c.life = smTimer{kind: timerLife, conn: c, idx: -1}
 	if q.Get("debug_reconnects") == "true" {
@@ -265,6 +267,7 @@ func (m *socketModeServer) serveSocket(w http.ResponseWriter, r *http.Request) {
 
 	var refuse []byte
 	var closeCode int
+	var queued []*envelope
 	m.mu.Lock()
 	a := m.app(tk.app)
 	c.app = a
@@ -276,6 +279,8 @@ func (m *socketModeServer) serveSocket(w http.ResponseWriter, r *http.Request) {
 	default:
 		a.conns = append(a.conns, c)
 		m.conns[sk.info.ID] = c
+		c.ready = true // deliveries may pick it now; they wait for helloSent before writing
+		queued, a.queue = a.queue, nil
 		if m.opts.PingInterval > 0 {
 			m.schedule(&c.ping, now.Add(m.opts.PingInterval))
 		}
@@ -300,14 +305,8 @@ func (m *socketModeServer) serveSocket(w http.ResponseWriter, r *http.Request) {
 	if err := sk.send(m.hello(tk.app, n, c.lifetime)); err != nil {
 		log.WithError(err).Warn("socket mode hello not sent")
 	}
-	m.mu.Lock()
-	var queued []*envelope
-	if !c.gone && c.stage != stageClose {
-		c.ready = true
-		queued, a.queue = a.queue, nil
-	}
-	m.mu.Unlock()
-	if len(queued) > 0 {
+	close(c.helloSent)
+	if len(queued) > 0 && m.s.ctx.Err() == nil {
 		m.s.wg.Add(1)
 		go func() { // owner: socketModeServer. Ends once the queue is handed out; Close waits on s.wg.
 			defer m.s.wg.Done()

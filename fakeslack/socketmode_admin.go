@@ -127,7 +127,7 @@ func (m *socketModeServer) routeAdmin() {
 		if err != nil {
 			return nil, smAdminErr(err)
 		}
-		return map[string]any{"envelope_id": inj.EnvelopeID, "event_id": inj.EventID}, nil
+		return inj.fields(), nil
 	})
 	s.adminHandle("POST /_admin/apps/{app}/events/stream", func(r *http.Request) (any, error) {
 		var req MessageStream
@@ -152,7 +152,7 @@ func (m *socketModeServer) routeAdmin() {
 		if err != nil {
 			return nil, smAdminErr(err)
 		}
-		return inj, nil
+		return inj.fields(), nil
 	})
 	s.adminHandle("POST /_admin/apps/{app}/interactions", func(r *http.Request) (any, error) {
 		var req Interaction
@@ -163,7 +163,7 @@ func (m *socketModeServer) routeAdmin() {
 		if err != nil {
 			return nil, smAdminErr(err)
 		}
-		return inj, nil
+		return inj.fields(), nil
 	})
 	s.adminHandle("POST /_admin/apps/{app}/refresh", func(r *http.Request) (any, error) {
 		var req struct {
@@ -209,4 +209,15 @@ func (m *socketModeServer) routeAdmin() {
 		}
 		return map[string]any{"payload": p}, nil
 	})
+}
+
+// fields renders an Injected as admin answer fields, leaving out empty ones.
+func (inj Injected) fields() map[string]any {
+	m := map[string]any{"envelope_id": inj.EnvelopeID}
+	for k, v := range map[string]string{"event_id": inj.EventID, "response_url": inj.ResponseURL, "trigger_id": inj.TriggerID} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
 }

@@ -126,6 +126,10 @@ func (m *socketModeServer) deliver(env *envelope) {
 		m.schedule(&env.tm, time.Now().Add(m.opts.AckTimeout))
 		m.mu.Unlock()
 
+		select {
+		case <-c.helloSent:
+		case <-c.sk.closed:
+		}
 		if err := c.sk.send(env.frame(id, attempt)); err == nil {
 			m.s.counters.delivered.Add(1)
 			if attempt > 0 {

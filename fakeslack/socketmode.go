@@ -207,6 +207,7 @@ func newSocketModeServer(s *Server) *socketModeServer {
 		handler: m.open, kinds: []tokenKind{tokenApp}, scope: "connections:write", bearerOnly: true, opens: true,
 	})
 	s.mux.HandleFunc("GET /link/", m.serveSocket)
+	s.mux.HandleFunc("GET /link", m.serveSocket) // a client that trims the trailing slash
 	m.routeAdmin()
 	s.wg.Add(1)
 	go m.run() // owner: socketModeServer. Ends when Server.Close cancels s.ctx; Close waits on s.wg.
@@ -535,9 +536,7 @@ func (m *socketModeServer) run() {
 		select {
 		case <-t.C:
 		case <-m.wake:
-			if !t.Stop() {
-				<-t.C
-			}
+			t.Stop() // Go ≥ 1.23 timers: no stale tick survives Stop, so no drain
 		case <-m.s.ctx.Done():
 			return
 		}

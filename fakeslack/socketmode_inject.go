@@ -74,7 +74,7 @@ type Injected struct {
 	TriggerID string `json:"trigger_id,omitempty"`
 }
 
-// newEnvelope makes an envelope for app; callers hold m.mu.
+// newEnvelope makes an envelope for app, not yet delivered.
 func (m *socketModeServer) newEnvelope(typ string, a *smApp, team string, payload []byte, accepts bool) *envelope {
 	env := &envelope{id: m.ids.envelopeID(), typ: typ, app: a, team: team, payload: payload, accepts: accepts}
 	env.tm = smTimer{kind: timerAck, env: env, idx: -1}
@@ -242,9 +242,7 @@ func (s *Server) InjectEvent(app, team string, event json.RawMessage) (Injected,
 	}
 	eventID := m.ids.eventID()
 	payload := m.eventPayload(nil, team, app, m.botUser(team), eventID, time.Now().Unix(), eventContext(typ, team, app, channel), body)
-	m.mu.Lock()
 	env := m.newEnvelope(typeEventsAPI, a, team, payload, false)
-	m.mu.Unlock()
 	inj := Injected{EnvelopeID: env.id, EventID: eventID}
 	m.deliver(env)
 	return inj, nil
@@ -320,9 +318,7 @@ func (s *Server) InjectMessages(ctx context.Context, app string, st MessageStrea
 		ev = append(ev, ts...)
 		ev = append(ev, `","channel_type":"channel"}`...)
 		payload := m.eventPayload(make([]byte, 0, len(ev)+360), st.Team, app, bot, m.ids.eventID(), first/1e6, evCtx, ev)
-		m.mu.Lock()
 		env := m.newEnvelope(typeEventsAPI, a, st.Team, payload, false)
-		m.mu.Unlock()
 		m.deliver(env)
 	}
 	return st.Count, nil
@@ -587,9 +583,7 @@ func (s *Server) InjectSlashCommand(app string, cmd SlashCommand) (Injected, err
 	if err != nil {
 		return Injected{}, fmt.Errorf("fakeslack: encode slash command: %w", err)
 	}
-	m.mu.Lock()
 	env := m.newEnvelope(typeSlashCommands, a, cmd.Team, payload, true)
-	m.mu.Unlock()
 	inj.EnvelopeID = env.id
 	m.deliver(env)
 	return inj, nil
@@ -701,9 +695,7 @@ func (s *Server) InjectInteraction(app string, in Interaction) (Injected, error)
 	if !m.hasSocket(a) {
 		return Injected{}, ErrNoSocket
 	}
-	m.mu.Lock()
 	env := m.newEnvelope(typeInteractive, a, in.Team, payload, accepts)
-	m.mu.Unlock()
 	inj.EnvelopeID = env.id
 	m.deliver(env)
 	return inj, nil

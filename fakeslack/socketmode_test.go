@@ -1077,9 +1077,15 @@ func TestSocketModeAdminRoutes(t *testing.T) {
 	smConnect(t, srv, app, "")
 }
 
-// BenchmarkSocketModeInject measures envelopes per second written to one raw client acking each.
+// BenchmarkSocketModeInject measures envelopes per second written to one raw client acking each,
+// with the transcript off and on (the default keeps the last 100000 frames).
 func BenchmarkSocketModeInject(b *testing.B) {
-	srv := start(b, fakeslack.Options{TranscriptSize: -1})
+	b.Run("transcript=off", func(b *testing.B) { benchInject(b, -1) })
+	b.Run("transcript=on", func(b *testing.B) { benchInject(b, 0) })
+}
+
+func benchInject(b *testing.B, transcript int) {
+	srv := start(b, fakeslack.Options{TranscriptSize: transcript})
 	app, ws := firstApp(srv)
 	c, resp, err := websocket.DefaultDialer.Dial(smURL(b, srv, app), nil)
 	if err != nil {
@@ -1091,7 +1097,7 @@ func BenchmarkSocketModeInject(b *testing.B) {
 		b.Fatal(err)
 	}
 	acked := make(chan int, 1)
-	go func() { // owner: the benchmark. Ends when the socket closes (deferred Close).
+	go func() { // owner: the benchmark. Ends when the socket closes; the benchmark waits on acked.
 		n := 0
 		var ack struct {
 			EnvelopeID string `json:"envelope_id"`
@@ -1113,17 +1119,37 @@ func BenchmarkSocketModeInject(b *testing.B) {
 		}
 	}()
 	b.ResetTimer()
-	start := time.Now()
+	begin := time.Now()
 	if _, err := srv.InjectMessages(context.Background(), app.AppID, fakeslack.MessageStream{Team: ws.TeamID, Channel: "general", TextPrefix: "bench ", Count: b.N}); err != nil {
 		b.Fatal(err)
 	}
 	deadline := time.Now().Add(time.Minute)
 	for srv.Stats().Acked < int64(b.N) && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond) // polling a counter, not waiting for a state change by time
+		time.Sleep(time.Millisecond) // polling a counter for the last acks
 	}
-	elapsed := time.Since(start)
+	elapsed := time.Since(begin)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "envelopes/s")
 	_ = c.Close()
 	<-acked
+}
+
+func TestSocketModeURLVariants(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{})
+	app, _ := firstApp(srv)
+	// Without the trailing slash, and with the query reordered as slack-go's url.Values.Encode does.
+	u, _ := url.Parse(smURL(t, srv, app))
+	u.Path = "/link"
+	q := u.Query()
+	q.Set("debug_reconnects", "true")
+	u.RawQuery = q.Encode()
+	cl := smDialURL(t, u.String())
+	if hello := cl.next(smWait); hello["type"] != "hello" || hello["debug_info"].(map[string]any)["approximate_connection_time"] != float64(360) {
+		t.Errorf("hello = %v", hello)
+	}
+	// An unknown ticket is refused before the upgrade.
+	if _, resp, err := websocket.DefaultDialer.Dial(strings.Replace(u.String(), "ticket=", "ticket=x", 1), nil); err == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("dial with a bad ticket: %v", err)
+	}
 }

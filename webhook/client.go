@@ -41,7 +41,7 @@ type Client struct {
 	retry  []RetryHandler
 	uses   *useTracker
 
-	now   func() time.Time                             // the clock; time.Now outside tests
+	now   func() time.Time                                 // the clock; time.Now outside tests
 	sleep func(ctx context.Context, d time.Duration) error // waits between attempts
 }
 

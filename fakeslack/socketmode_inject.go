@@ -177,7 +177,7 @@ func (m *socketModeServer) parkLocked(env *envelope) {
 		old.state = envDone
 		a.queue = a.queue[1:]
 		m.s.counters.unacked.Add(1)
-		m.s.log.WithFields(map[string]any{"app": a.id, "event_envelope": old.id}).Warn("socket mode queue full, oldest event dropped")
+		m.s.log.WithFields(map[string]any{"app": a.id, "envelope_id": old.id}).Warn("socket mode queue full, oldest event dropped")
 	}
 	env.state = envQueued
 	a.queue = append(a.queue, env)
@@ -440,6 +440,9 @@ func (s *idSource) eventID() string {
 	return string(append(b, d...))
 }
 
+// viewID returns "V" and ten upper-case base-36 digits.
+func (s *idSource) viewID() string { return "V" + s.eventID()[2:] }
+
 // triggerID returns a trigger_id shaped like Slack's ("digits.digits.hex").
 func (s *idSource) triggerID() string {
 	n := s.n.Add(1)
@@ -646,7 +649,7 @@ func (s *Server) InjectInteraction(app string, in Interaction) (Injected, error)
 		}
 	case "view_submission":
 		accepts = true
-		viewID := "V" + strings.ToUpper(strconv.FormatUint(m.ids.n.Add(1)+1e9, 36))
+		viewID := m.ids.viewID()
 		v = map[string]any{
 			"type": "view_submission", "team": team, "user": user, "api_app_id": app, "token": m.verification,
 			"trigger_id": inj.TriggerID, "is_enterprise_install": false, "enterprise": nil,
@@ -683,7 +686,7 @@ func (s *Server) InjectInteraction(app string, in Interaction) (Injected, error)
 		v = map[string]any{
 			"type": "block_suggestion", "user": map[string]any{"id": p.user, "name": p.userName}, "team": team,
 			"api_app_id": app, "token": m.verification, "block_id": in.BlockID, "action_id": in.ActionID,
-			"value": in.Value, "view": map[string]any{"id": "V" + p.team[1:], "type": "modal", "callback_id": in.CallbackID},
+			"value": in.Value, "view": map[string]any{"id": m.ids.viewID(), "type": "modal", "callback_id": in.CallbackID},
 		}
 	default:
 		return Injected{}, fmt.Errorf("%w: unknown interaction type %q", ErrInvalidInjection, in.Type)

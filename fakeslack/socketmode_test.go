@@ -551,7 +551,7 @@ func TestSocketModeEmptyAckPayloads(t *testing.T) {
 
 func TestSocketModeLargeAckIgnored(t *testing.T) {
 	t.Parallel()
-	srv := start(t, fakeslack.Options{SocketMode: fakeslack.SocketModeOptions{AckTimeout: 100 * time.Millisecond}})
+	srv := start(t, fakeslack.Options{SocketMode: fakeslack.SocketModeOptions{AckTimeout: 500 * time.Millisecond}})
 	app, ws := firstApp(srv)
 	cl, _ := smConnect(t, srv, app, "")
 	inj, err := srv.InjectSlashCommand(app.AppID, fakeslack.SlashCommand{Team: ws.TeamID, Command: "/big"})
@@ -600,28 +600,44 @@ func TestSocketModeRedelivery(t *testing.T) {
 	}
 	// A late ack is ignored.
 	cl.ack(inj.EnvelopeID, nil)
-	// An ack of a redelivery ends the retries.
-	inj2, _ := srv.InjectEvent(app.AppID, ws.TeamID, json.RawMessage(`{"type":"reaction_added"}`))
+	marker, _ := srv.InjectEvent(app.AppID, ws.TeamID, json.RawMessage(`{"type":"marker"}`))
+	if env := cl.nextEnvelope(smWait); env["envelope_id"] != marker.EnvelopeID {
+		t.Errorf("got %v, want the marker", env)
+	}
+	cl.ack(marker.EnvelopeID, nil)
+	if _, ok := srv.AckPayload(inj.EnvelopeID); ok {
+		t.Error("late ack matched")
+	}
+}
+
+func TestSocketModeAckedRetryEndsRetries(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{SocketMode: fakeslack.SocketModeOptions{
+		AckTimeout: 300 * time.Millisecond, RetryDelays: []time.Duration{0, 0, 0},
+	}})
+	app, ws := firstApp(srv)
+	cl, _ := smConnect(t, srv, app, "")
+	inj, _ := srv.InjectEvent(app.AppID, ws.TeamID, json.RawMessage(`{"type":"reaction_added"}`))
 	cl.nextEnvelope(smWait)
 	if env := cl.nextEnvelope(smWait); env["retry_attempt"] != float64(1) {
 		t.Fatalf("second delivery = %v", env)
 	}
-	cl.ack(inj2.EnvelopeID, nil)
+	cl.ack(inj.EnvelopeID, nil)
 	waitFor(t, smWait, "retry acked", func() bool { return srv.Stats().Acked == 1 })
 	// Nothing else comes: the next frame is a marker event.
 	marker, _ := srv.InjectEvent(app.AppID, ws.TeamID, json.RawMessage(`{"type":"marker"}`))
 	if env := cl.nextEnvelope(smWait); env["envelope_id"] != marker.EnvelopeID {
 		t.Errorf("after the ack got %v, want the marker", env)
 	}
-	if _, ok := srv.AckPayload(inj.EnvelopeID); ok {
-		t.Error("late ack matched")
+	if st := srv.Stats(); st.Redelivered != 1 || st.Unacked != 0 {
+		t.Errorf("stats = %+v", st)
 	}
 }
 
 func TestSocketModeNewEnvelopePerRetry(t *testing.T) {
 	t.Parallel()
 	srv := start(t, fakeslack.Options{SocketMode: fakeslack.SocketModeOptions{
-		AckTimeout: 30 * time.Millisecond, RetryDelays: []time.Duration{0}, NewEnvelopePerRetry: true,
+		AckTimeout: 300 * time.Millisecond, RetryDelays: []time.Duration{0}, NewEnvelopePerRetry: true,
 	}})
 	app, ws := firstApp(srv)
 	cl, _ := smConnect(t, srv, app, "")
@@ -637,7 +653,8 @@ func TestSocketModeNewEnvelopePerRetry(t *testing.T) {
 
 func TestSocketModeNoRedeliveryForSlashAndInteractive(t *testing.T) {
 	t.Parallel()
-	srv := start(t, fakeslack.Options{SocketMode: fakeslack.SocketModeOptions{AckTimeout: 30 * time.Millisecond}})
+	// NoRetries keeps the marker event below from being redelivered.
+	srv := start(t, fakeslack.Options{SocketMode: fakeslack.SocketModeOptions{AckTimeout: 30 * time.Millisecond, NoRetries: true}})
 	app, ws := firstApp(srv)
 	cl, _ := smConnect(t, srv, app, "")
 	if _, err := srv.InjectSlashCommand(app.AppID, fakeslack.SlashCommand{Team: ws.TeamID, Command: "/x"}); err != nil {
@@ -806,7 +823,7 @@ func TestSocketModeQueuedWhileOffline(t *testing.T) {
 
 func TestSocketModeDroppedSocketRedelivered(t *testing.T) {
 	t.Parallel()
-	srv := start(t, fakeslack.Options{SocketMode: fakeslack.SocketModeOptions{AckTimeout: 100 * time.Millisecond}})
+	srv := start(t, fakeslack.Options{SocketMode: fakeslack.SocketModeOptions{AckTimeout: 500 * time.Millisecond}})
 	app, ws := firstApp(srv)
 	a, _ := smConnect(t, srv, app, "")
 	aID := srv.Connections(app.AppID)[0].ID

@@ -49,6 +49,7 @@ type Runtime struct {
 	stopped bool
 	links   map[string]*actors.LinkState // by link name
 	apps    map[string][]string          // app ID → its link names
+	rtm     rtmFleet                     // RTM workspaces (rtm.go)
 	subs    int
 }
 
@@ -162,10 +163,12 @@ func (rt *Runtime) Run(ctx context.Context, stopTimeout time.Duration) error {
 	return rt.Stop(sctx)
 }
 
-// Stop stops the runtime: links first (no new events; their sockets close), then the dispatcher
-// and handlers (their context is cancelled), then every goroutine, all before ctx ends. Events
-// still queued for handlers when the dispatcher stops are not handled; unacked ones are redelivered
-// by Slack to the next runtime. Safe to call more than once.
+// Stop stops the runtime, all before ctx ends: connections stop dispatching and their acks in
+// flight are written; then the links stop (their sockets close with a close frame), then the
+// dispatcher and handlers (their context is cancelled), then every goroutine. Events read after the
+// drain began, and with WithAckAfterHandlers events still being handled, stay unacked and Slack
+// redelivers them. Events queued for handlers when the dispatcher stops are not handled. Safe to
+// call more than once.
 func (rt *Runtime) Stop(ctx context.Context) error {
 	rt.mu.Lock()
 	if rt.stopped {
@@ -176,6 +179,9 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 	rt.mu.Unlock()
 
 	var errs []error
+	if err := rt.drain(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	for _, pid := range []*actor.PID{rt.supervisor, rt.dispatcher} {
 		if err := waitFuture(ctx, rt.system.Root.PoisonFuture(pid)); err != nil {
 			errs = append(errs, fmt.Errorf("stop %s: %w", pid.Id, err))
@@ -197,6 +203,27 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 		return fmt.Errorf("switchboard: stop: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// drain tells every connection to stop dispatching and waits until each writer has written the
+// acks queued so far.
+func (rt *Runtime) drain(ctx context.Context) error {
+	res, err := rt.system.Root.RequestFuture(rt.supervisor, actors.ListConnections{}, askTimeout).Result()
+	if err != nil {
+		return fmt.Errorf("list connections: %w", err)
+	}
+	pids, _ := res.([]*actor.PID)
+	futures := make([]*actor.Future, len(pids))
+	for i, pid := range pids {
+		futures[i] = rt.system.Root.RequestFuture(pid, messages.Drain{}, askTimeout)
+	}
+	var errs []error
+	for i, f := range futures {
+		if err := waitFuture(ctx, f); err != nil && !errors.Is(err, actor.ErrDeadLetter) {
+			errs = append(errs, fmt.Errorf("drain %s: %w", pids[i].Id, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func waitFuture(ctx context.Context, f *actor.Future) error {

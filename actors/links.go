@@ -35,6 +35,10 @@ type AddLink struct {
 // RemoveLink asks the supervisor to stop a link and forget it; the answer is an error or nil.
 type RemoveLink struct{ Name string }
 
+// ListConnections asks the supervisor for the PIDs of every running connection; the answer is
+// []*actor.PID.
+type ListConnections struct{}
+
 // MaxAppConnections is Slack's limit of open Socket Mode sockets per app.
 const MaxAppConnections = 10
 
@@ -79,6 +83,12 @@ func (s *linkSupervisor) Receive(ctx actor.Context) {
 		s.refresh(ctx, msg)
 	case retire:
 		ctx.Poison(msg.pid)
+	case ListConnections:
+		pids := make([]*actor.PID, 0, len(s.byPID))
+		for id := range s.byPID {
+			pids = append(pids, actor.NewPID(ctx.Self().Address, id))
+		}
+		ctx.Respond(pids)
 	case *actor.Terminated:
 		s.terminated(msg.Who)
 	case *actor.Stopping:
@@ -223,6 +233,13 @@ func (s *linkSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superviso
 		log.WithField("advice", d.Advice).Error("link stopped for good")
 		e.state.end(StateFatal, err)
 		s.env.publish(messages.Fatal{Link: link, Error: err, Advice: d.Advice})
+		sup.StopChildren(child)
+		return
+	}
+	if nr, ok := e.spec.(interface{ NoRestart() bool }); ok && nr.NoRestart() {
+		log.Warn("link stopped: reconnecting is off")
+		e.state.end(StateStopped, err)
+		s.env.publish(messages.Fatal{Link: link, Error: err, Advice: "reconnecting is off for this link: add it again to reconnect"})
 		sup.StopChildren(child)
 		return
 	}

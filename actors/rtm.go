@@ -1,0 +1,359 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gorilla/websocket"
+	"github.com/sirupsen/logrus"
+	"github.com/slack-go/slack"
+
+	"github.com/switchboard-go/switchboard/internal/redact"
+	"github.com/switchboard-go/switchboard/internal/wire"
+	"github.com/switchboard-go/switchboard/messages"
+)
+
+// RTMSpec describes one RTM workspace link: one bot (or user) token, one socket.
+type RTMSpec struct {
+	Link  messages.Link // Transport RTM, Team and Name the team ID
+	Token string        // xoxb- (classic app) or xoxp-
+	// ConnectMethod is "rtm.connect" or "rtm.start" (richer initial state).
+	ConnectMethod string
+	// APIURL is the Web API base, ending in "/"; HTTP calls it; Dialer dials the socket. Headers
+	// go on both.
+	APIURL  string
+	HTTP    *http.Client
+	Dialer  *websocket.Dialer
+	Headers http.Header
+	// Client returns the Web API client handlers get from Event.Client.
+	Client func(team string) *slack.Client
+	// PingInterval is the idle time before a JSON ping; PongTimeout how long its pong may take
+	// before the session ends as stale; HelloTimeout how long a new socket may wait for hello.
+	PingInterval time.Duration
+	PongTimeout  time.Duration
+	HelloTimeout time.Duration
+	// Writer is the send rate limit and queue.
+	Writer RTMWriterConfig
+	// NoReconnect stops the link on any failure instead of reconnecting.
+	NoReconnect bool
+	// Route is where the facade finds the current session's writer; shared by every incarnation.
+	Route *RTMRoute
+}
+
+// LinkOf names the link.
+func (s RTMSpec) LinkOf() messages.Link { return s.Link }
+
+// Props returns the connection actor's Props.
+func (s RTMSpec) Props(env *Env, state *LinkState) *actor.Props { return RTMProps(env, s, state) }
+
+// NoRestart reports whether a failed session stops the link instead of restarting it.
+func (s RTMSpec) NoRestart() bool { return s.NoReconnect }
+
+// RTMRoute is where sends to one workspace go: the writer of its session while one is up (from
+// hello to its end). Safe for concurrent use.
+type RTMRoute struct {
+	mu     sync.Mutex
+	writer *actor.PID
+	done   chan struct{} // closed when the session ends
+}
+
+// Writer returns the current session's writer and a channel closed when that session ends, or
+// nil, nil when no session is up.
+func (r *RTMRoute) Writer() (*actor.PID, <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.writer, r.done
+}
+
+func (r *RTMRoute) up(writer *actor.PID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.writer, r.done = writer, make(chan struct{})
+}
+
+func (r *RTMRoute) down() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done != nil {
+		close(r.done)
+	}
+	r.writer, r.done = nil, nil
+}
+
+// rtm is the connection actor of one RTM workspace. Its life is one session: rtm.connect (or
+// rtm.start) in a goroutine, dial, then reader, writer and pinger as children; hello makes it
+// Connected. It ends by panicking with what ended it: goodbye (reconnect at once), an error frame,
+// a failed read or write, a stale link, a refused connect.
+type rtm struct {
+	env   *Env
+	spec  RTMSpec
+	state *LinkState // survives restarts
+	log   *logrus.Entry
+
+	sess    *session
+	body    []byte // the rtm.connect/rtm.start answer, until hello publishes it
+	writer  *actor.PID
+	pinger  *actor.PID
+	timer   *time.Timer // dial delay, then hello timeout
+	attempt int
+	helloed bool
+	ending  bool
+}
+
+// rtmOpened tells the connection that its socket is dialed; body is the Web API answer.
+type rtmOpened struct {
+	session uint64
+	body    []byte
+}
+
+// RTMProps returns the Props of an RTM connection actor.
+func RTMProps(env *Env, spec RTMSpec, state *LinkState) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &rtm{env: env, spec: spec, state: state}
+	}, actor.WithSupervisor(escalateAll))
+}
+
+func (c *rtm) Receive(ctx actor.Context) {
+	if c.ending {
+		return // the session is over; panicking now would restart a stopping connection
+	}
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		c.start(ctx)
+	case dialNow:
+		if msg.session == c.sess.gen {
+			c.dial(ctx)
+		}
+	case rtmOpened:
+		if msg.session == c.sess.gen {
+			c.opened(ctx, msg.body)
+		}
+	case messages.OpenFailed:
+		c.fail(msg.Session, msg.Err)
+	case messages.RTMFrameRead:
+		if msg.Session == c.sess.gen {
+			c.frame(ctx, msg)
+		}
+	case messages.ReadFailed:
+		c.fail(msg.Session, msg.Err)
+	case messages.WriteFailed:
+		c.fail(msg.Session, msg.Err)
+	case messages.LinkStale:
+		c.fail(msg.Session, fmt.Errorf("%w: no pong, silent for %v", messages.ErrStale, msg.Silent.Round(time.Millisecond)))
+	case helloTimeout:
+		if msg.session == c.sess.gen && !c.helloed {
+			panic(messages.ErrHelloTimeout)
+		}
+	case messages.Reconnect:
+		panic(messages.ErrGoodbye)
+	case *actor.Restarting, *actor.Stopping:
+		c.end()
+	}
+}
+
+func (c *rtm) start(ctx actor.Context) {
+	gen := c.env.nextSession()
+	c.sess = newSession(c.env.Ctx, gen)
+	c.log = c.env.Log.WithFields(logrus.Fields{"team": c.spec.Link.Team, "conn": c.spec.Link.Name, "session": gen})
+	delay, attempt, cause := c.state.begin(gen)
+	c.attempt = attempt
+	if cause != nil {
+		c.env.publish(messages.Reconnecting{Link: c.spec.Link, Session: gen, Attempt: attempt, Delay: delay, Cause: cause})
+		c.log.WithError(cause).WithField("delay", delay).Warn("session ended, reconnecting")
+	}
+	if delay > 0 {
+		c.timer = c.env.after(delay, ctx.Self(), dialNow{session: gen})
+		return
+	}
+	c.dial(ctx)
+}
+
+// dial calls rtm.connect (or rtm.start) and dials the socket in a goroutine the session owns.
+func (c *rtm) dial(ctx actor.Context) {
+	c.state.dialing()
+	c.env.publish(messages.Connecting{Link: c.spec.Link, Session: c.sess.gen, Attempt: c.attempt})
+	env, sess, self, spec := c.env, c.sess, ctx.Self(), c.spec
+	env.Go(func() { // owner: this session. Ends when the dial ends or the session closes; Env.WG waits.
+		url, body, err := openRTMURL(sess.ctx, spec)
+		if err != nil {
+			env.send(self, messages.OpenFailed{Session: sess.gen, Err: err})
+			return
+		}
+		ws, resp, err := spec.Dialer.DialContext(sess.ctx, url, spec.Headers)
+		if resp != nil && resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		if err != nil {
+			env.send(self, messages.OpenFailed{Session: sess.gen, Err: &messages.SocketError{Op: "dial " + redact.URL(url), Err: err}})
+			return
+		}
+		ws.SetReadLimit(64 << 20)
+		if !sess.attach(ws) {
+			_ = ws.Close()
+			return
+		}
+		env.send(self, rtmOpened{session: sess.gen, body: body})
+	})
+}
+
+func (c *rtm) opened(ctx actor.Context, body []byte) {
+	self := ctx.Self()
+	c.body = body
+	c.writer = ctx.Spawn(rtmWriterProps(c.env, c.sess, self, c.spec.Writer))
+	ctx.Spawn(readerProps(c.env, c.sess, self, decodeRTM(c.sess.gen)))
+	c.pinger = ctx.Spawn(rtmPingerProps(c.env, c.sess, self, c.writer, c.spec.PingInterval, c.spec.PongTimeout))
+	c.timer = c.env.after(c.spec.HelloTimeout, self, helloTimeout{session: c.sess.gen})
+}
+
+func (c *rtm) frame(ctx actor.Context, msg messages.RTMFrameRead) {
+	f := msg.Frame
+	if f.ReplyTo != nil {
+		if f.Type == "pong" {
+			ctx.Send(c.pinger, rtmPong{session: c.sess.gen})
+		} else if f.Type == "" {
+			ctx.Send(c.writer, rtmReplied{frame: f})
+		}
+		return
+	}
+	switch f.Type {
+	case "hello":
+		c.hello(ctx, msg.Received)
+	case "goodbye":
+		c.log.Info("server said goodbye")
+		panic(messages.ErrGoodbye)
+	case "error":
+		e := &messages.RTMReplyError{}
+		if f.Error != nil {
+			e.Code, e.Msg = f.Error.Code, f.Error.Msg
+		}
+		panic(e)
+	case "reconnect_url":
+		// Experimental and unsupported by Slack: every reconnect calls rtm.connect again.
+	case "pong":
+		ctx.Send(c.pinger, rtmPong{session: c.sess.gen})
+	default:
+		c.event(msg)
+	}
+}
+
+func (c *rtm) hello(ctx actor.Context, received time.Time) {
+	if c.helloed {
+		return
+	}
+	c.helloed = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.state.connected()
+	c.spec.Route.up(c.writer)
+	c.log.Info("connected")
+	c.env.publish(messages.Connected{Link: c.spec.Link, Session: c.sess.gen, Attempt: c.attempt, NumConnections: 1})
+	ctx.Send(ctx.Parent(), messages.LinkUp{Link: c.spec.Link, PID: ctx.Self()})
+	// The initial state goes to subscribers as the session's first event, not kept here.
+	ev := &messages.Event{Link: c.spec.Link, Session: c.sess.gen, Kind: messages.KindRTM, Type: "open",
+		Team: c.spec.Link.Team, Received: received, Raw: c.body}
+	c.body = nil
+	ev.AttachClients(c.spec.Client)
+	c.env.send(c.env.Dispatcher, messages.Dispatch{Event: ev})
+}
+
+// event hands an RTM event to the dispatcher.
+func (c *rtm) event(msg messages.RTMFrameRead) {
+	f := msg.Frame
+	c.env.Stats.EventsIn.Add(1)
+	ev := &messages.Event{
+		Link: c.spec.Link, Session: c.sess.gen, Kind: messages.KindRTM, Type: f.Type, Team: c.spec.Link.Team,
+		Channel: string(f.Channel), User: string(f.User), ThreadTS: f.Thread, Received: msg.Received, Raw: msg.Raw,
+	}
+	if ev.Channel == "" && len(f.Item) > 0 {
+		var item struct {
+			Channel string `json:"channel"`
+		}
+		if json.Unmarshal(f.Item, &item) == nil {
+			ev.Channel = item.Channel
+		}
+	}
+	ev.AttachClients(c.spec.Client)
+	c.env.send(c.env.Dispatcher, messages.Dispatch{Event: ev})
+}
+
+// fail ends the session with err if it belongs to the current session.
+func (c *rtm) fail(gen uint64, err error) {
+	if gen == c.sess.gen {
+		panic(err)
+	}
+}
+
+func (c *rtm) end() {
+	c.ending = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if c.helloed {
+		c.spec.Route.down()
+	}
+	if c.sess != nil {
+		c.sess.close()
+	}
+}
+
+// decodeRTM decodes an RTM frame's routing fields, keeping the frame raw.
+func decodeRTM(gen uint64) func([]byte, time.Time) (any, error) {
+	return func(data []byte, now time.Time) (any, error) {
+		f, err := wire.DecodeRTMFrame(data)
+		if err != nil {
+			return nil, err
+		}
+		return messages.RTMFrameRead{Session: gen, Frame: f, Raw: data, Received: now}, nil
+	}
+}
+
+// openRTMURL calls rtm.connect or rtm.start and returns the socket URL and the whole answer.
+func openRTMURL(ctx context.Context, spec RTMSpec) (string, []byte, error) {
+	method := spec.ConnectMethod
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, spec.APIURL+method, strings.NewReader(""))
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", method, err)
+	}
+	for k, v := range spec.Headers {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+spec.Token)
+	resp, err := spec.HTTP.Do(req)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", method, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: read answer: %w", method, err)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return "", nil, &messages.SlackError{Method: method, Code: messages.ErrRateLimited, RetryAfter: time.Duration(secs) * time.Second}
+	}
+	var r struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+		URL   string `json:"url"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return "", nil, fmt.Errorf("%s: http %d: %w", method, resp.StatusCode, err)
+	}
+	if !r.OK {
+		return "", nil, &messages.SlackError{Method: method, Code: messages.Code(r.Error)}
+	}
+	if r.URL == "" {
+		return "", nil, fmt.Errorf("%s: answer without a socket url", method)
+	}
+	return r.URL, body, nil
+}

@@ -1,0 +1,325 @@
+package actors
+
+import (
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gorilla/websocket"
+	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-go/switchboard/internal/wire"
+	"github.com/switchboard-go/switchboard/messages"
+)
+
+// RTMSend asks an RTM writer to send one frame. Ask with RequestFuture: the answer, sent to the
+// request's sender, is always exactly one RTMReply.
+type RTMSend struct {
+	Type     string // "message" or "typing"
+	Channel  string
+	Text     string // message only
+	ThreadTS string // message only: reply in this thread
+}
+
+// RTMReply answers RTMSend: Err is nil once Slack acknowledged a message (TS and Text set) or the
+// socket took a typing frame (Slack answers typing only when it refuses it).
+type RTMReply struct {
+	ID   int64
+	TS   string
+	Text string
+	Err  error
+}
+
+// RTMWriterConfig is the writer's rate limit and queue; zero fields take the defaults named.
+type RTMWriterConfig struct {
+	// Burst is how many frames may go at once before the 1-per-Refill rate applies. Default 3.
+	Burst int
+	// Refill is how long the bucket takes to regain one frame. Default 1s (Slack's 1 msg/s).
+	Refill time.Duration
+	// Queue bounds the frames waiting for the rate; a send finding it full fails with
+	// messages.ErrSendQueueFull. Default 64.
+	Queue int
+}
+
+func (c RTMWriterConfig) withDefaults() RTMWriterConfig {
+	if c.Burst <= 0 {
+		c.Burst = 3
+	}
+	if c.Refill <= 0 {
+		c.Refill = time.Second
+	}
+	if c.Queue <= 0 {
+		c.Queue = 64
+	}
+	return c
+}
+
+// rtmWriter is the only writer of an RTM session's socket. It gives every frame a unique positive
+// id, keeps to Slack's write rate with a token bucket (frames beyond it wait in a bounded queue),
+// and answers each RTMSend once: when the matching reply_to arrives, or with a SessionEndedError
+// when the session ends first. Blocking writes run on a goroutine it owns; pings bypass the bucket.
+// It ends with its connection.
+type rtmWriter struct {
+	env    *Env
+	sess   *session
+	parent *actor.PID
+	cfg    RTMWriterConfig
+
+	q       chan rtmOut   // to the write goroutine
+	quit    chan struct{} // closed on stop
+	nextID  int64
+	pending map[int64]*actor.PID // handed to the socket, awaiting reply_to
+	waiting []rtmOut             // held back by the rate
+	tokens  float64
+	last    time.Time
+	timer   *time.Timer
+	stopped bool
+	failed  bool
+}
+
+type rtmOut struct {
+	id     int64
+	data   []byte
+	sender *actor.PID // nil for pings
+	typing bool
+}
+
+// rtmPingReq asks the writer for a JSON ping.
+type rtmPingReq struct{}
+
+// rtmReplied carries a reply_to frame from the connection to the writer.
+type rtmReplied struct{ frame wire.RTMFrame }
+
+// rtmRefill tells the writer that its bucket has a token again.
+type rtmRefill struct{ session uint64 }
+
+func rtmWriterProps(env *Env, sess *session, parent *actor.PID, cfg RTMWriterConfig) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &rtmWriter{env: env, sess: sess, parent: parent, cfg: cfg.withDefaults()}
+	})
+}
+
+func (w *rtmWriter) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		w.start()
+	case RTMSend:
+		w.send(ctx, msg)
+	case rtmPingReq:
+		w.ping()
+	case rtmReplied:
+		w.replied(ctx, msg.frame)
+	case rtmRefill:
+		if msg.session == w.sess.gen {
+			w.timer = nil
+			w.drain(ctx)
+		}
+	case *actor.Stopping, *actor.Restarting:
+		w.stop(ctx)
+	}
+}
+
+func (w *rtmWriter) start() {
+	w.pending = map[int64]*actor.PID{}
+	w.tokens, w.last = float64(w.cfg.Burst), time.Now()
+	w.q = make(chan rtmOut, w.cfg.Burst+4)
+	w.quit = make(chan struct{})
+	q, quit, sess, env, parent := w.q, w.quit, w.sess, w.env, w.parent
+	env.Go(func() { // owner: rtmWriter. Ends when the writer closes quit; Env.WG waits.
+		ws := sess.conn()
+		for {
+			select {
+			case <-quit:
+				failTyping(env, q)
+				return
+			case o := <-q:
+				select {
+				case <-quit:
+					if o.typing {
+						env.send(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{}})
+					}
+					failTyping(env, q)
+					return
+				default:
+				}
+				var err error = errNoSocket
+				if ws != nil {
+					_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+					err = ws.WriteMessage(websocket.TextMessage, o.data)
+				}
+				if err != nil && ws != nil {
+					env.send(parent, messages.WriteFailed{Session: sess.gen, Err: &messages.SocketError{Op: "write", Err: err}})
+					ws = nil // write nothing more; the session is ending
+				}
+				if o.typing {
+					var r RTMReply
+					r.ID = o.id
+					if err != nil {
+						r.Err = &messages.SessionEndedError{Cause: err}
+					}
+					env.send(o.sender, r)
+				}
+			}
+		}
+	})
+}
+
+var errNoSocket = &messages.SocketError{Op: "write", Err: websocket.ErrCloseSent}
+
+// failTyping answers the typing frames left in q; message frames are answered by stop.
+func failTyping(env *Env, q chan rtmOut) {
+	for {
+		select {
+		case o := <-q:
+			if o.typing {
+				env.send(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{}})
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (w *rtmWriter) send(ctx actor.Context, msg RTMSend) {
+	sender := ctx.Sender()
+	if sender == nil {
+		return // nobody to answer: Tell is not supported
+	}
+	if w.stopped || w.failed {
+		ctx.Send(sender, RTMReply{Err: &messages.SessionEndedError{}})
+		return
+	}
+	if msg.Type == "message" && utf8.RuneCountInString(msg.Text) > messages.RTMMaxTextChars {
+		ctx.Send(sender, RTMReply{Err: messages.ErrTextTooLong})
+		return
+	}
+	if len(w.waiting) >= w.cfg.Queue {
+		ctx.Send(sender, RTMReply{Err: messages.ErrSendQueueFull})
+		return
+	}
+	id := w.nextID + 1
+	data, err := rtmFrame(id, msg)
+	if err != nil {
+		ctx.Send(sender, RTMReply{Err: err})
+		return
+	}
+	if len(data) > messages.RTMMaxFrameBytes {
+		ctx.Send(sender, RTMReply{Err: messages.ErrFrameTooLarge})
+		return
+	}
+	w.nextID = id
+	w.waiting = append(w.waiting, rtmOut{id: id, data: data, sender: sender, typing: msg.Type == "typing"})
+	w.drain(ctx)
+}
+
+// rtmFrame encodes {"id":id,"type":…,"channel":…,"text":…,"thread_ts":…}.
+func rtmFrame(id int64, msg RTMSend) ([]byte, error) {
+	f := struct {
+		ID       int64  `json:"id"`
+		Type     string `json:"type"`
+		Channel  string `json:"channel"`
+		Text     string `json:"text,omitempty"`
+		ThreadTS string `json:"thread_ts,omitempty"`
+	}{id, msg.Type, msg.Channel, msg.Text, msg.ThreadTS}
+	return json.Marshal(f)
+}
+
+// drain hands waiting frames to the socket while the bucket has tokens, and arms the refill timer
+// when frames are left.
+func (w *rtmWriter) drain(ctx actor.Context) {
+	now := time.Now()
+	w.tokens = min(float64(w.cfg.Burst), w.tokens+float64(now.Sub(w.last))/float64(w.cfg.Refill))
+	w.last = now
+	for len(w.waiting) > 0 && w.tokens >= 1 && !w.failed {
+		o := w.waiting[0]
+		w.waiting[0] = rtmOut{}
+		w.waiting = w.waiting[1:]
+		w.tokens--
+		w.handoff(o)
+	}
+	if len(w.waiting) == 0 {
+		w.waiting = nil // let a burst's backing array go
+		return
+	}
+	if w.timer == nil && !w.failed {
+		wait := time.Duration((1 - w.tokens) * float64(w.cfg.Refill))
+		w.timer = w.env.after(max(wait, time.Millisecond), ctx.Self(), rtmRefill{session: w.sess.gen})
+	}
+}
+
+func (w *rtmWriter) handoff(o rtmOut) {
+	select {
+	case w.q <- o:
+		if !o.typing && o.sender != nil {
+			w.pending[o.id] = o.sender
+		}
+	default: // the socket took nothing for a whole burst: it stalled
+		w.failed = true
+		if o.sender != nil {
+			w.env.send(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{Cause: messages.ErrWriteStalled}})
+		}
+		w.env.send(w.parent, messages.WriteFailed{Session: w.sess.gen, Err: messages.ErrWriteStalled})
+	}
+}
+
+func (w *rtmWriter) ping() {
+	if w.stopped || w.failed {
+		return
+	}
+	w.nextID++
+	data := append(append([]byte(`{"id":`), []byte(jsonInt(w.nextID))...), `,"type":"ping"}`...)
+	w.handoff(rtmOut{id: w.nextID, data: data})
+}
+
+func jsonInt(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// replied resolves the send a reply_to answers.
+func (w *rtmWriter) replied(ctx actor.Context, f wire.RTMFrame) {
+	id := *f.ReplyTo
+	sender, ok := w.pending[id]
+	if !ok {
+		if f.OK != nil && !*f.OK && f.Error != nil {
+			w.env.Log.WithFields(logrus.Fields{"session": w.sess.gen, "reply_to": id, "code": f.Error.Code}).
+				Warn("rtm frame refused after its send was answered")
+		}
+		return
+	}
+	delete(w.pending, id)
+	if f.OK != nil && *f.OK {
+		ctx.Send(sender, RTMReply{ID: id, TS: f.TS, Text: f.Text})
+		return
+	}
+	e := &messages.RTMReplyError{ID: id}
+	if f.Error != nil {
+		e.Code, e.Msg = f.Error.Code, f.Error.Msg
+	}
+	if e.Code == -1 { // Slack counts on us to slow down: spend the bucket
+		w.tokens, w.last = 0, time.Now()
+	}
+	ctx.Send(sender, RTMReply{ID: id, Err: e})
+}
+
+// stop answers every send still open: handed to the socket (may have been sent) or waiting (not).
+func (w *rtmWriter) stop(ctx actor.Context) {
+	if w.stopped {
+		return
+	}
+	w.stopped = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	if w.quit != nil {
+		close(w.quit)
+	}
+	for id, sender := range w.pending {
+		ctx.Send(sender, RTMReply{ID: id, Err: &messages.SessionEndedError{MaybeSent: true}})
+	}
+	for _, o := range w.waiting {
+		ctx.Send(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{}})
+	}
+	w.pending, w.waiting = nil, nil
+}

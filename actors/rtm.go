@@ -122,6 +122,11 @@ func RTMProps(env *Env, spec RTMSpec, state *LinkState) *actor.Props {
 }
 
 func (c *rtm) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(messages.Drain); ok {
+		// RTM has no acks to flush; sends still waiting are answered when the writer stops.
+		ctx.Respond(messages.Drained{})
+		return
+	}
 	if c.ending {
 		return // the session is over; panicking now would restart a stopping connection
 	}

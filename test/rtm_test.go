@@ -136,7 +136,7 @@ func TestRTMExampleBotThreeWorkspaces(t *testing.T) {
 	}
 	for _, ev := range opens.all() {
 		var body struct {
-			OK   bool `json:"ok"`
+			OK   bool                `json:"ok"`
 			Self struct{ ID string } `json:"self"`
 		}
 		if err := json.Unmarshal(ev.Raw, &body); err != nil || !body.OK || body.Self.ID == "" || ev.Link.Transport != messages.RTM {

@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,9 @@ func TestLogsAndErrorsHideSecrets(t *testing.T) {
 		t.Fatalf("only %d errors: the scenario did not fail as planned: %v", len(errs), errs)
 	}
 	logs := buf.String()
+	if os.Getenv("WEBHOOK_SHOW_LOGS") != "" {
+		t.Log(logs)
+	}
 	for _, want := range []string{"retrying", "webhook post sent", "level=debug"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)

@@ -61,6 +61,35 @@ func TestSendRawBodies(t *testing.T) {
 	}
 }
 
+func TestHeadersReachServer(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{})
+	hook := firstHook(t, srv)
+	ctx := ctxFor(t, 10*time.Second)
+	// fakeslack reads a form body's payload field only when the Content-Type says so: the post
+	// succeeds only if the header was sent.
+	form := "payload=" + url.QueryEscape(`{"text":"as a form"}`)
+	formType := "application/x-www-form-urlencoded"
+
+	plain := newClient(t)
+	if _, err := plain.SendRaw(ctx, hook.URL, form, nil); !errors.Is(err, webhook.ErrInvalidPayload) {
+		t.Fatalf("form body sent as JSON: %v, want ErrInvalidPayload", err)
+	}
+	if _, err := plain.SendRaw(ctx, hook.URL, form, map[string][]string{"Content-Type": {formType}}); err != nil {
+		t.Errorf("per-call header: %v", err)
+	}
+	if _, err := plain.Send(ctx, hook.URL, webhook.Message{Text: "json", Header: map[string][]string{"X-Trace": {"1"}}}); err != nil {
+		t.Errorf("per-message header: %v", err)
+	}
+	withDefault := newClient(t, webhook.WithHeader("content-type", formType))
+	if _, err := withDefault.SendRaw(ctx, hook.URL, form, nil); err != nil {
+		t.Errorf("default header: %v", err)
+	}
+	if got := len(srv.History(hook.Channel)); got != 3 {
+		t.Errorf("%d messages posted, want 3", got)
+	}
+}
+
 func TestConnectionRefusedRetried(t *testing.T) {
 	t.Parallel()
 	hookURL := "http://" + closedAddr(t) + "/services/T1/B1/SecretConnRefused"

@@ -72,6 +72,18 @@ func sendInOrder(t *testing.T, n int, rate float64, burst int, srvOpts fakeslack
 	if got := postCount(srv, hook.URL); got != n {
 		t.Errorf("server saw %d posts for %d messages: something was retried (a 429?)", got, n)
 	}
+	// Server side: between any two posts i < j, at most burst + rate·(t_j - t_i) posts, give or
+	// take 3 for network jitter between the client's dispatch and the server's clock.
+	posts := srv.WebhookPosts(hook.URL)
+	for i := range posts {
+		for j := i + 1; j < len(posts); j++ {
+			allowed := float64(burst) + rate*posts[j].Time.Sub(posts[i].Time).Seconds() + 3
+			if float64(j-i) > allowed {
+				t.Fatalf("posts %d..%d arrived within %v: faster than %v/s with bursts of %d",
+					i, j, posts[j].Time.Sub(posts[i].Time), rate, burst)
+			}
+		}
+	}
 	// After the burst the bucket refills at rate: n posts cannot take less than (n-burst)/rate.
 	if floor := time.Duration(float64(n-burst) / rate * float64(time.Second)); elapsed < floor*9/10 {
 		t.Errorf("%d posts took %v, faster than the configured rate allows (%v)", n, elapsed, floor)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -136,8 +137,11 @@ func (c *Client) post(ctx context.Context, rawURL string, body []byte, header ht
 			}
 		}
 		resp, err := c.attempt(ctx, rawURL, body, header)
-		if track && resp == nil {
+		switch {
+		case track && resp == nil:
 			c.uses.release(rawURL) // no answer: Slack did not count it either
+		case track && errors.Is(err, ErrExpiredURL):
+			c.uses.exhaust(rawURL) // Slack says it is used up: later calls fail without a post
 		}
 		if resp != nil {
 			resp.Attempts = attempt

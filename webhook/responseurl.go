@@ -18,7 +18,8 @@ const (
 // shortcut or a view submission). Slack shows it only to the user unless msg.ResponseType is
 // InChannel. The Client counts the posts to each response_url and refuses a sixth, or one made more
 // than 30 minutes after the first, with ErrResponseURLUsedUp or ErrResponseURLExpired before any
-// network call. It answers like Send.
+// network call; once Slack answered expired_url, later calls fail with ErrResponseURLUsedUp
+// without a post. It answers like Send.
 func (c *Client) Reply(ctx context.Context, responseURL string, msg Message) (*Response, error) {
 	body, err := msg.MarshalJSON()
 	if err != nil {
@@ -107,6 +108,15 @@ func (t *useTracker) release(key string) {
 	defer t.mu.Unlock()
 	if u, ok := t.uses[key]; ok && u.n > 0 {
 		u.n--
+	}
+}
+
+// exhaust marks key used up, after Slack answered expired_url.
+func (t *useTracker) exhaust(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if u, ok := t.uses[key]; ok {
+		u.n = ResponseURLUses
 	}
 }
 

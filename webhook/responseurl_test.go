@@ -70,3 +70,27 @@ func TestResponderString(t *testing.T) {
 		t.Errorf("String = %q", got)
 	}
 }
+
+func TestResponseURLExpiredByServer(t *testing.T) {
+	t.Parallel()
+	// This server takes only 2 posts per response_url: Slack's expired_url then stops the client.
+	srv := start(t, fakeslack.Options{Webhooks: fakeslack.WebhookOptions{ResponseURLUses: 2}})
+	ws := srv.Workspaces()[0]
+	u := responseURL(t, srv, ws.TeamID, ws.Channels[0].ID)
+	c := newClient(t)
+	ctx := ctxFor(t, 10*time.Second)
+	for i := range 2 {
+		if _, err := c.Reply(ctx, u, webhook.Message{Text: "x"}); err != nil {
+			t.Fatalf("Reply %d: %v", i+1, err)
+		}
+	}
+	if _, err := c.Reply(ctx, u, webhook.Message{Text: "x"}); !errors.Is(err, webhook.ErrExpiredURL) {
+		t.Fatalf("third Reply: %v, want ErrExpiredURL from the server", err)
+	}
+	if _, err := c.Reply(ctx, u, webhook.Message{Text: "x"}); !errors.Is(err, webhook.ErrResponseURLUsedUp) {
+		t.Fatalf("fourth Reply: %v, want ErrResponseURLUsedUp from the client", err)
+	}
+	if got := postCount(srv, u); got != 3 {
+		t.Errorf("server saw %d posts, want 3", got)
+	}
+}

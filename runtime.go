@@ -33,6 +33,14 @@ var ErrStopped = messages.ErrStopped
 // askTimeout bounds requests to the runtime's own actors.
 const askTimeout = 5 * time.Second
 
+// deadLetterThrottle is protoactor's dead-letter logging window. Each window starts a goroutine
+// that lives for it; messages from session goroutines to actors that just stopped are dead
+// letters, so Stop waits one window out to leave no goroutine behind.
+const deadLetterThrottle = 100 * time.Millisecond
+
+// drainTimeout bounds how long Stop waits for one connection's writer to flush.
+const drainTimeout = 2 * time.Second
+
 // Runtime runs Slack links and the handlers that receive their events. Its methods are safe for
 // concurrent use.
 type Runtime struct {
@@ -63,7 +71,7 @@ func New(opts ...Option) (*Runtime, error) {
 	}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slogrus.Option{Logger: cfg.log, Level: slog.LevelWarn}.NewLogrusHandler())
-	}))
+	}), actor.WithDeadLetterThrottleInterval(deadLetterThrottle))
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{
 		cfg:    cfg,
@@ -199,6 +207,10 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("goroutines still running: %w", ctx.Err()))
 	}
 	rt.system.Shutdown()
+	select {
+	case <-time.After(deadLetterThrottle + 20*time.Millisecond):
+	case <-ctx.Done():
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("switchboard: stop: %w", errors.Join(errs...))
 	}
@@ -215,7 +227,7 @@ func (rt *Runtime) drain(ctx context.Context) error {
 	pids, _ := res.([]*actor.PID)
 	futures := make([]*actor.Future, len(pids))
 	for i, pid := range pids {
-		futures[i] = rt.system.Root.RequestFuture(pid, messages.Drain{}, askTimeout)
+		futures[i] = rt.system.Root.RequestFuture(pid, messages.Drain{}, drainTimeout)
 	}
 	var errs []error
 	for i, f := range futures {

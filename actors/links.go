@@ -35,8 +35,8 @@ type AddLink struct {
 // RemoveLink asks the supervisor to stop a link and forget it; the answer is an error or nil.
 type RemoveLink struct{ Name string }
 
-// ListConnections asks the supervisor for the PIDs of every running connection; the answer is
-// []*actor.PID.
+// ListConnections asks the supervisor for the PIDs of the running Socket Mode connections (the
+// ones with acks to flush at stop); the answer is []*actor.PID.
 type ListConnections struct{}
 
 // MaxAppConnections is Slack's limit of open Socket Mode sockets per app.
@@ -85,8 +85,10 @@ func (s *linkSupervisor) Receive(ctx actor.Context) {
 		ctx.Poison(msg.pid)
 	case ListConnections:
 		pids := make([]*actor.PID, 0, len(s.byPID))
-		for id := range s.byPID {
-			pids = append(pids, actor.NewPID(ctx.Self().Address, id))
+		for id, e := range s.byPID {
+			if _, ok := e.spec.(SocketModeSpec); ok {
+				pids = append(pids, actor.NewPID(ctx.Self().Address, id))
+			}
 		}
 		ctx.Respond(pids)
 	case *actor.Terminated:
@@ -205,6 +207,19 @@ func (s *linkSupervisor) terminated(pid *actor.PID) {
 	}
 }
 
+// stopChild stops a failed connection and forgets it at once: its mailbox stays suspended until it
+// is gone, so nothing must be sent to it meanwhile (ListConnections no longer names it).
+func (s *linkSupervisor) stopChild(sup actor.Supervisor, e *linkEntry, child *actor.PID) {
+	delete(s.byPID, child.Id)
+	delete(e.retiring, child.Id)
+	if child.Equal(e.pid) {
+		e.pid, e.replacement = e.replacement, nil
+	} else if child.Equal(e.replacement) {
+		e.replacement = nil
+	}
+	sup.StopChildren(child)
+}
+
 // HandleFailure is the supervisor strategy of every connection: it classifies the failure and
 // restarts the connection (which waits the decided delay itself) or stops it for good.
 func (s *linkSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
@@ -222,7 +237,7 @@ func (s *linkSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superviso
 	// takes over.
 	if e.retiring[child.Id] || (child.Equal(e.pid) && e.replacement != nil) {
 		s.env.publish(messages.Disconnected{Link: link, Reason: err})
-		sup.StopChildren(child)
+		s.stopChild(sup, e, child)
 		return
 	}
 	failures, connectedFor := e.state.failed()
@@ -233,14 +248,14 @@ func (s *linkSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superviso
 		log.WithField("advice", d.Advice).Error("link stopped for good")
 		e.state.end(StateFatal, err)
 		s.env.publish(messages.Fatal{Link: link, Error: err, Advice: d.Advice})
-		sup.StopChildren(child)
+		s.stopChild(sup, e, child)
 		return
 	}
 	if nr, ok := e.spec.(interface{ NoRestart() bool }); ok && nr.NoRestart() {
 		log.Warn("link stopped: reconnecting is off")
 		e.state.end(StateStopped, err)
 		s.env.publish(messages.Fatal{Link: link, Error: err, Advice: "reconnecting is off for this link: add it again to reconnect"})
-		sup.StopChildren(child)
+		s.stopChild(sup, e, child)
 		return
 	}
 	e.state.retry(err, d.Attempt, d.Delay)

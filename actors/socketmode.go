@@ -47,6 +47,7 @@ type socketMode struct {
 	helloed   bool
 	refreshed bool // the server asked for a refresh: its closing the socket is a clean goodbye
 	ending    bool // Restarting or Stopping came: late messages of the session are ignored
+	draining  bool // Drain came: envelopes are no longer dispatched (nor acked; Slack redelivers them)
 }
 
 type dialNow struct{ session uint64 }
@@ -61,7 +62,12 @@ func SocketModeProps(env *Env, spec SocketModeSpec, state *LinkState) *actor.Pro
 
 func (c *socketMode) Receive(ctx actor.Context) {
 	if c.ending {
-		return // the session is over; panicking now would restart a stopping connection
+		// The session is over: nothing is left to flush, and panicking now would restart a
+		// stopping connection.
+		if _, ok := ctx.Message().(messages.Drain); ok {
+			ctx.Respond(messages.Drained{})
+		}
+		return
 	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
@@ -95,8 +101,17 @@ func (c *socketMode) Receive(ctx actor.Context) {
 		}
 	case messages.Reconnect:
 		panic(messages.ErrGoodbye)
-	case *actor.Restarting, *actor.Stopping:
-		c.end()
+	case messages.Drain:
+		c.draining = true
+		if c.writer == nil {
+			ctx.Respond(messages.Drained{})
+			return
+		}
+		ctx.Forward(c.writer)
+	case *actor.Restarting:
+		c.end(false)
+	case *actor.Stopping:
+		c.end(true)
 	}
 }
 
@@ -160,6 +175,9 @@ func (c *socketMode) frame(ctx actor.Context, msg messages.FrameRead) {
 	case "disconnect":
 		c.disconnect(ctx, f.Reason)
 	case "events_api", "slash_commands", "interactive":
+		if c.draining {
+			return // left unacked: Slack redelivers it to the next runtime
+		}
 		c.envelope(msg)
 	default:
 		c.env.Stats.Malformed.Add(1)
@@ -232,14 +250,22 @@ func (c *socketMode) fail(gen uint64, err error) {
 	}
 }
 
-func (c *socketMode) end() {
+// end closes the session: abruptly on a restart (the session failed), with a close frame when
+// the connection stops for good; the close frame is written by a goroutine, off Receive.
+func (c *socketMode) end(graceful bool) {
 	c.ending = true
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	if c.sess != nil {
-		c.sess.close()
+	if c.sess == nil {
+		return
 	}
+	if !graceful || c.sess.conn() == nil {
+		c.sess.close()
+		return
+	}
+	sess := c.sess
+	c.env.Go(sess.closeGracefully) // owner: this session. Ends within the close frame's 1s deadline; Env.WG waits.
 }
 
 // openSocketModeURL calls apps.connections.open and returns the socket URL.

@@ -22,9 +22,10 @@ type writer struct {
 }
 
 type outFrame struct {
-	data []byte
-	ping bool
-	ack  bool
+	data  []byte
+	ping  bool
+	ack   bool
+	flush *actor.PID // answered with Drained once the frames before it are written
 }
 
 // writeQueueSize bounds frames waiting for the socket.
@@ -46,6 +47,12 @@ func (w *writer) Receive(ctx actor.Context) {
 		w.enqueue(outFrame{data: msg.Data})
 	case messages.SendPing:
 		w.enqueue(outFrame{ping: true})
+	case messages.Drain:
+		if w.queue == nil || w.failed {
+			ctx.Respond(messages.Drained{})
+			return
+		}
+		w.enqueue(outFrame{flush: ctx.Sender()})
 	case *actor.Stopping, *actor.Restarting:
 		if w.queue != nil {
 			close(w.queue)
@@ -60,6 +67,10 @@ func (w *writer) start() {
 	env.Go(func() { // owner: writer. Ends when the writer closes q or a write fails; Env.WG waits.
 		ws := sess.conn()
 		for f := range q {
+			if f.flush != nil {
+				env.send(f.flush, messages.Drained{})
+				continue
+			}
 			if ws == nil {
 				continue
 			}

@@ -43,11 +43,12 @@ type Event struct {
 	Received     time.Time
 	// Raw is the payload as Slack sent it: the event_callback, the slash command, the interaction,
 	// or the RTM frame.
-	Raw json.RawMessage
-	// Client is a Web API client for Team, from the installation store; nil when none is known.
-	Client *slack.Client
+	Raw     json.RawMessage
+	ack     *Ack
+	clients func(team string) *slack.Client
 
-	ack *Ack
+	clientOnce sync.Once
+	client     *slack.Client
 
 	parseOnce sync.Once
 	parsed    any
@@ -115,6 +116,20 @@ func (e *Event) Respond(payload any) error {
 	}
 	return nil
 }
+
+// Client returns a Web API client for the event's team, from the installation store, or nil when
+// no token is known for the team. It is resolved on first use, on the caller's goroutine.
+func (e *Event) Client() *slack.Client {
+	e.clientOnce.Do(func() {
+		if e.clients != nil && e.Team != "" {
+			e.client = e.clients(e.Team)
+		}
+	})
+	return e.client
+}
+
+// AttachClients gives the event its source of Web API clients; the connection actor calls it.
+func (e *Event) AttachClients(f func(team string) *slack.Client) { e.clients = f }
 
 // AttachAck gives the event its ack; the connection actor calls it before dispatch.
 func (e *Event) AttachAck(a *Ack) { e.ack = a }

@@ -84,3 +84,10 @@ type RefreshRequested struct {
 
 // Reconnect asks a connection to end its session and reconnect at once.
 type Reconnect struct{}
+
+// Drain asks a connection to stop dispatching events and flush its writer; it is answered with
+// Drained once every frame queued before it (acks included) is written, or could not be.
+type Drain struct{}
+
+// Drained answers Drain.
+type Drained struct{}

@@ -225,9 +225,9 @@ func (c *socketMode) envelope(msg messages.FrameRead) {
 		Received: msg.Received, Raw: f.Payload,
 	}
 	ev.AttachClients(c.spec.Client)
-	env, writer, id := c.env, c.writer, f.EnvelopeID
+	env, writer, id, received := c.env, c.writer, f.EnvelopeID, msg.Received
 	ack := messages.NewAck(f.Accepts, func(payload []byte) {
-		env.send(writer, messages.SendAck{EnvelopeID: id, Payload: payload})
+		env.send(writer, messages.SendAck{EnvelopeID: id, Payload: payload, Received: received})
 	})
 	ev.AttachAck(ack)
 	env.send(env.Dispatcher, messages.Dispatch{Event: ev})

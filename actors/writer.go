@@ -26,6 +26,8 @@ type outFrame struct {
 	ping  bool
 	ack   bool
 	flush *actor.PID // answered with Drained once the frames before it are written
+	// received is when an acked envelope was read, for Env.AckHook; zero for other frames.
+	received time.Time
 }
 
 // writeQueueSize bounds frames waiting for the socket.
@@ -42,7 +44,7 @@ func (w *writer) Receive(ctx actor.Context) {
 	case *actor.Started:
 		w.start()
 	case messages.SendAck:
-		w.enqueue(outFrame{data: ackFrame(msg.EnvelopeID, msg.Payload), ack: true})
+		w.enqueue(outFrame{data: ackFrame(msg.EnvelopeID, msg.Payload), ack: true, received: msg.Received})
 	case messages.SendFrame:
 		w.enqueue(outFrame{data: msg.Data})
 	case messages.SendPing:
@@ -88,6 +90,9 @@ func (w *writer) start() {
 			}
 			if f.ack {
 				env.Stats.Acks.Add(1)
+				if !f.received.IsZero() {
+					env.AckHook.observe(time.Since(f.received))
+				}
 			}
 		}
 	})

@@ -58,6 +58,7 @@ type LinkStale struct {
 type SendAck struct {
 	EnvelopeID string
 	Payload    []byte
+	Received   time.Time // when the envelope was read; the writer reports the ack's latency from it
 }
 
 // SendFrame asks a writer to write one text frame as is.

@@ -1,0 +1,39 @@
+package switchboard
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-go/switchboard/actors"
+)
+
+// SubscriptionStats is one subscription's queue: events waiting (for a keyed subscription, 0:
+// each key's actor has its own queue) and events dropped by its overflow policy since it started.
+type SubscriptionStats = actors.SubscriptionStats
+
+// SubscriberStats returns the queue state of every subscription, in subscription order. It asks the
+// dispatcher, so it waits behind the events already in its mailbox.
+func (rt *Runtime) SubscriberStats(ctx context.Context) ([]SubscriptionStats, error) {
+	if rt.isStopped() {
+		return nil, ErrStopped
+	}
+	f := rt.system.Root.RequestFuture(rt.dispatcher, actors.SubscriberStats{}, askTimeout)
+	if err := waitFuture(ctx, f); err != nil {
+		return nil, fmt.Errorf("switchboard: subscriber stats: %w", err)
+	}
+	res, err := f.Result()
+	if err != nil {
+		return nil, fmt.Errorf("switchboard: subscriber stats: %w", err)
+	}
+	out, ok := res.([]actors.SubscriptionStats)
+	if !ok {
+		return nil, fmt.Errorf("switchboard: subscriber stats: unexpected answer %T", res)
+	}
+	return out, nil
+}
+
+// OnAck calls f with the latency of every Socket Mode ack once it is written: from reading the
+// envelope to writing its ack. f runs on the writer's goroutine, so it must be quick (a histogram's
+// Observe). A later call replaces f; nil removes it.
+func (rt *Runtime) OnAck(f func(latency time.Duration)) { rt.env.AckHook.Set(f) }

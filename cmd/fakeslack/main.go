@@ -1,0 +1,153 @@
+// Command fakeslack runs the Slack stand-in server (package fakeslack) until it is interrupted.
+//
+//	fakeslack -addr 127.0.0.1:0 -workspaces 3 -apps 1 [-script FILE] [-v]
+//
+// Its first line on stdout is one JSON object naming the URLs, workspaces (tokens, channels,
+// webhook URLs) and apps (app tokens) it generated; logs go to stderr. SIGINT or SIGTERM stops it,
+// with exit status 0. A bad flag or script exits with status 2 before the server starts serving.
+// See the README for the script format.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-go/switchboard/fakeslack"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// banner is the first line the command prints.
+type banner struct {
+	URL        string                `json:"url"`
+	APIURL     string                `json:"api_url"`
+	AdminURL   string                `json:"admin_url"`
+	Workspaces []fakeslack.Workspace `json:"workspaces"`
+	Apps       []fakeslack.App       `json:"apps"`
+}
+
+// run is the command: it serves until ctx is done and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fakeslack", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	workspaces := fs.Int("workspaces", 2, "how many workspaces to generate")
+	apps := fs.Int("apps", 1, "how many Socket Mode apps to generate, each installed in every workspace")
+	channels := fs.Int("channels", 2, "channels (each with an incoming webhook) per workspace")
+	users := fs.Int("users", 3, "users per workspace, besides the bot")
+	script := fs.String("script", "", "a scenario `file` (YAML or JSON) to run once the server is up")
+	strict := fs.Bool("strict", false, "refuse tokens in the query string of GET requests, as Slack does for new apps")
+	verbose := fs.Bool("v", false, "log debug detail (each webhook post, each script answer)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: fakeslack [flags]\n\nRuns a Slack stand-in; prints its URLs and tokens as one JSON line on stdout.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "fakeslack: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	for name, v := range map[string]int{"workspaces": *workspaces, "apps": *apps} {
+		if v < 0 {
+			fmt.Fprintf(stderr, "fakeslack: -%s %d must be ≥ 0\n", name, v)
+			return 2
+		}
+	}
+	for name, v := range map[string]int{"channels": *channels, "users": *users} {
+		if v < 1 {
+			fmt.Fprintf(stderr, "fakeslack: -%s %d must be ≥ 1\n", name, v)
+			return 2
+		}
+	}
+
+	var steps []step
+	if *script != "" {
+		data, err := os.ReadFile(*script)
+		if err != nil {
+			fmt.Fprintf(stderr, "fakeslack: %v\n", err)
+			return 2
+		}
+		if steps, err = parseScript(data); err != nil {
+			fmt.Fprintf(stderr, "fakeslack: script %s: %v\n", *script, err)
+			return 2
+		}
+	}
+
+	logger := logrus.New()
+	logger.SetOutput(stderr)
+	if *verbose {
+		logger.SetLevel(logrus.DebugLevel)
+	}
+	opts := fakeslack.Options{
+		Addr: *addr, Workspaces: orNone(*workspaces), Apps: orNone(*apps),
+		ChannelsPerWorkspace: *channels, UsersPerWorkspace: *users, Logger: logger, Strict: *strict,
+	}
+	srv, err := fakeslack.New(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakeslack: %v\n", err)
+		return 1
+	}
+	defer srv.Close()
+
+	b := banner{URL: srv.URL(), APIURL: srv.APIURL(), AdminURL: srv.AdminURL(), Workspaces: srv.Workspaces(), Apps: srv.Apps()}
+	if err := resolve(steps, b.Workspaces, b.Apps); err != nil {
+		fmt.Fprintf(stderr, "fakeslack: script %s: %v\n", *script, err)
+		return 2
+	}
+	line, err := json.Marshal(b)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakeslack: %v\n", err)
+		return 1
+	}
+	if _, err := fmt.Fprintf(stdout, "%s\n", line); err != nil {
+		fmt.Fprintf(stderr, "fakeslack: write stdout: %v\n", err)
+		return 1
+	}
+	log := logger.WithField("component", "cmd")
+	log.WithFields(logrus.Fields{"url": srv.URL(), "workspaces": len(b.Workspaces), "apps": len(b.Apps)}).Info("fakeslack serving")
+
+	var wg sync.WaitGroup
+	if len(steps) > 0 {
+		hc := &http.Client{Timeout: 30 * time.Second}
+		r := &runner{admin: srv.AdminURL(), hc: hc, log: logger.WithField("component", "script")}
+		wg.Add(1)
+		go func() { // owner: run. Ends when the script ends or ctx is done; run waits on wg.
+			defer wg.Done()
+			r.run(ctx, steps)
+		}()
+	}
+	<-ctx.Done()
+	log.Info("stopping")
+	wg.Wait()
+	_ = srv.Close()
+	return 0
+}
+
+// orNone maps 0 to fakeslack's "none" (a negative count), since its zero means the default.
+func orNone(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}

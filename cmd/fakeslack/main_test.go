@@ -1,0 +1,371 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/sirupsen/logrus"
+	"go.uber.org/goleak"
+
+	"github.com/switchboard-go/switchboard/fakeslack"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		if buildDir != "" {
+			_ = os.RemoveAll(buildDir)
+		}
+		os.Exit(code)
+	}))
+}
+
+const wait = 10 * time.Second
+
+// readBanner reads the first stdout line as the banner, failing the test after wait.
+func readBanner(t *testing.T, r io.Reader) banner {
+	t.Helper()
+	lines := make(chan string, 1)
+	errs := make(chan error, 1)
+	go func() { // owner: readBanner. Ends at the first line or when r fails.
+		line, err := bufio.NewReader(r).ReadString('\n')
+		if err != nil {
+			errs <- err
+			return
+		}
+		lines <- line
+	}()
+	select {
+	case line := <-lines:
+		var b banner
+		if err := json.Unmarshal([]byte(line), &b); err != nil {
+			t.Fatalf("first line %q is not the banner: %v", line, err)
+		}
+		return b
+	case err := <-errs:
+		t.Fatalf("read first line: %v", err)
+	case <-time.After(wait):
+		t.Fatal("no first line")
+	}
+	return banner{}
+}
+
+// authTest calls auth.test with token over plain HTTP and returns the decoded answer.
+func authTest(t *testing.T, apiURL, token string) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, apiURL+"auth.test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("auth.test: %v", err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatalf("auth.test answer: %v", err)
+	}
+	return m
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+	buildDir  string
+)
+
+// build compiles the command once per test binary.
+func build(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "fakeslack-cmd-test")
+		if buildErr != nil {
+			return
+		}
+		binary = filepath.Join(buildDir, "fakeslack")
+		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+		if err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("go build: %v", buildErr)
+	}
+	return binary
+}
+
+func TestCommandServesUntilSIGTERM(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	cmd := exec.Command(build(t), "-addr", "127.0.0.1:0", "-workspaces", "3", "-apps", "2")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }() // owner: this test. Ends when the process exits.
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+
+	b := readBanner(t, stdout)
+	if !strings.HasSuffix(b.APIURL, "/api/") || !strings.HasSuffix(b.AdminURL, "/_admin/") || len(b.Workspaces) != 3 || len(b.Apps) != 2 {
+		t.Fatalf("banner = %+v", b)
+	}
+	ws := b.Workspaces[1]
+	if len(ws.Channels) != 2 || len(ws.Webhooks) != 2 || ws.UserToken == "" || ws.BotToken == "" || len(b.Apps[0].Teams) != 3 {
+		t.Fatalf("workspace = %+v", ws)
+	}
+	if m := authTest(t, b.APIURL, ws.ClassicBotToken); m["ok"] != true || m["team_id"] != ws.TeamID {
+		t.Fatalf("auth.test = %v", m)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		stopped = true
+		if err != nil {
+			t.Fatalf("exit: %v; stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(wait):
+		t.Fatalf("still running after SIGTERM; stderr:\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "fakeslack serving") {
+		t.Errorf("stderr = %q", stderr.String())
+	}
+	if strings.Contains(stderr.String(), ws.ClassicBotToken) {
+		t.Error("a token was logged")
+	}
+}
+
+func TestCommandBadScriptExits2(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	script := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(script, []byte("- action: explode\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(build(t), "-script", script)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), `step 1: unknown action "explode"`) {
+		t.Fatalf("exit %v, output %q", err, out)
+	}
+}
+
+// start runs the command in-process until the test ends and returns its banner.
+func start(t *testing.T, args ...string) banner {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	codes := make(chan int, 1)
+	go func() { // owner: start. Ends when the test's cleanup cancels ctx; the cleanup waits.
+		codes <- run(ctx, args, pw, io.Discard)
+		_ = pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-codes; code != 0 {
+			t.Errorf("run returned %d", code)
+		}
+	})
+	b := readBanner(t, pr)
+	go func() { _, _ = io.Copy(io.Discard, pr) }() // owner: start. Ends when run closes pw.
+	return b
+}
+
+func TestRunScript(t *testing.T) {
+	t.Parallel()
+	script := filepath.Join(t.TempDir(), "scenario.yaml")
+	if err := os.WriteFile(script, []byte(`
+- action: archive_channel
+  team: ${T1}
+  channel: ${T1.C1}
+- action: fail_webhook
+  url: ${T1.W2}
+  count: 1
+  status: 403
+  body: invalid_token
+- action: drop            # no connection yet: drops none
+  subject: ${T1}
+- after: 10ms
+  action: admin
+  path: /_admin/tokens/revoke
+  body: {token: "${T1.user_token}"}
+  repeat: 2
+  every: 0.01
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := start(t, "-workspaces", "1", "-apps", "0", "-script", script)
+	ws := b.Workspaces[0]
+	// Steps run in order: once the last has run, so have the others.
+	deadline := time.Now().Add(wait)
+	for authTest(t, b.APIURL, ws.UserToken)["error"] != "token_revoked" {
+		if time.Now().After(deadline) {
+			t.Fatal("the script did not revoke the user token")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i, want := range []struct {
+		status int
+		body   string
+	}{{410, "channel_is_archived"}, {403, "invalid_token"}} {
+		resp, err := http.Post(ws.Webhooks[i].URL, "application/json", strings.NewReader(`{"text":"x"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != want.status || string(data) != want.body {
+			t.Errorf("webhook %d: %d %q, want %d %q", i+1, resp.StatusCode, data, want.status, want.body)
+		}
+	}
+}
+
+func TestRunnerDropsConnections(t *testing.T) {
+	t.Parallel()
+	srv, err := fakeslack.New(fakeslack.Options{Workspaces: 1, Apps: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ws := srv.Workspaces()[0]
+	var conns []*websocket.Conn
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodPost, srv.APIURL()+"rtm.connect", nil)
+		req.Header.Set("Authorization", "Bearer "+ws.ClassicBotToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct{ URL string }
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		_ = resp.Body.Close()
+		c, r, err := websocket.DefaultDialer.Dial(m.URL, nil)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		_ = r.Body.Close()
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	steps, err := parseScript([]byte(`[{"action":"drop","subject":"${T1}","count":1,"clean":true}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resolve(steps, srv.Workspaces(), srv.Apps()); err != nil {
+		t.Fatal(err)
+	}
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	r := &runner{admin: srv.AdminURL(), hc: http.DefaultClient, log: logrus.NewEntry(l)}
+	answer, err := r.do(context.Background(), steps[0])
+	if err != nil || !strings.Contains(answer, "rtm-") {
+		t.Fatalf("drop: %q %v", answer, err)
+	}
+	deadline := time.Now().Add(wait)
+	for len(srv.Connections(ws.TeamID)) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("connections = %+v, want one left", srv.Connections(ws.TeamID))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := r.do(context.Background(), step{action: "admin", spec: actions["admin"], args: map[string]any{"path": "connections/nope/drop"}}); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("unknown connection: %v", err)
+	}
+}
+
+func TestParseScriptErrors(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ script, want string }{
+		{`{"not": "a list"}`, "not a YAML or JSON list"},
+		{`- after: 1s`, `step 1: "action" is required`},
+		{`- action: nope`, `step 1: unknown action "nope"`},
+		{"- action: drop\n- action: drop\n  after: soon", "step 2: after:"},
+		{`- {action: drop, every: -1}`, "every: -1 is not a duration"},
+		{`- {action: drop, repeat: 0}`, "repeat: 0"},
+		{`- {action: drop, repeat: two}`, "repeat: two"},
+		{`- {action: inject_rtm_message, team: T1, channel: general}`, `inject_rtm_message needs "text"`},
+		{`- {action: inject_rtm_message, team: T1, channel: general, text: x, colour: red}`, `takes no argument "colour"`},
+		{`- {action: admin, path: "http://x/_admin/world"}`, "admin: \"path\" must be a path"},
+		{`- {action: admin, path: world, method: DELETE}`, "method DELETE"},
+	} {
+		if _, err := parseScript([]byte(tt.script)); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("parseScript(%q) = %v, want an error with %q", tt.script, err, tt.want)
+		}
+	}
+	steps, err := parseScript([]byte(`{"steps": [{"action": "drop", "after": 1.5}, {"action": "rtm_goodbye", "team": "${T2}"}]}`))
+	if err != nil || len(steps) != 2 || steps[0].after != 1500*time.Millisecond || steps[1].repeat != 1 {
+		t.Fatalf("steps = %+v, %v", steps, err)
+	}
+}
+
+func TestResolvePlaceholders(t *testing.T) {
+	t.Parallel()
+	wss := []fakeslack.Workspace{{
+		TeamID: "T1X", ClassicBotToken: "xoxb-c", BotToken: "xoxb-g", UserToken: "xoxp-u", BotUserID: "UBOT",
+		Channels: []fakeslack.Channel{{ID: "C1X"}}, Users: []fakeslack.User{{ID: "U1X"}},
+		Webhooks: []fakeslack.Webhook{{URL: "http://h/services/T1X/B/s"}},
+	}}
+	apps := []fakeslack.App{{AppID: "A1X", AppToken: "xapp-1"}}
+	steps, err := parseScript([]byte(`
+- action: inject_event
+  app: ${A1}
+  team: ${T1}
+  event: {type: message, channel: "${T1.C1}", user: "${T1.U1}", text: "<@${T1.bot_user}> hi", list: ["${A1.app_token}"]}
+- {action: revoke_token, token: "${T1.classic_bot_token}"}
+- {action: fail_webhook, url: "${T1.W1}", count: 1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resolve(steps, wss, apps); err != nil {
+		t.Fatal(err)
+	}
+	ev := steps[0].args["event"].(map[string]any)
+	if steps[0].args["app"] != "A1X" || steps[0].args["team"] != "T1X" || ev["channel"] != "C1X" || ev["user"] != "U1X" ||
+		ev["text"] != "<@UBOT> hi" || ev["list"].([]any)[0] != "xapp-1" || steps[1].args["token"] != "xoxb-c" ||
+		steps[2].args["url"] != "http://h/services/T1X/B/s" {
+		t.Errorf("resolved = %+v", steps)
+	}
+	for _, bad := range []string{"${T2}", "${T1.C2}", "${T1.W9}", "${A2}", "${A1.bot_token}", "${T1.secret}", "${X1}", "${}"} {
+		steps, err := parseScript([]byte(`- {action: revoke_token, token: "` + bad + `"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := resolve(steps, wss, apps); err == nil || !strings.Contains(err.Error(), "step 1: token:") {
+			t.Errorf("resolve(%s) = %v, want an error", bad, err)
+		}
+	}
+}

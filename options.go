@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-go/switchboard/webhook"
 )
 
 // Option configures a Runtime; New applies them in order and fails on the first error.
@@ -27,6 +29,7 @@ type config struct {
 	responseDeadline time.Duration
 	ackAfterHandlers bool
 	dedupeWindow     int
+	webhooks         *webhook.Client
 }
 
 func defaultConfig() *config {

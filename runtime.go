@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-go/switchboard/actors"
+	"github.com/switchboard-go/switchboard/webhook"
 	"github.com/switchboard-go/switchboard/messages"
 	"github.com/switchboard-go/switchboard/supervisor"
 )
@@ -52,6 +53,7 @@ type Runtime struct {
 	wg         sync.WaitGroup
 	supervisor *actor.PID
 	dispatcher *actor.PID
+	webhooks   *webhook.Client
 
 	mu      sync.Mutex
 	stopped bool
@@ -73,6 +75,7 @@ func New(opts ...Option) (*Runtime, error) {
 		return slog.New(slogrus.Option{Logger: cfg.log, Level: slog.LevelWarn}.NewLogrusHandler())
 	}), actor.WithDeadLetterThrottleInterval(deadLetterThrottle))
 	ctx, cancel := context.WithCancel(context.Background())
+	var err error
 	rt := &Runtime{
 		cfg:    cfg,
 		log:    logrus.NewEntry(cfg.log).WithField("component", "switchboard"),
@@ -80,6 +83,12 @@ func New(opts ...Option) (*Runtime, error) {
 		cancel: cancel,
 		links:  map[string]*actors.LinkState{},
 		apps:   map[string][]string{},
+	}
+	if rt.webhooks = cfg.webhooks; rt.webhooks == nil {
+		if rt.webhooks, err = webhook.New(webhook.WithLogger(cfg.log)); err != nil {
+			cancel()
+			return nil, fmt.Errorf("switchboard: webhook client: %w", err)
+		}
 	}
 	rt.env = &actors.Env{
 		System: system, Log: rt.log, Ctx: ctx, WG: &rt.wg, HTTP: cfg.http, APIURL: cfg.apiURL,
@@ -90,7 +99,6 @@ func New(opts ...Option) (*Runtime, error) {
 		rt.log.WithField("panic", fmt.Sprint(reason)).Error("runtime actor panicked, restarting it")
 		return actor.RestartDirective
 	}))
-	var err error
 	if rt.dispatcher, err = system.Root.SpawnNamed(actors.DispatcherProps(rt.env, cfg.dedupeWindow).Configure(guardian), "dispatcher"); err != nil {
 		return nil, fmt.Errorf("switchboard: spawn dispatcher: %w", err)
 	}
@@ -196,6 +204,9 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 		}
 	}
 	rt.cancel()
+	if err := rt.webhooks.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("webhook client: %w", err))
+	}
 	done := make(chan struct{})
 	go func() { // owner: Stop. Ends when every actor goroutine has; Stop waits or gives up at ctx.
 		rt.wg.Wait()

@@ -92,6 +92,27 @@ func (e *Event) parse(f func() (any, error)) (any, error) {
 	return e.parsed, e.parseErr
 }
 
+// ResponseURL returns the response_url Slack sent with a slash command, a message shortcut or a
+// block action (for a view submission, the first of its response_urls), or "" when there is none.
+func (e *Event) ResponseURL() string {
+	if e.Kind != KindSlashCommand && e.Kind != KindInteractive {
+		return ""
+	}
+	var p struct {
+		ResponseURL  string `json:"response_url"`
+		ResponseURLs []struct {
+			ResponseURL string `json:"response_url"`
+		} `json:"response_urls"`
+	}
+	if json.Unmarshal(e.Raw, &p) != nil {
+		return ""
+	}
+	if p.ResponseURL == "" && len(p.ResponseURLs) > 0 {
+		return p.ResponseURLs[0].ResponseURL
+	}
+	return p.ResponseURL
+}
+
 // AcceptsResponse reports whether Respond can put a payload in this event's ack (slash commands,
 // view submissions, block suggestions).
 func (e *Event) AcceptsResponse() bool { return e.ack != nil && e.ack.accepts }

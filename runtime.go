@@ -14,9 +14,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-go/switchboard/actors"
-	"github.com/switchboard-go/switchboard/webhook"
 	"github.com/switchboard-go/switchboard/messages"
 	"github.com/switchboard-go/switchboard/supervisor"
+	"github.com/switchboard-go/switchboard/webhook"
 )
 
 // Event is one event from Slack as handlers receive it; see messages.Event.

@@ -1,0 +1,93 @@
+package wire
+
+import (
+	"errors"
+	"testing"
+)
+
+// Seeds are frames from SLACK_PROTOCOL.md §3–§4.
+var socketSeeds = []string{
+	`{"type":"hello","num_connections":1,"debug_info":{"host":"applink-1","build_number":14,"approximate_connection_time":18060},"connection_info":{"app_id":"A0469A3MM9D"}}`,
+	`{"type":"disconnect","reason":"refresh_requested","debug_info":{"host":"wss-111.slack.com"}}`,
+	`{"type":"disconnect","reason":"too_many_websockets","num_connections":2,"debug_info":{"host":"applink-111-xxx"},"connection_info":{"app_id":"A111"}}`,
+	eventsAPI,
+	`{"envelope_id":"1d3c79ab-0ffb-41f3-a080-d19e85f53649","payload":{"token":"verification-token","team_id":"T111","team_domain":"xxx","channel_id":"C111","channel_name":"random","user_id":"U111","user_name":"testxyz","command":"/hello-socket-mode","text":"","api_app_id":"A111","response_url":"https://hooks.slack.com/commands/T111/111/xxx","trigger_id":"111.222.xxx"},"type":"slash_commands","accepts_response_payload":true}`,
+	`{"envelope_id":"57d6a792-4d35-4d0b-b6aa-3361493e1caf","payload":{"type":"shortcut","token":"verification-token","action_ts":"1610198080.300836","team":{"id":"T111","domain":"testxyz"},"user":{"id":"U111","username":"testxyz","team_id":"T111"},"is_enterprise_install":false,"enterprise":null,"callback_id":"do-something","trigger_id":"111.222.xxx"},"type":"interactive","accepts_response_payload":false}`,
+	`{"payload": {"type": "block_suggestion", "user": {"id": "U123ABC456", "name": "panther"}, "team": {"id": "T123ABC456", "domain": "rilke"}, "block_id": "search-block", "action_id": "seach-action", "value": "an", "view": {"id": "V111", "type": "modal", "callback_id": "view-id"}}, "envelope_id": "dbdd0ef3-1543-4f94-bfb4-133d0e6c1545", "type": "interactive", "accepts_response_payload": true}`,
+	`{"type":"events_api","envelope_id":"x","payload":{"event":{"channel":{"id":1},"user":null}}}`,
+	`{"type":"events_api","envelope_id":"x","payload":[1,2]}`,
+	``, `{`, `null`, `"hello"`,
+}
+
+var rtmSeeds = []string{
+	`{"type": "hello"}`,
+	`{"type": "goodbye"}`,
+	`{"type": "error", "error": {"code": 1, "msg": "Socket URL has expired"}}`,
+	`{"ok": true, "reply_to": 1, "ts": "1355517523.000005", "text": "Hello world"}`,
+	`{"ok": false, "reply_to": 27, "error": {"code": -1, "msg": "slow down, too many messages..."}}`,
+	`{"reply_to": 1234, "type": "pong", "time": 1403299273342}`,
+	`{"type": "reaction_added", "user": "U123ABC456", "reaction": "thumbsup", "item_user": "U222222222", "item": {"type": "message", "channel": "C123ABC456", "ts": "1360782400.498405"}, "event_ts": "1360782804.083113"}`,
+	`{"type": "channel_joined", "channel": {"id": "C024BE91L", "name": "fun", "created": 1360782804, "creator": "U024BE7LH", "is_channel": true}}`,
+	`{"type":"message","reply_to":"x"}`, `{"type":1}`, ``,
+}
+
+// FuzzDecodeSocketFrame checks that no input panics and that a frame either decodes or fails
+// with ErrMalformed; a decoded envelope always has an envelope ID and an object payload whose
+// routing decodes or fails with ErrMalformed.
+func FuzzDecodeSocketFrame(f *testing.F) {
+	for _, s := range socketSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fr, err := DecodeSocketFrame(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v is not ErrMalformed", err)
+			}
+			return
+		}
+		switch fr.Type {
+		case "events_api", "slash_commands", "interactive":
+			if fr.EnvelopeID == "" || len(fr.Payload) == 0 || fr.Payload[0] != '{' {
+				t.Fatalf("envelope accepted without id or object payload: %q", data)
+			}
+			if _, err := RouteSocketPayload(fr.Type, fr.Payload); err != nil && !errors.Is(err, ErrMalformed) {
+				t.Fatalf("route error %v is not ErrMalformed", err)
+			}
+		}
+	})
+}
+
+// FuzzRouteSocketPayload feeds arbitrary payloads to the router of each envelope type.
+func FuzzRouteSocketPayload(f *testing.F) {
+	for _, s := range socketSeeds {
+		if fr, err := DecodeSocketFrame([]byte(s)); err == nil && len(fr.Payload) > 0 {
+			f.Add(fr.Type, []byte(fr.Payload))
+		}
+	}
+	f.Add("interactive", []byte(`{"team":"T1","channel":[],"user":{"id":7}}`))
+	f.Fuzz(func(t *testing.T, typ string, payload []byte) {
+		if _, err := RouteSocketPayload(typ, payload); err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("error %v is not ErrMalformed", err)
+		}
+	})
+}
+
+// FuzzDecodeRTMFrame checks that no RTM frame panics the decoder and that errors are ErrMalformed.
+func FuzzDecodeRTMFrame(f *testing.F) {
+	for _, s := range rtmSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fr, err := DecodeRTMFrame(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v is not ErrMalformed", err)
+			}
+			return
+		}
+		if fr.Type == "" && fr.ReplyTo == nil {
+			t.Fatalf("frame accepted with neither type nor reply_to: %q", data)
+		}
+	})
+}

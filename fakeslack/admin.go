@@ -27,7 +27,13 @@ import (
 //	POST /_admin/tokens/restore                 {"token":"…"}: undo revoke/deactivate
 //	POST /_admin/refuse-opens                   {"subject":"T…|A…","count":K,"error":"code","retry_after":secs}
 //
-// The RTM and Socket Mode files add their own routes (event injection, goodbye, refresh…).
+// The RTM and Socket Mode files add their own routes (event injection, goodbye, refresh…), and
+// webhooks_admin.go the webhook ones:
+//
+//	POST /_admin/webhooks/fail                  {"url","count","status","body"}: the next posts to url fail so
+//	GET  /_admin/webhooks/posts?url=            posts to a webhook or response_url, with their answers
+//	POST /_admin/response-urls                  {"kind","team","channel"} → {"response_url"}
+//	POST /_admin/channels/archive               {"team","channel","archived"}: archive or unarchive
 
 // adminError is an admin API failure with its HTTP status.
 type adminError struct {

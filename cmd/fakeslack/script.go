@@ -324,7 +324,7 @@ func (r *runner) run(ctx context.Context, steps []step) {
 			}
 			log := r.log.WithFields(logrus.Fields{"step": st.n, "action": st.action})
 			if st.repeat > 1 {
-				log = log.WithField("time", k+1)
+				log = log.WithField("round", k+1)
 			}
 			answer, err := r.do(ctx, st)
 			if ctx.Err() != nil {

@@ -21,8 +21,10 @@ import (
 
 // This file serves incoming webhooks (POST /services/{team}/{bot}/{secret}) and response_url
 // endpoints (POST /commands|actions|app/{team}/{n}/{secret}), SLACK_PROTOCOL.md §6. Success is
-// 200 with the text body "ok"; a refusal is Slack's status with its code as a text/html body. The
-// Go controls and admin routes are in webhooks_admin.go.
+// 200 with the text body "ok"; a refusal is Slack's status with its code as a text/html body. A
+// webhook belongs to its workspace's granular bot: while Workspace.BotToken is revoked or
+// deactivated, it answers 403 invalid_token. The Go controls and admin routes are in
+// webhooks_admin.go.
 
 // WebhookOptions configures incoming webhooks and response_url endpoints. Zero fields take the
 // defaults named on each field.
@@ -264,6 +266,11 @@ func (h *hookServer) handle(kind, path, contentType string, raw []byte) hookAnsw
 		}
 		return a
 	}
+	// A webhook belongs to its workspace's (granular) bot: revoking or deactivating that token
+	// disables it.
+	if resp == nil && !h.botActive(pathTeam(path)) {
+		return refuse(http.StatusForbidden, "invalid_token")
+	}
 	// A used-up or expired response_url is refused before the rate limit; a use is reserved
 	// here and given back unless the post is accepted.
 	if resp != nil && !h.reserveUse(resp) {
@@ -299,6 +306,19 @@ func (h *hookServer) limit(path string) hookAnswer {
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	return hookAnswer{status: http.StatusTooManyRequests, retryAfter: secs,
 		body: fmt.Sprintf(`{"retry_after":%d,"ok":false,"error":"rate_limited"}`, secs)}
+}
+
+// botActive reports whether team's bot token is neither revoked nor deactivated.
+func (h *hookServer) botActive(team string) bool {
+	w := h.s.world
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ws := w.byTeam[team]
+	if ws == nil {
+		return false
+	}
+	t := w.tokens[ws.BotToken]
+	return t != nil && !t.revoked && !t.inactive
 }
 
 // reserveUse counts one use of a response_url, or reports that it is used up or expired.

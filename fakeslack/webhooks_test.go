@@ -246,6 +246,23 @@ func TestWebhookArchivedChannel(t *testing.T) {
 	}
 }
 
+func TestWebhookRevokedBotToken(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{})
+	ws := srv.Workspaces()[0]
+	hook := ws.Webhooks[0]
+	srv.RevokeToken(ws.BotToken)
+	wantHook(t, "revoked", hookJSON(t, hook.URL, `{"text":"x"}`), 403, "invalid_token")
+	wantHook(t, "other workspace", hookJSON(t, srv.Workspaces()[1].Webhooks[0].URL, `{"text":"x"}`), 200, "ok")
+	srv.RestoreToken(ws.BotToken)
+	srv.RevokeToken(ws.ClassicBotToken) // not the webhook's bot
+	wantHook(t, "restored", hookJSON(t, hook.URL, `{"text":"x"}`), 200, "ok")
+	srv.DeactivateToken(ws.BotToken)
+	wantHook(t, "deactivated", hookJSON(t, hook.URL, `{"text":"x"}`), 403, "invalid_token")
+	// A response_url keeps working: it belongs to the interaction.
+	wantHook(t, "response_url", hookJSON(t, issueResponseURL(t, srv, "commands", ws), `{"text":"x"}`), 200, "ok")
+}
+
 func TestWebhookFail(t *testing.T) {
 	t.Parallel()
 	srv := start(t, fakeslack.Options{})

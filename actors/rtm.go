@@ -16,7 +16,6 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/slack-go/slack"
 
-	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/internal/wire"
 	"github.com/switchboard-go/switchboard/messages"
 )
@@ -165,17 +164,11 @@ func (c *rtm) Receive(ctx actor.Context) {
 }
 
 func (c *rtm) start(ctx actor.Context) {
-	gen := c.env.nextSession()
-	c.sess = newSession(c.env.Ctx, gen)
-	c.log = c.env.Log.WithFields(logrus.Fields{"team": c.spec.Link.Team, "conn": c.spec.Link.Name, "session": gen})
-	delay, attempt, cause := c.state.begin(gen)
-	c.attempt = attempt
-	if cause != nil {
-		c.env.publish(messages.Reconnecting{Link: c.spec.Link, Session: gen, Attempt: attempt, Delay: delay, Cause: cause})
-		c.log.WithError(cause).WithField("delay", delay).Warn("session ended, reconnecting")
-	}
+	var delay time.Duration
+	c.sess, c.log, c.attempt, delay = beginSession(c.env, c.state, c.spec.Link,
+		logrus.Fields{"team": c.spec.Link.Team, "conn": c.spec.Link.Name})
 	if delay > 0 {
-		c.timer = c.env.after(delay, ctx.Self(), dialNow{session: gen})
+		c.timer = c.env.after(delay, ctx.Self(), dialNow{session: c.sess.gen})
 		return
 	}
 	c.dial(ctx)
@@ -185,28 +178,10 @@ func (c *rtm) start(ctx actor.Context) {
 func (c *rtm) dial(ctx actor.Context) {
 	c.state.dialing()
 	c.env.publish(messages.Connecting{Link: c.spec.Link, Session: c.sess.gen, Attempt: c.attempt})
-	env, sess, self, spec := c.env, c.sess, ctx.Self(), c.spec
-	env.Go(func() { // owner: this session. Ends when the dial ends or the session closes; Env.WG waits.
-		url, body, err := openRTMURL(sess.ctx, spec)
-		if err != nil {
-			env.send(self, messages.OpenFailed{Session: sess.gen, Err: err})
-			return
-		}
-		ws, resp, err := spec.Dialer.DialContext(sess.ctx, url, spec.Headers)
-		if resp != nil && resp.Body != nil {
-			_ = resp.Body.Close()
-		}
-		if err != nil {
-			env.send(self, messages.OpenFailed{Session: sess.gen, Err: &messages.SocketError{Op: "dial " + redact.URL(url), Err: err}})
-			return
-		}
-		ws.SetReadLimit(64 << 20)
-		if !sess.attach(ws) {
-			_ = ws.Close()
-			return
-		}
-		env.send(self, rtmOpened{session: sess.gen, body: body})
-	})
+	gen, spec := c.sess.gen, c.spec
+	dialSession(c.env, c.sess, ctx.Self(), spec.Dialer, spec.Headers,
+		func(ctx context.Context) (string, []byte, error) { return openRTMURL(ctx, spec) },
+		func(body []byte) any { return rtmOpened{session: gen, body: body} })
 }
 
 func (c *rtm) opened(ctx actor.Context, body []byte) {

@@ -10,7 +10,6 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/slack-go/slack"
 
-	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -116,17 +115,11 @@ func (c *socketMode) Receive(ctx actor.Context) {
 }
 
 func (c *socketMode) start(ctx actor.Context) {
-	gen := c.env.nextSession()
-	c.sess = newSession(c.env.Ctx, gen)
-	c.log = c.env.Log.WithFields(logrus.Fields{"app": c.spec.Link.App, "conn": c.spec.Link.Name, "session": gen})
-	delay, attempt, cause := c.state.begin(gen)
-	c.attempt = attempt
-	if cause != nil {
-		c.env.publish(messages.Reconnecting{Link: c.spec.Link, Session: gen, Attempt: attempt, Delay: delay, Cause: cause})
-		c.log.WithError(cause).WithField("delay", delay).Warn("session ended, reconnecting")
-	}
+	var delay time.Duration
+	c.sess, c.log, c.attempt, delay = beginSession(c.env, c.state, c.spec.Link,
+		logrus.Fields{"app": c.spec.Link.App, "conn": c.spec.Link.Name})
 	if delay > 0 {
-		c.timer = c.env.after(delay, ctx.Self(), dialNow{session: gen})
+		c.timer = c.env.after(delay, ctx.Self(), dialNow{session: c.sess.gen})
 		return
 	}
 	c.dial(ctx)
@@ -136,27 +129,13 @@ func (c *socketMode) start(ctx actor.Context) {
 func (c *socketMode) dial(ctx actor.Context) {
 	c.state.dialing()
 	c.env.publish(messages.Connecting{Link: c.spec.Link, Session: c.sess.gen, Attempt: c.attempt})
-	env, sess, self, token := c.env, c.sess, ctx.Self(), c.spec.AppToken
-	env.Go(func() { // owner: this session. Ends when the dial ends or the session closes; Env.WG waits.
-		url, err := openSocketModeURL(sess.ctx, env, token)
-		if err != nil {
-			env.send(self, messages.OpenFailed{Session: sess.gen, Err: err})
-			return
-		}
-		ws, resp, err := env.Dialer.DialContext(sess.ctx, url, nil)
-		if resp != nil && resp.Body != nil {
-			_ = resp.Body.Close()
-		}
-		if err != nil {
-			env.send(self, messages.OpenFailed{Session: sess.gen, Err: &messages.SocketError{Op: "dial " + redact.URL(url), Err: err}})
-			return
-		}
-		if !sess.attach(ws) {
-			_ = ws.Close()
-			return
-		}
-		env.send(self, messages.SocketOpened{Session: sess.gen})
-	})
+	env, gen, token := c.env, c.sess.gen, c.spec.AppToken
+	dialSession(env, c.sess, ctx.Self(), env.Dialer, nil,
+		func(ctx context.Context) (string, []byte, error) {
+			url, err := openSocketModeURL(ctx, env, token)
+			return url, nil, err
+		},
+		func([]byte) any { return messages.SocketOpened{Session: gen} })
 }
 
 func (c *socketMode) opened(ctx actor.Context) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -220,8 +221,11 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s <= 0 {
+		if !(s > 0) { // also NaN
 			return 0
+		}
+		if s >= float64(math.MaxInt64)/float64(time.Second) { // "1e19", "Inf": wait "forever", not a wrapped negative
+			return time.Duration(math.MaxInt64)
 		}
 		return time.Duration(s * float64(time.Second))
 	}

@@ -30,10 +30,11 @@ type scene struct {
 	revoked atomic.Bool
 }
 
-// run injects traffic until trafficFor has passed and plays the faults at their times; it returns
-// when both are done or ctx ends.
+// run injects traffic for at least trafficFor and plays the faults at their times; on a slow
+// machine a fault may wait for the links to settle, and the traffic then lasts until the last
+// fault has played. It returns when both are done, or ctx ends.
 func (s *scene) run(ctx context.Context, trafficFor time.Duration) {
-	tctx, cancel := context.WithTimeout(ctx, trafficFor)
+	tctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -41,7 +42,10 @@ func (s *scene) run(ctx context.Context, trafficFor time.Duration) {
 		defer wg.Done()
 		s.traffic(tctx)
 	}()
-	s.faults(tctx, trafficFor)
+	end := time.Now().Add(trafficFor)
+	s.faults(ctx, trafficFor)
+	sleepCtx(ctx, time.Until(end))
+	cancel()
 	wg.Wait()
 }
 

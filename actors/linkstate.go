@@ -41,7 +41,8 @@ type LinkState struct {
 	connectedAt  time.Time
 	failures     int // since the last healthy session
 	reconnects   int
-	lastErr      error
+	lastErr      error         // the last failure, kept for Status
+	cause        error         // the failure the next incarnation reconnects after; consumed by begin
 	nextDelay    time.Duration
 	nextAttempt  int
 }
@@ -68,8 +69,8 @@ func (s *LinkState) Status() Status {
 func (s *LinkState) begin(gen uint64) (delay time.Duration, attempt int, cause error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delay, attempt, cause = s.nextDelay, s.nextAttempt, s.lastErr
-	s.nextDelay = 0
+	delay, attempt, cause = s.nextDelay, s.nextAttempt, s.cause
+	s.nextDelay, s.cause = 0, nil
 	s.session, s.sessionStart, s.connectedAt = gen, time.Now(), time.Time{}
 	if cause != nil {
 		s.state = StateReconnecting
@@ -106,7 +107,7 @@ func (s *LinkState) failed() (failures int, connectedFor time.Duration) {
 func (s *LinkState) retry(err error, attempt int, delay time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.lastErr, s.failures, s.nextAttempt, s.nextDelay = err, attempt, attempt, delay
+	s.lastErr, s.cause, s.failures, s.nextAttempt, s.nextDelay = err, err, attempt, attempt, delay
 	s.reconnects++
 	s.state = StateReconnecting
 }

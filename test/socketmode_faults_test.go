@@ -162,6 +162,12 @@ func TestRefreshMakesBeforeBreak(t *testing.T) {
 	}
 	app := h.addApp(2)
 	h.awaitConnected(2, 5*time.Second)
+	// A past failure must not make the refresh look like a reconnect.
+	if err := h.srv.DropConnection(h.conns(app.ID)[0].ID, false); err != nil {
+		t.Fatal(err)
+	}
+	h.await(5*time.Second, "reconnecting after the drop", isReconnecting)
+	h.await(5*time.Second, "connected after the drop", isConnected)
 	var old fakeslack.ConnInfo
 	waitFor(t, 5*time.Second, "two sockets", func() bool { cs := h.conns(app.ID); old = cs[0]; return len(cs) == 2 })
 	if err := h.srv.RefreshConnection(old.ID, true); err != nil {
@@ -169,7 +175,11 @@ func TestRefreshMakesBeforeBreak(t *testing.T) {
 	}
 	// The replacement says hello while the old socket is still open: three sockets at once.
 	waitFor(t, 5*time.Second, "replacement opened before the old socket closed", func() bool { return len(h.conns(app.ID)) == 3 })
-	h.await(5*time.Second, "replacement connected", isConnected)
+	if ev := h.await(5*time.Second, "replacement connected", func(ev messages.Lifecycle) bool {
+		return isConnected(ev) || isReconnecting(ev)
+	}); isReconnecting(ev) {
+		t.Errorf("a refresh published %v: make before break is no reconnect", ev)
+	}
 	waitFor(t, 10*time.Second, "old socket gone", func() bool {
 		for _, ci := range h.conns(app.ID) {
 			if ci.ID == old.ID {
@@ -183,6 +193,11 @@ func TestRefreshMakesBeforeBreak(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "events after refresh", func() bool { return c.distinct() == 100 })
+	for len(h.events) > 0 {
+		if ev := <-h.events; isReconnecting(ev) {
+			t.Errorf("a refresh published %v", ev)
+		}
+	}
 	c.exactlyOnce(t, "m", 100)
 	for _, st := range h.rt.Status() {
 		if st.State != actors.StateConnected {

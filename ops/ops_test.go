@@ -1,0 +1,257 @@
+package ops_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	switchboard "github.com/switchboard-go/switchboard"
+	"github.com/switchboard-go/switchboard/fakeslack"
+	"github.com/switchboard-go/switchboard/ops"
+	"github.com/switchboard-go/switchboard/webhook"
+)
+
+// fixture is a runtime on fakeslack with an ops server on a free port.
+type fixture struct {
+	t    *testing.T
+	srv  *fakeslack.Server
+	rt   *switchboard.Runtime
+	ops  *ops.Server
+	base string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	srv, err := fakeslack.New(fakeslack.Options{Workspaces: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := switchboard.New(switchboard.WithAPIURL(srv.APIURL()),
+		switchboard.WithBackoff(20*time.Millisecond, 200*time.Millisecond, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := ops.New(rt, ops.Options{Addr: "127.0.0.1:0", NoProcessMetrics: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := o.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, srv: srv, rt: rt, ops: o, base: "http://" + addr}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := rt.Stop(ctx); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+		if err := o.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		_ = srv.Close()
+		http.DefaultClient.CloseIdleConnections()
+	})
+	return f
+}
+
+func (f *fixture) get(path string) (int, string) {
+	f.t.Helper()
+	resp, err := http.Get(f.base + path)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func (f *fixture) addApp(conns int) fakeslack.App {
+	f.t.Helper()
+	app := f.srv.Apps()[0]
+	inst := switchboard.Installations{}
+	for _, ws := range f.srv.Workspaces() {
+		inst[ws.TeamID] = ws.BotToken
+	}
+	if err := f.rt.AddApp(context.Background(), switchboard.App{ID: app.AppID, Token: app.AppToken, Connections: conns, Installations: inst}); err != nil {
+		f.t.Fatal(err)
+	}
+	return app
+}
+
+// eventually polls cond until it holds, failing after 10s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// metric returns the value of the sample line starting with name{labels} (or name), or "".
+func metric(body, series string) string {
+	for _, line := range strings.Split(body, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			return rest
+		}
+	}
+	return ""
+}
+
+// /healthz is 503 with no links and while a link is not up, 200 once every link is connected,
+// and stays 200 when a link stops for good (a fatal link needs a person, not a restart).
+func TestHealthz(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if code, _ := f.get("/healthz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("no links: /healthz %d, want 503", code)
+	}
+	ws := f.srv.Workspaces()[1]
+	f.srv.RefuseOpens(ws.TeamID, 1000, "ratelimited", 30*time.Second) // held reconnecting
+	if err := f.rt.AddWorkspace(context.Background(), switchboard.Workspace{Team: ws.TeamID, Token: ws.ClassicBotToken}); err != nil {
+		t.Fatal(err)
+	}
+	f.addApp(2)
+	eventually(t, "app links connected", func() bool {
+		var h ops.Health
+		_, body := f.get("/healthz")
+		_ = json.Unmarshal([]byte(body), &h)
+		return len(h.Waiting) == 1 && h.Waiting[0] == ws.TeamID
+	})
+	code, body := f.get("/healthz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"ready": false`) {
+		t.Fatalf("a link reconnecting: /healthz %d %s, want 503 not ready", code, body)
+	}
+	if err := f.rt.RemoveWorkspace(context.Background(), ws.TeamID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "ready", func() bool { code, _ := f.get("/healthz"); return code == http.StatusOK })
+
+	f.srv.RevokeToken(f.srv.Apps()[0].AppToken)
+	eventually(t, "both app links fatal", func() bool {
+		for _, st := range f.rt.Status() {
+			if st.State != "fatal" {
+				return false
+			}
+		}
+		return true
+	})
+	if code, body := f.get("/healthz"); code != http.StatusOK {
+		t.Fatalf("fatal links: /healthz %d %s, want 200", code, body)
+	}
+}
+
+// /status is the fleet as rt.Status() sees it, sorted, with the runtime's counters.
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	app := f.addApp(2)
+	eventually(t, "connected", func() bool { code, _ := f.get("/healthz"); return code == http.StatusOK })
+	ws := f.srv.Workspaces()[0]
+	if _, err := f.srv.InjectMessages(context.Background(), app.AppID, fakeslack.MessageStream{Team: ws.TeamID, Channel: ws.Channels[0].ID, TextPrefix: "m", Count: 5}); err != nil {
+		t.Fatal(err)
+	}
+	var rep ops.StatusReport
+	eventually(t, "5 events in /status", func() bool {
+		code, body := f.get("/status")
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &rep) != nil {
+			return false
+		}
+		return rep.Stats.EventsIn == 5
+	})
+	if len(rep.Links) != 2 || rep.Links[0].Link.Name != app.AppID+"/1" || rep.Links[1].Link.Name != app.AppID+"/2" {
+		t.Fatalf("links %+v", rep.Links)
+	}
+	for _, l := range rep.Links {
+		if l.State != "connected" || l.Session == 0 || l.ConnectedAt.IsZero() {
+			t.Errorf("link %+v", l)
+		}
+	}
+}
+
+// /metrics carries link state, connects, reconnects by cause, events by type, the runtime's
+// counters, ack latency, subscriber queues and webhook outcomes.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	app := f.addApp(1)
+	eventually(t, "connected", func() bool { code, _ := f.get("/healthz"); return code == http.StatusOK })
+	ws := f.srv.Workspaces()[0]
+	if _, err := f.srv.InjectMessages(context.Background(), app.AppID, fakeslack.MessageStream{Team: ws.TeamID, Channel: ws.Channels[0].ID, TextPrefix: "m", Count: 7}); err != nil {
+		t.Fatal(err)
+	}
+	link := app.AppID + "/1"
+	eventually(t, "7 message events counted", func() bool {
+		_, body := f.get("/metrics")
+		return metric(body, `switchboard_events_total{kind="events_api",type="message"}`) == "7" &&
+			metric(body, "switchboard_acks_total") == "7" && metric(body, "switchboard_ack_latency_seconds_count") == "7"
+	})
+	conns := f.srv.Connections(app.AppID)
+	if err := f.srv.DropConnection(conns[0].ID, false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a reconnect counted and the link back up", func() bool {
+		_, body := f.get("/metrics")
+		return metric(body, `switchboard_link_reconnects_total{cause="socket_read",link="`+link+`"}`) == "1" &&
+			metric(body, `switchboard_link_connects_total{link="`+link+`"}`) == "2" &&
+			metric(body, `switchboard_link_state{link="`+link+`",state="connected",transport="socketmode"}`) == "1"
+	})
+
+	hooks, err := webhook.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hooks.Close()
+	sender, err := webhook.NewSender(hooks, webhook.WithResultHandler(f.ops.ObserveWebhook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := sender.Enqueue(ctx, ws.Webhooks[0].URL, webhook.Message{Text: "deployed"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sender.Enqueue(ctx, f.srv.URL()+"/services/TNOPE/BNOPE/nope", webhook.Message{Text: "lost"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sender.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	_, body := f.get("/metrics")
+	for series, want := range map[string]string{
+		`switchboard_webhook_sends_total{outcome="delivered"}`:                                    "1",
+		`switchboard_link_state{link="` + link + `",state="reconnecting",transport="socketmode"}`: "0",
+		"switchboard_events_in_total":                                                             "7",
+		"switchboard_duplicates_dropped_total":                                                    "0",
+		`switchboard_subscriber_queue_depth{subscription="ops-events"}`:                           "0",
+		`switchboard_subscriber_dropped_total{subscription="ops-events"}`:                         "0",
+	} {
+		if got := metric(body, series); got != want {
+			t.Errorf("%s = %q, want %q", series, got, want)
+		}
+	}
+	if !strings.Contains(body, `switchboard_webhook_sends_total{outcome="`) || strings.Count(body, "switchboard_webhook_sends_total{") != 2 {
+		t.Errorf("webhook outcomes:\n%s", grep(body, "webhook"))
+	}
+}
+
+func grep(body, s string) string {
+	var out []string
+	for _, l := range strings.Split(body, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

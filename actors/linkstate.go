@@ -41,8 +41,8 @@ type LinkState struct {
 	connectedAt  time.Time
 	failures     int // since the last healthy session
 	reconnects   int
-	lastErr      error         // the last failure, kept for Status
-	cause        error         // the failure the next incarnation reconnects after; consumed by begin
+	lastErr      error // the last failure, kept for Status
+	cause        error // the failure the next incarnation reconnects after; consumed by begin
 	nextDelay    time.Duration
 	nextAttempt  int
 }

@@ -170,7 +170,7 @@ func (h *hookServer) serve(w http.ResponseWriter, r *http.Request) {
 	team := pathTeam(r.URL.Path)
 	h.s.transcript.add(Entry{Kind: KindWebhook, Team: team, Method: kind,
 		Status: strconv.Itoa(ans.status) + " " + answerCode(ans), Data: raw})
-	h.record(r.URL.Path, kind, raw, ans)
+	h.record(r, kind, raw, ans)
 	h.s.log.WithFields(logrus.Fields{"url": redact.String(r.URL.Path), "status": ans.status, "kind": kind}).
 		Debug("webhook post answered")
 

@@ -39,6 +39,9 @@ type WebhookPost struct {
 	Answer string `json:"answer"`
 	// Body is the request body, verbatim.
 	Body string `json:"body"`
+	// UserAgent and ContentType are the request's headers of those names.
+	UserAgent   string `json:"user_agent,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
 
 	// The fields below describe an accepted post (Status 200).
 
@@ -60,9 +63,11 @@ type WebhookPost struct {
 }
 
 // record keeps a post for WebhookPosts.
-func (h *hookServer) record(path, kind string, raw []byte, a hookAnswer) {
+func (h *hookServer) record(r *http.Request, kind string, raw []byte, a hookAnswer) {
+	path := r.URL.Path
 	p := a.post
 	p.Time, p.Kind, p.URL, p.Status, p.Answer, p.Body = time.Now(), kind, h.s.base+path, a.status, a.body, string(raw)
+	p.UserAgent, p.ContentType = r.Header.Get("User-Agent"), r.Header.Get("Content-Type")
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq++

@@ -40,6 +40,16 @@ func TestSendDelivers(t *testing.T) {
 	if len(h) != 1 || h[0].Text != "hello" || h[0].Via != "webhook" {
 		t.Fatalf("history = %+v, want one webhook message \"hello\"", h)
 	}
+	posts := srv.WebhookPosts(hook.URL)
+	if len(posts) != 1 {
+		t.Fatalf("%d posts recorded", len(posts))
+	}
+	if ua := posts[0].UserAgent; !strings.HasPrefix(ua, "pre/1 switchboard-webhook/1 Go/") || !strings.HasSuffix(ua, " suf/2") {
+		t.Errorf("User-Agent %q, want the prefix, the default and the suffix", ua)
+	}
+	if ct := posts[0].ContentType; !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
 }
 
 func TestSendRawBodies(t *testing.T) {

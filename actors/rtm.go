@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -296,6 +297,9 @@ func decodeRTM(gen uint64) func([]byte, time.Time) (any, error) {
 	}
 }
 
+// maxRetryAfterSecs caps a Retry-After so that it still fits a time.Duration (about 292 years).
+const maxRetryAfterSecs = int64(math.MaxInt64 / time.Second)
+
 // openRTMURL calls rtm.connect or rtm.start and returns the socket URL and the whole answer.
 func openRTMURL(ctx context.Context, spec RTMSpec) (string, []byte, error) {
 	method := spec.ConnectMethod
@@ -318,7 +322,8 @@ func openRTMURL(ctx context.Context, spec RTMSpec) (string, []byte, error) {
 		return "", nil, fmt.Errorf("%s: read answer: %w", method, err)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		secs, _ := strconv.ParseInt(strings.TrimSpace(resp.Header.Get("Retry-After")), 10, 64)
+		secs = min(max(secs, 0), maxRetryAfterSecs) // no negative or wrapped-around wait
 		return "", nil, &messages.SlackError{Method: method, Code: messages.ErrRateLimited, RetryAfter: time.Duration(secs) * time.Second}
 	}
 	var r struct {

@@ -261,7 +261,8 @@ func openSocketModeURL(ctx context.Context, env *Env, appToken string) (string, 
 func slackError(method string, err error) error {
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
-		return &messages.SlackError{Method: method, Code: messages.ErrRateLimited, RetryAfter: rl.RetryAfter}
+		// slack-go multiplies the header's seconds without an overflow check: never a negative wait.
+		return &messages.SlackError{Method: method, Code: messages.ErrRateLimited, RetryAfter: max(rl.RetryAfter, 0)}
 	}
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
 
@@ -244,10 +243,6 @@ func (rt *Runtime) Typing(ctx context.Context, team, channel string) error {
 // sendAnswerGrace is how long a send waits for the writer's own answer once its session ended.
 const sendAnswerGrace = 2 * time.Second
 
-// maxSendWait bounds how long a send's future lives when ctx has no deadline; the writer answers
-// long before (its queue drains at the rate; a missing reply ends the session as stale).
-const maxSendWait = 5 * time.Minute
-
 func (rt *Runtime) rtmSend(ctx context.Context, team string, msg actors.RTMSend) (actors.RTMReply, error) {
 	if rt.isStopped() {
 		return actors.RTMReply{}, ErrStopped
@@ -265,24 +260,24 @@ func (rt *Runtime) rtmSend(ctx context.Context, team string, msg actors.RTMSend)
 	if pid == nil {
 		return actors.RTMReply{}, fmt.Errorf("%w: %s", ErrNotConnected, team)
 	}
-	wait := maxSendWait
-	if dl, ok := ctx.Deadline(); ok {
-		wait = min(wait, time.Until(dl)+sendAnswerGrace)
+	select {
+	case <-done: // the session just ended: nothing was written
+		return actors.RTMReply{}, &messages.SessionEndedError{}
+	default:
 	}
-	f := rt.system.Root.RequestFuture(pid, msg, wait)
-	answer := make(chan actors.RTMReply, 1)
-	go func() { // owner: rtmSend. Ends when the future completes (answer, dead letter or wait); nobody waits.
-		answer <- replyOf(f)
-	}()
+	reply := make(chan actors.RTMReply, 1)
+	msg.Reply = reply
+	rt.system.Root.Send(pid, msg)
 	var r actors.RTMReply
 	select {
-	case r = <-answer:
+	case r = <-reply:
 	case <-ctx.Done():
 		return actors.RTMReply{}, ctx.Err()
 	case <-done: // the writer answers all it took as it stops; give it a moment
 		select {
-		case r = <-answer:
+		case r = <-reply:
 		case <-time.After(sendAnswerGrace):
+			// The send reached the mailbox of a writer that stopped first: it cannot tell.
 			r.Err = &messages.SessionEndedError{MaybeSent: true}
 		case <-ctx.Done():
 			return actors.RTMReply{}, ctx.Err()
@@ -292,20 +287,4 @@ func (rt *Runtime) rtmSend(ctx context.Context, team string, msg actors.RTMSend)
 		r.Err = fmt.Errorf("%w: %w", ErrStopped, r.Err)
 	}
 	return r, r.Err
-}
-
-// replyOf waits for f and turns its outcome into an RTMReply.
-func replyOf(f *actor.Future) actors.RTMReply {
-	v, err := f.Result()
-	switch {
-	case errors.Is(err, actor.ErrDeadLetter):
-		return actors.RTMReply{Err: &messages.SessionEndedError{}} // the writer was gone: nothing written
-	case err != nil:
-		return actors.RTMReply{Err: &messages.SessionEndedError{MaybeSent: true, Cause: err}}
-	}
-	r, ok := v.(actors.RTMReply)
-	if !ok {
-		return actors.RTMReply{Err: fmt.Errorf("switchboard: unexpected rtm answer %T", v)}
-	}
-	return r
 }

@@ -13,9 +13,10 @@ import (
 	"github.com/switchboard-go/switchboard/messages"
 )
 
-// RTMSend asks an RTM writer to send one frame. Ask with RequestFuture: the answer, sent to the
-// request's sender, is always exactly one RTMReply.
+// RTMSend asks an RTM writer to send one frame. The writer answers exactly once on Reply, which
+// must have room for one answer (buffered, capacity 1), so answering never blocks the writer.
 type RTMSend struct {
+	Reply    chan<- RTMReply
 	Type     string // "message" or "typing"
 	Channel  string
 	Text     string // message only
@@ -69,8 +70,8 @@ type rtmWriter struct {
 	q       chan rtmOut   // to the write goroutine
 	quit    chan struct{} // closed on stop
 	nextID  int64
-	pending map[int64]*actor.PID // handed to the socket, awaiting reply_to
-	waiting []rtmOut             // held back by the rate
+	pending map[int64]chan<- RTMReply // handed to the socket, awaiting reply_to
+	waiting []rtmOut                  // held back by the rate
 	tokens  float64
 	last    time.Time
 	timer   *time.Timer
@@ -81,7 +82,7 @@ type rtmWriter struct {
 type rtmOut struct {
 	id     int64
 	data   []byte
-	sender *actor.PID // nil for pings
+	sender chan<- RTMReply // nil for pings
 	typing bool
 }
 
@@ -121,7 +122,7 @@ func (w *rtmWriter) Receive(ctx actor.Context) {
 }
 
 func (w *rtmWriter) start() {
-	w.pending = map[int64]*actor.PID{}
+	w.pending = map[int64]chan<- RTMReply{}
 	w.tokens, w.last = float64(w.cfg.Burst), time.Now()
 	w.q = make(chan rtmOut, w.cfg.Burst+4)
 	w.quit = make(chan struct{})
@@ -137,7 +138,7 @@ func (w *rtmWriter) start() {
 				select {
 				case <-quit:
 					if o.typing {
-						env.send(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{}})
+						answer(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{}})
 					}
 					failTyping(env, q)
 					return
@@ -158,11 +159,20 @@ func (w *rtmWriter) start() {
 					if err != nil {
 						r.Err = &messages.SessionEndedError{Cause: err}
 					}
-					env.send(o.sender, r)
+					answer(o.sender, r)
 				}
 			}
 		}
 	})
+}
+
+// answer delivers a send's one reply. The channel has room for it; the select only guards the
+// writer against ever blocking on a reply channel.
+func answer(reply chan<- RTMReply, r RTMReply) {
+	select {
+	case reply <- r:
+	default:
+	}
 }
 
 var errNoSocket = &messages.SocketError{Op: "write", Err: websocket.ErrCloseSent}
@@ -173,7 +183,7 @@ func failTyping(env *Env, q chan rtmOut) {
 		select {
 		case o := <-q:
 			if o.typing {
-				env.send(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{}})
+				answer(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{}})
 			}
 		default:
 			return
@@ -182,30 +192,30 @@ func failTyping(env *Env, q chan rtmOut) {
 }
 
 func (w *rtmWriter) send(ctx actor.Context, msg RTMSend) {
-	sender := ctx.Sender()
+	sender := msg.Reply
 	if sender == nil {
-		return // nobody to answer: Tell is not supported
+		return // nobody to answer
 	}
 	if w.stopped || w.failed {
-		ctx.Send(sender, RTMReply{Err: &messages.SessionEndedError{}})
+		answer(sender, RTMReply{Err: &messages.SessionEndedError{}})
 		return
 	}
 	if msg.Type == "message" && utf8.RuneCountInString(msg.Text) > messages.RTMMaxTextChars {
-		ctx.Send(sender, RTMReply{Err: messages.ErrTextTooLong})
+		answer(sender, RTMReply{Err: messages.ErrTextTooLong})
 		return
 	}
 	if len(w.waiting) >= w.cfg.Queue {
-		ctx.Send(sender, RTMReply{Err: messages.ErrSendQueueFull})
+		answer(sender, RTMReply{Err: messages.ErrSendQueueFull})
 		return
 	}
 	id := w.nextID + 1
 	data, err := rtmFrame(id, msg)
 	if err != nil {
-		ctx.Send(sender, RTMReply{Err: err})
+		answer(sender, RTMReply{Err: err})
 		return
 	}
 	if len(data) > messages.RTMMaxFrameBytes {
-		ctx.Send(sender, RTMReply{Err: messages.ErrFrameTooLarge})
+		answer(sender, RTMReply{Err: messages.ErrFrameTooLarge})
 		return
 	}
 	w.nextID = id
@@ -257,7 +267,7 @@ func (w *rtmWriter) handoff(o rtmOut) {
 	default: // the socket took nothing for a whole burst: it stalled
 		w.failed = true
 		if o.sender != nil {
-			w.env.send(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{Cause: messages.ErrWriteStalled}})
+			answer(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{Cause: messages.ErrWriteStalled}})
 		}
 		w.env.send(w.parent, messages.WriteFailed{Session: w.sess.gen, Err: messages.ErrWriteStalled})
 	}
@@ -290,7 +300,7 @@ func (w *rtmWriter) replied(ctx actor.Context, f wire.RTMFrame) {
 	}
 	delete(w.pending, id)
 	if f.OK != nil && *f.OK {
-		ctx.Send(sender, RTMReply{ID: id, TS: f.TS, Text: f.Text})
+		answer(sender, RTMReply{ID: id, TS: f.TS, Text: f.Text})
 		return
 	}
 	e := &messages.RTMReplyError{ID: id}
@@ -300,7 +310,7 @@ func (w *rtmWriter) replied(ctx actor.Context, f wire.RTMFrame) {
 	if e.Code == -1 { // Slack counts on us to slow down: spend the bucket
 		w.tokens, w.last = 0, time.Now()
 	}
-	ctx.Send(sender, RTMReply{ID: id, Err: e})
+	answer(sender, RTMReply{ID: id, Err: e})
 }
 
 // stop answers every send still open: handed to the socket (may have been sent) or waiting (not).
@@ -316,10 +326,10 @@ func (w *rtmWriter) stop(ctx actor.Context) {
 		close(w.quit)
 	}
 	for id, sender := range w.pending {
-		ctx.Send(sender, RTMReply{ID: id, Err: &messages.SessionEndedError{MaybeSent: true}})
+		answer(sender, RTMReply{ID: id, Err: &messages.SessionEndedError{MaybeSent: true}})
 	}
 	for _, o := range w.waiting {
-		ctx.Send(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{}})
+		answer(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{}})
 	}
 	w.pending, w.waiting = nil, nil
 }

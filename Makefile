@@ -24,3 +24,15 @@ fakeslack:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+## fuzz: every fuzz target for FUZZTIME each (default 15s), one at a time
+FUZZTIME ?= 15s
+FUZZ_TARGETS := \
+	./internal/wire:FuzzDecodeSocketFrame ./internal/wire:FuzzRouteSocketPayload ./internal/wire:FuzzDecodeRTMFrame \
+	./actors:FuzzOpenRTMURL ./actors:FuzzOpenSocketModeURL \
+	./webhook:FuzzParseError ./webhook:FuzzParseRetryAfter \
+	./fakeslack:FuzzAdmin
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; done

@@ -35,6 +35,11 @@ import (
 //	POST /_admin/response-urls                  {"kind","team","channel"} → {"response_url"}
 //	POST /_admin/channels/archive               {"team","channel","archived"}: archive or unarchive
 
+// MaxAdminStream is the largest "count" the admin stream routes accept: the RTM stream renders
+// every message before writing the first, so an unbounded count would let one request exhaust
+// memory. The Go methods (InjectRTMStream, InjectMessages) take any count.
+const MaxAdminStream = 1_000_000
+
 // adminError is an admin API failure with its HTTP status.
 type adminError struct {
 	status int

@@ -239,6 +239,9 @@ func (r *rtmServer) routeAdmin() {
 		if body.Channel == "" || body.Count <= 0 {
 			return nil, badRequest("channel and count > 0 are required")
 		}
+		if body.Count > MaxAdminStream {
+			return nil, badRequest("count %d is over %d", body.Count, MaxAdminStream)
+		}
 		n, err := s.InjectRTMStream(req.PathValue("team"), body.RTMMessage, body.Count)
 		return map[string]any{"sent": n}, rtmAdminErr(err)
 	})

@@ -137,6 +137,9 @@ func (m *socketModeServer) routeAdmin() {
 		if req.Team == "" || req.Channel == "" || req.Count <= 0 {
 			return nil, badRequest("team, channel and count > 0 are required")
 		}
+		if req.Count > MaxAdminStream {
+			return nil, badRequest("count %d is over %d", req.Count, MaxAdminStream)
+		}
 		n, err := s.InjectMessages(r.Context(), r.PathValue("app"), req)
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return nil, smAdminErr(err)

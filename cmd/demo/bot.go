@@ -57,7 +57,6 @@ func (t *tally) counts() (injected, handled, dups int64) {
 type bot struct {
 	rt     *switchboard.Runtime
 	log    *logrus.Entry
-	hooks  *webhook.Client
 	sender *webhook.Sender
 	notify string // incoming webhook URL for notifications; "" for none
 
@@ -178,17 +177,19 @@ func (b *bot) count(_ context.Context, ev *switchboard.Event) {
 	b.replied(err, "command response")
 }
 
-// clicked answers a button click through the interaction's response_url.
+// clicked answers a button click through the interaction's response_url, with the runtime's
+// Responder (its webhook client counts Slack's 5 uses per response_url runtime-wide).
 func (b *bot) clicked(ctx context.Context, ev *switchboard.Event) {
 	b.actions.handled(ev.EnvelopeID)
-	in, err := ev.Interaction()
-	if err != nil || in.ResponseURL == "" {
-		b.replied(fmt.Errorf("interaction without response_url: %v", err), "response_url")
+	r, err := b.rt.Responder(ev)
+	if err != nil {
+		b.replied(err, "response_url")
 		return
 	}
+	in, _ := ev.Interaction()
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err = b.hooks.Responder(in.ResponseURL).Replace(rctx, webhook.Message{Text: "Clicked, thanks <@" + in.User.ID + ">"})
+	_, err = r.Replace(rctx, webhook.Message{Text: "Clicked, thanks <@" + in.User.ID + ">"})
 	b.replied(err, "response_url")
 }
 

@@ -192,7 +192,7 @@ func (d *demo) start(ctx context.Context) error {
 	if d.hooks, err = webhook.New(webhook.WithLogger(d.log)); err != nil {
 		return err
 	}
-	d.bot = &bot{rt: rt, log: d.log.WithField("component", "demo-bot"), hooks: d.hooks}
+	d.bot = &bot{rt: rt, log: d.log.WithField("component", "demo-bot")}
 	if d.sender, err = webhook.NewSender(d.hooks, webhook.WithResultHandler(func(r webhook.Result) {
 		d.bot.webhookResult(r)
 		d.ops.ObserveWebhook(r)

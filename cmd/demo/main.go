@@ -284,7 +284,7 @@ func (d *demo) playScene(ctx context.Context) {
 	workspaces := d.srv.Workspaces()
 	sc := &scene{srv: d.srv, rt: d.rt, bot: d.bot, app: d.srv.Apps()[0], rtmTeams: workspaces,
 		revoke: workspaces[len(workspaces)-1], rate: d.f.rate, notes: d.view.note}
-	traffic := d.f.duration * 3 / 4
+	traffic := d.f.duration - min(3*time.Second, d.f.duration/4) // then the last events settle
 	settle := max(d.f.duration-traffic, 3*time.Second)
 	for {
 		sc.run(ctx, traffic)

@@ -36,3 +36,8 @@ fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "== $$pkg $$fn ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; done
+
+## soak: the chaos soak at full scale for SOAK (default 5m), with the race detector, printing its report
+SOAK ?= 5m
+soak:
+	SWITCHBOARD_SOAK=$(SOAK) $(GO) test -race -count=1 -v -timeout 0 -run '^TestChaos$$' ./test/chaos

@@ -37,20 +37,21 @@ type scale struct {
 	sendEvery  time.Duration // one rt.Send to a random workspace every sendEvery
 	faultEvery time.Duration // one fault every faultEvery
 	revokeAt   time.Duration // revoke cycles (revoke, Fatal, restore, re-add) every revokeAt
+	ackTimeout time.Duration // fakeslack's Socket Mode ack deadline (Slack's is 3s)
 }
 
 func soakScale(t *testing.T) scale {
 	s := scale{duration: 4 * time.Second, workspaces: 20, smConns: 4, smBatch: 10, smEvery: 25 * time.Millisecond,
 		rtmEvery: 5 * time.Millisecond, sendEvery: 20 * time.Millisecond, faultEvery: 100 * time.Millisecond,
-		revokeAt: 1500 * time.Millisecond}
+		revokeAt: 1500 * time.Millisecond, ackTimeout: 300 * time.Millisecond}
 	if v := os.Getenv("SWITCHBOARD_SOAK"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			t.Fatalf("SWITCHBOARD_SOAK=%q is not a positive duration", v)
 		}
-		s = scale{long: true, duration: d, workspaces: 200, smConns: 4, smBatch: 20, smEvery: 10 * time.Millisecond,
-			rtmEvery: time.Millisecond, sendEvery: 5 * time.Millisecond, faultEvery: 50 * time.Millisecond,
-			revokeAt: 20 * time.Second}
+		s = scale{long: true, duration: d, workspaces: 200, smConns: 4, smBatch: 10, smEvery: 10 * time.Millisecond,
+			rtmEvery: 2 * time.Millisecond, sendEvery: 10 * time.Millisecond, faultEvery: 50 * time.Millisecond,
+			revokeAt: 20 * time.Second, ackTimeout: time.Second}
 	}
 	return s
 }
@@ -85,6 +86,7 @@ type soak struct {
 	sendErrs                              sync.Map // kind → *atomic.Int64
 	revokes, fatalSeen, readded, panicked atomic.Int64
 	slowHandled                           atomic.Int64
+	acks, lateAcks, maxAck                atomic.Int64 // from rt.OnAck; late: over the server's ack deadline
 }
 
 func (s *soak) count(m *sync.Map, kind string) {
@@ -163,7 +165,7 @@ func (s *soak) start() {
 		RTM: fakeslack.RTMOptions{WriteBurst: 50, WriteRefill: 10 * time.Millisecond},
 		SocketMode: fakeslack.SocketModeOptions{
 			// Short ack deadline and quick retries, so redelivery completes within the run.
-			AckTimeout:  300 * time.Millisecond,
+			AckTimeout:  s.sc.ackTimeout,
 			RetryDelays: []time.Duration{0, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond},
 			// 4 connections + 1 replacement during a refresh fit; two overlapping refreshes do not.
 			MaxConnections: s.sc.smConns + 1,
@@ -182,6 +184,14 @@ func (s *soak) start() {
 		t.Fatal(err)
 	}
 	s.rt = rt
+	rt.OnAck(func(d time.Duration) {
+		s.acks.Add(1)
+		if d > s.sc.ackTimeout {
+			s.lateAcks.Add(1)
+		}
+		for m := s.maxAck.Load(); int64(d) > m && !s.maxAck.CompareAndSwap(m, int64(d)); m = s.maxAck.Load() {
+		}
+	})
 	if err := rt.OnLifecycle(s.led.lifecycle, switchboard.Named("chaos-lifecycle"), switchboard.Queue(1<<16, switchboard.DropNewest)); err != nil {
 		t.Fatal(err)
 	}

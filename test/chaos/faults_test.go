@@ -237,6 +237,7 @@ func (s *soak) report(seed int64, v verdict) {
 		seed, s.sc.duration, s.sc.workspaces, s.sc.smConns, runtime.GOMAXPROCS(0))
 	fmt.Fprintf(&b, "  socket mode: %d events injected, %d delivered once, %d lost, %d duplicates; server: %d deliveries, %d redeliveries, %d acked, %d given up; runtime dropped %d redeliveries as duplicates\n",
 		v.smInjected, v.smDelivered-v.smDup, v.smLost, v.smDup, st.Delivered, st.Redelivered, st.Acked, st.Unacked, rs.Duplicates)
+	fmt.Fprintf(&b, "  acks written: %d, %d later than the server's %v deadline, slowest %v\n", s.acks.Load(), s.lateAcks.Load(), s.sc.ackTimeout, time.Duration(s.maxAck.Load()).Round(time.Millisecond))
 	fmt.Fprintf(&b, "  rtm: %d events injected: %d written to a live socket (must deliver) → %d delivered, %d lost, %d duplicates; %d of them at risk (session ended within -%v/+%v), %d of those lost; %d while disconnected, %d swallowed by a silenced socket, %d of these delivered anyway\n",
 		v.rtmInjected, v.rtmMust, v.rtmDelivered, v.rtmLost, v.rtmDup, v.rtmAtRisk, riskBefore, riskAfter, v.rtmAtRiskLost, v.rtmNotConnected, v.rtmSilenced, v.rtmExtra)
 	fmt.Fprintf(&b, "  sends: %d issued, %d returned (%d ok), %d hung; errors: %s\n",

@@ -1,7 +1,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test bench demo lint fuzz soak fakeslack
+.PHONY: test bench bench-10k demo lint fuzz soak fakeslack
 
 ## test: vet, then every test with the race detector (what CI runs)
 test:
@@ -41,3 +41,7 @@ fuzz:
 SOAK ?= 5m
 soak:
 	SWITCHBOARD_SOAK=$(SOAK) $(GO) test -race -count=1 -v -timeout 0 -run '^TestChaos$$' ./test/chaos
+
+## bench-10k: the 10,000 idle RTM workspaces benchmark (slow; 10,000 sockets in each of two processes)
+bench-10k:
+	SWITCHBOARD_BENCH_10K=1 $(GO) test -run '^$$' -bench 'RTMIdleWorkspaces10k' -benchmem -timeout 30m ./test

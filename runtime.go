@@ -180,11 +180,10 @@ func (rt *Runtime) Run(ctx context.Context, stopTimeout time.Duration) error {
 }
 
 // Stop stops the runtime, all before ctx ends: connections stop dispatching and their acks in
-// flight are written; then the links stop (their sockets close with a close frame), then the
+// flight are written; handlers finish the events they already accepted (until a second before
+// ctx's deadline); then the links stop (their sockets close with a close frame), then the
 // dispatcher and handlers (their context is cancelled), then every goroutine. Events read after the
-// drain began, and with WithAckAfterHandlers events still being handled, stay unacked and Slack
-// redelivers them. Events queued for handlers when the dispatcher stops are not handled. Safe to
-// call more than once.
+// drain began stay unacked and Slack redelivers them. Safe to call more than once.
 func (rt *Runtime) Stop(ctx context.Context) error {
 	rt.mu.Lock()
 	if rt.stopped {
@@ -196,6 +195,9 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 
 	var errs []error
 	if err := rt.drain(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := rt.awaitHandlers(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	for _, pid := range []*actor.PID{rt.supervisor, rt.dispatcher} {
@@ -247,6 +249,36 @@ func (rt *Runtime) drain(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// awaitHandlers waits until every subscription has handled the events it accepted (they may be
+// acked already), keeping a second of ctx's deadline for the rest of Stop.
+func (rt *Runtime) awaitHandlers(ctx context.Context) error {
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-time.Second))
+		defer cancel()
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		stats, err := rt.subscriberStats(ctx)
+		if err != nil {
+			return fmt.Errorf("await handlers: %w", err)
+		}
+		left := 0
+		for _, s := range stats {
+			left += s.Queued
+		}
+		if left == 0 {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("handlers left %d events unhandled: %w", left, ctx.Err())
+		}
+	}
 }
 
 func waitFuture(ctx context.Context, f *actor.Future) error {

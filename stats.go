@@ -8,8 +8,9 @@ import (
 	"github.com/switchboard-go/switchboard/actors"
 )
 
-// SubscriptionStats is one subscription's queue: events waiting (for a keyed subscription, 0:
-// each key's actor has its own queue) and events dropped by its overflow policy since it started.
+// SubscriptionStats is one subscription's queue: events accepted and not yet handled (waiting, or
+// in a handler right now; for a keyed subscription, over every key) and events dropped by its
+// overflow policy since it started (for a keyed subscription, counted in Stats.Dropped only).
 type SubscriptionStats = actors.SubscriptionStats
 
 // SubscriberStats returns the queue state of every subscription, in subscription order. It asks the
@@ -18,6 +19,10 @@ func (rt *Runtime) SubscriberStats(ctx context.Context) ([]SubscriptionStats, er
 	if rt.isStopped() {
 		return nil, ErrStopped
 	}
+	return rt.subscriberStats(ctx)
+}
+
+func (rt *Runtime) subscriberStats(ctx context.Context) ([]SubscriptionStats, error) {
 	f := rt.system.Root.RequestFuture(rt.dispatcher, actors.SubscriberStats{}, askTimeout)
 	if err := waitFuture(ctx, f); err != nil {
 		return nil, fmt.Errorf("switchboard: subscriber stats: %w", err)

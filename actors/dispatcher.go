@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -22,8 +23,8 @@ type SubscriberStats struct{}
 // SubscriptionStats is one subscription's queue state.
 type SubscriptionStats struct {
 	Name    string
-	Queued  int
-	Dropped int64
+	Queued  int   // accepted and not yet handled: waiting, or in a handler; every key included
+	Dropped int64 // by the overflow policy (unkeyed subscriptions; keyed ones count in Stats.Dropped)
 }
 
 // dispatcher routes events to subscriptions. It drops Events API redeliveries it has seen within
@@ -38,9 +39,10 @@ type dispatcher struct {
 }
 
 type subscription struct {
-	spec SubscriberSpec
-	pid  *actor.PID
-	q    *queue // nil for keyed subscriptions
+	spec    SubscriberSpec
+	pid     *actor.PID
+	q       *queue        // nil for keyed subscriptions
+	backlog *atomic.Int64 // events queued for the subscription, every key included
 }
 
 // DispatcherProps returns the dispatcher's Props; window is how many event IDs per app dedupe
@@ -75,9 +77,9 @@ func (d *dispatcher) Receive(ctx actor.Context) {
 	case SubscriberStats:
 		out := make([]SubscriptionStats, 0, len(d.subs))
 		for _, s := range d.subs {
-			st := SubscriptionStats{Name: s.spec.Name}
+			st := SubscriptionStats{Name: s.spec.Name, Queued: int(s.backlog.Load())}
 			if s.q != nil {
-				st.Queued, st.Dropped = s.q.Len(), s.q.dropped.Load()
+				st.Dropped = s.q.dropped.Load()
 			}
 			out = append(out, st)
 		}
@@ -107,6 +109,7 @@ func (d *dispatcher) dispatch(ctx actor.Context, ev *messages.Event) {
 			ack.Hold(1)
 		}
 		if s.q == nil {
+			s.backlog.Add(1) // until keyed has queued it
 			ctx.Send(s.pid, keyedEvent{ev: ev})
 			continue
 		}
@@ -146,11 +149,11 @@ func (d *dispatcher) subscribe(ctx actor.Context, spec SubscriberSpec) error {
 	if spec.IdleAfter <= 0 {
 		spec.IdleAfter = 5 * time.Minute
 	}
-	s := &subscription{spec: spec}
+	s := &subscription{spec: spec, backlog: &atomic.Int64{}}
 	if spec.KeyBy != KeyNone && spec.Lifecycle == nil {
-		s.pid = ctx.Spawn(keyedProps(d.env, spec))
+		s.pid = ctx.Spawn(keyedProps(d.env, spec, s.backlog))
 	} else {
-		s.q = newQueue(spec.QueueSize, spec.Overflow)
+		s.q = newQueue(spec.QueueSize, spec.Overflow, s.backlog)
 		s.pid = ctx.Spawn(subscriberProps(d.env, spec, s.q))
 	}
 	d.subs = append(d.subs, s)

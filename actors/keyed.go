@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -14,6 +15,7 @@ import (
 type keyed struct {
 	env      *Env
 	spec     SubscriberSpec
+	backlog  *atomic.Int64 // shared by every key's queue
 	keys     map[string]*keyChild
 	stopping bool
 }
@@ -37,9 +39,9 @@ type idleCheck struct {
 	gen int
 }
 
-func keyedProps(env *Env, spec SubscriberSpec) *actor.Props {
+func keyedProps(env *Env, spec SubscriberSpec, backlog *atomic.Int64) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &keyed{env: env, spec: spec, keys: map[string]*keyChild{}}
+		return &keyed{env: env, spec: spec, backlog: backlog, keys: map[string]*keyChild{}}
 	})
 }
 
@@ -62,7 +64,7 @@ func (k *keyed) route(ctx actor.Context, ev *messages.Event) {
 	key := keyOf(k.spec.KeyBy, ev)
 	c := k.keys[key]
 	if c == nil {
-		q := newQueue(k.spec.QueueSize, k.spec.Overflow)
+		q := newQueue(k.spec.QueueSize, k.spec.Overflow, k.backlog)
 		spec := k.spec
 		spec.Name = k.spec.Name + "/" + key
 		c = &keyChild{pid: ctx.Spawn(subscriberProps(k.env, spec, q)), q: q}
@@ -71,6 +73,7 @@ func (k *keyed) route(ctx actor.Context, ev *messages.Event) {
 	}
 	c.last = time.Now()
 	pushTo(ctx, k.env, c.pid, c.q, ev)
+	k.backlog.Add(-1) // counted by the dispatcher until now; the key's queue counts it from here
 }
 
 func (k *keyed) idle(ctx actor.Context, msg idleCheck) {
@@ -79,7 +82,9 @@ func (k *keyed) idle(ctx actor.Context, msg idleCheck) {
 		return
 	}
 	c.gen++
-	if quiet := time.Since(c.last); quiet < k.spec.IdleAfter || c.q.Len() > 0 {
+	// A key's subscriber is stopped only with nothing queued or in a handler: stopping it while its
+	// user actor still has an event in its mailbox would drop that event.
+	if quiet := time.Since(c.last); quiet < k.spec.IdleAfter || c.q.unfinished() > 0 {
 		c.timer = k.env.after(k.spec.IdleAfter-quiet+time.Millisecond, ctx.Self(), idleCheck{key: msg.key, gen: c.gen})
 		return
 	}

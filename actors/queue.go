@@ -33,10 +33,15 @@ type queue struct {
 	policy    Overflow
 	scheduled bool
 	dropped   atomic.Int64
+	// backlog counts items accepted and not yet finished (queued, or being handled), shared by the
+	// queues of one subscription (one per key when keyed): Stop waits for it to reach zero.
+	backlog *atomic.Int64
+	// open counts this queue's items accepted and not yet finished.
+	open atomic.Int64
 }
 
-func newQueue(size int, policy Overflow) *queue {
-	return &queue{items: make([]any, size), policy: policy}
+func newQueue(size int, policy Overflow, backlog *atomic.Int64) *queue {
+	return &queue{items: make([]any, size), policy: policy, backlog: backlog}
 }
 
 // push appends item. It returns the item dropped to keep the bound (the new one or the oldest), or
@@ -53,9 +58,13 @@ func (q *queue) push(item any) (dropped any, wake bool) {
 		q.items[q.head] = nil
 		q.head = (q.head + 1) % len(q.items)
 		q.n--
+		q.backlog.Add(-1)
+		q.open.Add(-1)
 	}
 	q.items[(q.head+q.n)%len(q.items)] = item
 	q.n++
+	q.backlog.Add(1)
+	q.open.Add(1)
 	if !q.scheduled {
 		q.scheduled = true
 		wake = true
@@ -77,6 +86,15 @@ func (q *queue) pop() (any, bool) {
 	q.n--
 	return item, true
 }
+
+// finished records that a popped item was handled (or its handler panicked).
+func (q *queue) finished() {
+	q.backlog.Add(-1)
+	q.open.Add(-1)
+}
+
+// unfinished returns how many items were accepted and not yet finished: queued or being handled.
+func (q *queue) unfinished() int64 { return q.open.Load() }
 
 // resume is called by a (re)started subscriber: it reports whether items wait, and keeps
 // scheduled consistent with that.

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 )
 
@@ -15,7 +16,7 @@ func TestQueueOverflow(t *testing.T) {
 		{DropOldest, []any{1, 2}, []any{3, 4, 5}},
 	} {
 		t.Run(tt.policy.String(), func(t *testing.T) {
-			q := newQueue(3, tt.policy)
+			q := newQueue(3, tt.policy, &atomic.Int64{})
 			var dropped []any
 			wakes := 0
 			for i := 1; i <= 5; i++ {
@@ -33,6 +34,13 @@ func TestQueueOverflow(t *testing.T) {
 			if fmt.Sprint(dropped) != fmt.Sprint(tt.wantDropped) || q.dropped.Load() != 2 {
 				t.Errorf("dropped %v (count %d), want %v", dropped, q.dropped.Load(), tt.wantDropped)
 			}
+			if n := q.backlog.Load(); n != 3 || q.unfinished() != 3 {
+				t.Errorf("backlog %d, unfinished %d with 3 queued", n, q.unfinished())
+			}
+			if _, ok := q.pop(); !ok || q.unfinished() != 3 {
+				t.Errorf("a popped item still being handled must count as unfinished: %d", q.unfinished())
+			}
+			q.finished()
 			var left []any
 			for {
 				v, ok := q.pop()
@@ -40,8 +48,12 @@ func TestQueueOverflow(t *testing.T) {
 					break
 				}
 				left = append(left, v)
+				q.finished()
 			}
-			if fmt.Sprint(left) != fmt.Sprint(tt.wantLeft) {
+			if n := q.backlog.Load(); n != 0 {
+				t.Errorf("backlog %d after every item finished", n)
+			}
+			if fmt.Sprint(left) != fmt.Sprint(tt.wantLeft[1:]) {
 				t.Errorf("left %v, want %v", left, tt.wantLeft)
 			}
 			if _, wake := q.push(9); !wake {
@@ -52,7 +64,7 @@ func TestQueueOverflow(t *testing.T) {
 }
 
 func TestQueueResumeAfterRestart(t *testing.T) {
-	q := newQueue(2, DropNewest)
+	q := newQueue(2, DropNewest, &atomic.Int64{})
 	q.push(1)
 	if !q.resume() {
 		t.Fatal("resume with an item waiting reported nothing")

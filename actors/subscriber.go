@@ -108,6 +108,7 @@ func (s *subscriber) Receive(ctx actor.Context) {
 	case handled:
 		s.busy = false
 		release(msg.item)
+		s.q.finished()
 		s.drain(ctx)
 	case *actor.Restarting:
 		s.busy = false
@@ -141,6 +142,7 @@ func (s *subscriber) drain(ctx actor.Context) {
 // handle runs the handler; a panic propagates (restarting this actor) after the event's ack hold is
 // released.
 func (s *subscriber) handle(item any) {
+	defer s.q.finished()
 	defer release(item)
 	switch v := item.(type) {
 	case *messages.Event:

@@ -3,8 +3,11 @@ package test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	switchboard "github.com/switchboard-go/switchboard"
 
 	"github.com/switchboard-go/switchboard/fakeslack"
 )
@@ -39,4 +42,42 @@ func TestGracefulStopAcksInFlightAndClosesCleanly(t *testing.T) {
 	if clean != 2 {
 		t.Errorf("%d sockets closed with a close frame (1000), want 2", clean)
 	}
+}
+
+func TestStopHandlesEveryAcceptedEvent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fakeslack.Options{})
+	var mu sync.Mutex
+	handled := 0
+	if err := h.rt.OnEvent(func(context.Context, *switchboard.Event) {
+		time.Sleep(time.Millisecond) // slower than the stream: a backlog builds up
+		mu.Lock()
+		handled++
+		mu.Unlock()
+	}, "message"); err != nil {
+		t.Fatal(err)
+	}
+	c := newTextCounter()
+	if err := h.rt.Handle(switchboard.Filter{Types: []string{"message"}}, c.handle, switchboard.PerChannel(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	app := h.addApp(1)
+	h.awaitConnected(1, 5*time.Second)
+	ws := h.srv.Workspaces()[0]
+	injectN(t, h, app.ID, ws.TeamID, ws.Channels[0].ID, "m", 500)
+	waitFor(t, 10*time.Second, "events read", func() bool { return h.rt.Stats().EventsIn == 500 })
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := h.rt.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if acked := h.srv.Stats().Acked; acked != 500 {
+		t.Fatalf("%d acked", acked)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if handled != 500 {
+		t.Errorf("handled %d of the 500 events acked before Stop", handled)
+	}
+	c.exactlyOnce(t, "m", 500)
 }

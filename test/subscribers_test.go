@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -258,4 +259,37 @@ func textOf(t *testing.T, ev *switchboard.Event) string {
 		return ""
 	}
 	return m.Text
+}
+
+// slowActor handles each event slowly, so a key's subscriber is idle-checked while busy.
+type slowActor struct{ handled *atomic.Int32 }
+
+func (a *slowActor) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*messages.Event); ok {
+		time.Sleep(10 * time.Millisecond)
+		a.handled.Add(1)
+	}
+}
+
+func TestIdleKeyIsNotStoppedWhileBusy(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, fakeslack.Options{})
+	var handled atomic.Int32
+	props := actor.PropsFromProducer(func() actor.Actor { return &slowActor{handled: &handled} })
+	if err := h.rt.Subscribe(switchboard.Filter{Types: []string{"message"}}, props, switchboard.PerChannel(2*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	app := h.addApp(1)
+	h.awaitConnected(1, 5*time.Second)
+	ws := h.srv.Workspaces()[0]
+	for round := 0; round < 5; round++ { // each round ends with the key's last event in flight
+		injectN(t, h, app.ID, ws.TeamID, ws.Channels[0].ID, fmt.Sprintf("r%d-", round), 5)
+		want := int32(5 * (round + 1))
+		waitFor(t, 5*time.Second, fmt.Sprintf("round %d handled", round), func() bool { return handled.Load() == want })
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.rt.Stop(ctx); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
 }

@@ -33,7 +33,9 @@ func BenchmarkSocketModeThroughput(b *testing.B) {
 				_ = rt.Stop(ctx)
 			}()
 			var handled atomic.Int64
-			if err := rt.OnEvent(func(context.Context, *switchboard.Event) { handled.Add(1) }, "message"); err != nil {
+			// A queue that holds all b.N: the default (1024, drop newest) drops at full blast, and
+			// the wait below would then never end.
+			if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) { handled.Add(1) }, bigQueue); err != nil {
 				b.Fatal(err)
 			}
 			up := make(chan struct{}, conns)

@@ -35,14 +35,19 @@ type scale struct {
 	smEvery    time.Duration // … every smEvery
 	rtmEvery   time.Duration // one RTM event into a random workspace every rtmEvery
 	sendEvery  time.Duration // one rt.Send to a random workspace every sendEvery
-	faultEvery time.Duration // one fault every faultEvery
-	revokeAt   time.Duration // revoke cycles (revoke, Fatal, restore, re-add) every revokeAt
-	ackTimeout time.Duration // fakeslack's Socket Mode ack deadline (Slack's is 3s)
+	faultEvery time.Duration // one RTM fault every faultEvery
+	// smFaultEvery is the Socket Mode fault period. Each fault costs an apps.connections.open,
+	// which Slack (and fakeslack) limit to 60 a minute per app with a burst of 30: faster, the
+	// app spends its time in Retry-After with no socket, fakeslack's queue for it (10,000)
+	// overflows, and events are lost at the server, not in the runtime.
+	smFaultEvery time.Duration
+	revokeAt     time.Duration // revoke cycles (revoke, Fatal, restore, re-add) every revokeAt
+	ackTimeout   time.Duration // fakeslack's Socket Mode ack deadline (Slack's is 3s)
 }
 
 func soakScale(t *testing.T) scale {
 	s := scale{duration: 4 * time.Second, workspaces: 20, smConns: 4, smBatch: 10, smEvery: 25 * time.Millisecond,
-		rtmEvery: 5 * time.Millisecond, sendEvery: 20 * time.Millisecond, faultEvery: 100 * time.Millisecond,
+		rtmEvery: 5 * time.Millisecond, sendEvery: 20 * time.Millisecond, faultEvery: 150 * time.Millisecond, smFaultEvery: 250 * time.Millisecond,
 		revokeAt: 1500 * time.Millisecond, ackTimeout: 300 * time.Millisecond}
 	if v := os.Getenv("SWITCHBOARD_SOAK"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -50,7 +55,7 @@ func soakScale(t *testing.T) scale {
 			t.Fatalf("SWITCHBOARD_SOAK=%q is not a positive duration", v)
 		}
 		s = scale{long: true, duration: d, workspaces: 200, smConns: 4, smBatch: 10, smEvery: 10 * time.Millisecond,
-			rtmEvery: 2 * time.Millisecond, sendEvery: 10 * time.Millisecond, faultEvery: 50 * time.Millisecond,
+			rtmEvery: 2 * time.Millisecond, sendEvery: 10 * time.Millisecond, faultEvery: 50 * time.Millisecond, smFaultEvery: 2 * time.Second,
 			revokeAt: 20 * time.Second, ackTimeout: time.Second}
 	}
 	return s
@@ -118,12 +123,21 @@ func TestChaos(t *testing.T) {
 	var sendWG sync.WaitGroup
 	for i, f := range []func(context.Context, *rand.Rand){
 		s.injectSocketMode, s.injectRTM, func(ctx context.Context, r *rand.Rand) { s.sendRTM(ctx, r, &sendWG) },
-		s.injectFaults, s.revokeCycles,
+		func(ctx context.Context, r *rand.Rand) { s.injectFaults(ctx, r, "rtm", s.sc.faultEvery) },
+		func(ctx context.Context, r *rand.Rand) { s.injectFaults(ctx, r, "sm", s.sc.smFaultEvery) },
+		s.revokeCycles,
 	} {
 		wg.Add(1)
 		go func() { // owner: TestChaos. Ends when ctx does; waited below.
 			defer wg.Done()
 			f(ctx, rand.New(rand.NewPCG(uint64(seed), uint64(i))))
+		}()
+	}
+	if sc.long || os.Getenv("CHAOS_PROGRESS") != "" {
+		wg.Add(1)
+		go func() { // owner: TestChaos. Ends with ctx; waited below.
+			defer wg.Done()
+			s.progress(ctx)
 		}()
 	}
 	wg.Wait()
@@ -417,3 +431,19 @@ func liveHeap() uint64 {
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// progress prints the server's and the runtime's Socket Mode counters every 5s.
+func (s *soak) progress(ctx context.Context) {
+	start := time.Now()
+	every(ctx, 5*time.Second, func() {
+		st, conns, all := s.srv.Stats(), 0, s.srv.Connections("")
+		for _, c := range all {
+			if c.Kind == fakeslack.ConnSocketMode {
+				conns++
+			}
+		}
+		fmt.Printf("%4.0fs: sm sockets %d; delivered %d redelivered %d acked %d given up %d; runtime acks %d (late %d); rtm sockets %d\n",
+			time.Since(start).Seconds(), conns, st.Delivered, st.Redelivered, st.Acked, st.Unacked, s.acks.Load(), s.lateAcks.Load(),
+			len(all)-conns)
+	})
+}

@@ -104,15 +104,19 @@ func (s *soak) onSM(r *rand.Rand, f func(fakeslack.ConnInfo) error) bool {
 	return f(conns[r.IntN(len(conns))]) == nil
 }
 
-// injectFaults draws one fault every faultEvery.
-func (s *soak) injectFaults(ctx context.Context, r *rand.Rand) {
+// injectFaults draws one fault whose kind starts with prefix ("rtm", "sm") every d.
+func (s *soak) injectFaults(ctx context.Context, r *rand.Rand, prefix string, d time.Duration) {
+	var kinds []fault
 	total := 0
 	for _, f := range faultKinds {
-		total += f.weight
+		if strings.HasPrefix(f.kind, prefix+" ") {
+			kinds = append(kinds, f)
+			total += f.weight
+		}
 	}
-	every(ctx, s.sc.faultEvery, func() {
+	every(ctx, d, func() {
 		n := r.IntN(total)
-		for _, f := range faultKinds {
+		for _, f := range kinds {
 			if n -= f.weight; n < 0 {
 				if f.apply(s, r) {
 					s.count(&s.faults, f.kind)
@@ -243,8 +247,17 @@ func (s *soak) report(seed int64, v verdict) {
 	fmt.Fprintf(&b, "  sends: %d issued, %d returned (%d ok), %d hung; errors: %s\n",
 		s.sends.Load(), s.sendsDone.Load(), s.sendsOK.Load(), s.sendsHung.Load(), counts(snapshot(&s.sendErrs)))
 	fmt.Fprintf(&b, "  faults: %s\n", counts(snapshot(&s.faults)))
+	smSockets, rtmSockets := 0, 0
+	for _, c := range s.srv.Connections("") {
+		if c.Kind == fakeslack.ConnSocketMode {
+			smSockets++
+		} else {
+			rtmSockets++
+		}
+	}
+	fmt.Fprintf(&b, "  open sockets at the end (server side): socket mode %d (runtime has %d connections), rtm %d (%d workspaces)\n", smSockets, s.sc.smConns, rtmSockets, len(s.teams))
 	fmt.Fprintf(&b, "  sessions ended: %d (%s); too_many_websockets: %d\n", disc, reasons, tooMany)
-	fmt.Fprintf(&b, "  reconnect (Disconnected → Connected): %s; after a 429 Retry-After 1s: %s\n", reconnects, limited)
+	fmt.Fprintf(&b, "  reconnect (Disconnected → Connected): %s; outages that met a 429 (Retry-After honoured: 1s injected, or fakeslack's own rtm.connect / apps.connections.open limits): %s\n", reconnects, limited)
 	fmt.Fprintf(&b, "  revoke cycles: %d revoked, %d reported Fatal token_revoked, %d re-added and connected\n", s.revokes.Load(), s.fatalSeen.Load(), s.readded.Load())
 	fmt.Fprintf(&b, "  subscribers: panics %d (handler panics counted %d), slow handled %d; queues %+v\n", s.panicked.Load(), rs.HandlerPanics, s.slowHandled.Load(), subs)
 	if len(v.lostSamples) > 0 {

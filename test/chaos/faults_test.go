@@ -231,7 +231,7 @@ func (s *soak) report(seed int64, v verdict) {
 	l := s.led
 	l.mu.Lock()
 	reconnects, limited := durations(l.reconnects), durations(l.limitedRec)
-	reasons, tooMany, disc := counts(l.reasons), l.tooMany, l.disconnect
+	reasons, tooMany, disc, longest := counts(l.reasons), l.tooMany, l.disconnect, l.longest
 	l.mu.Unlock()
 	st := s.srv.Stats()
 	rs := s.rt.Stats()
@@ -258,6 +258,7 @@ func (s *soak) report(seed int64, v verdict) {
 	fmt.Fprintf(&b, "  open sockets at the end (server side): socket mode %d (runtime has %d connections), rtm %d (%d workspaces)\n", smSockets, s.sc.smConns, rtmSockets, len(s.teams))
 	fmt.Fprintf(&b, "  sessions ended: %d (%s); too_many_websockets: %d\n", disc, reasons, tooMany)
 	fmt.Fprintf(&b, "  reconnect (Disconnected → Connected): %s; outages that met a 429 (Retry-After honoured: 1s injected, or fakeslack's own rtm.connect / apps.connections.open limits): %s\n", reconnects, limited)
+	fmt.Fprintf(&b, "  longest outage without a 429: %s\n", longest)
 	fmt.Fprintf(&b, "  revoke cycles: %d revoked, %d reported Fatal token_revoked, %d re-added and connected\n", s.revokes.Load(), s.fatalSeen.Load(), s.readded.Load())
 	fmt.Fprintf(&b, "  subscribers: panics %d (handler panics counted %d), slow handled %d; queues %+v\n", s.panicked.Load(), rs.HandlerPanics, s.slowHandled.Load(), subs)
 	if len(v.lostSamples) > 0 {

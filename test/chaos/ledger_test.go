@@ -62,11 +62,15 @@ type ledger struct {
 	tooMany    int                    // sessions ended by too_many_websockets
 	disconnect int
 	reasons    map[string]int
+	causes     map[string][]string // link → the reasons of the current outage's session ends
+	longest    string              // the longest outage without a 429: link and reasons
+	longestD   time.Duration
+	session    map[string]uint64 // link → session of its last Connected
 }
 
 func newLedger() *ledger {
 	return &ledger{seen: map[string]int{}, ends: map[string][]time.Time{}, down: map[string]time.Time{},
-		limited: map[string]bool{}, fatal: map[string]error{}, reasons: map[string]int{}}
+		limited: map[string]bool{}, fatal: map[string]error{}, reasons: map[string]int{}, causes: map[string][]string{}, session: map[string]uint64{}}
 }
 
 // textOf returns the text of an injected message event, or "".
@@ -155,26 +159,37 @@ func (l *ledger) lifecycle(ev messages.Lifecycle) {
 		if errors.Is(e.Reason, messages.ErrTooManyWebsockets) {
 			l.tooMany++
 		}
-		if _, ok := l.down[name]; !ok {
+		// A make-before-break refresh reports the old session's end after the replacement's
+		// Connected (with Session 0 or an older session): that is no outage.
+		if _, ok := l.down[name]; !ok && e.Session != 0 && e.Session >= l.session[name] {
 			l.down[name] = now
+		}
+		if len(l.causes[name]) < 8 {
+			l.causes[name] = append(l.causes[name], reasonKind(e.Reason))
 		}
 	case messages.Reconnecting:
 		if errors.Is(e.Cause, messages.ErrRateLimited) || messages.RetryAfter(e.Cause) > 0 {
 			l.limited[name] = true
 		}
 	case messages.Connected:
+		l.session[name] = e.Session
 		if t, ok := l.down[name]; ok {
 			if l.limited[name] {
 				l.limitedRec = append(l.limitedRec, now.Sub(t))
 			} else {
 				l.reconnects = append(l.reconnects, now.Sub(t))
+				if d := now.Sub(t); d > l.longestD {
+					l.longestD, l.longest = d, fmt.Sprintf("%s after %v", name, l.causes[name])
+				}
 			}
 			delete(l.down, name)
 			delete(l.limited, name)
 		}
 		delete(l.fatal, name)
+		delete(l.causes, name)
 	case messages.Fatal:
 		l.fatal[name] = e.Error
+		delete(l.causes, name)
 		delete(l.down, name) // an outage ended by Fatal is not a reconnect
 		delete(l.limited, name)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -56,8 +57,11 @@ func TestRTMBenchFakeslackChild(t *testing.T) {
 // connect them all, the heap and RSS each idle workspace costs, and the CPU the idle fleet uses
 // with its keepalives (default 10s ping interval) over a 10s window (SWITCHBOARD_RTM_BENCH_IDLE
 // overrides it). ns/op is the whole run; it runs once (b.N = 1).
-func BenchmarkRTMIdleWorkspaces(b *testing.B) {
-	const n = 1000
+func BenchmarkRTMIdleWorkspaces(b *testing.B) { benchIdleWorkspaces(b, 1000, 2*time.Minute, true) }
+
+// benchIdleWorkspaces runs the idle-fleet benchmark for n workspaces, failing if they are not all
+// connected within connectWithin; strict also fails on any session that ends while idle.
+func benchIdleWorkspaces(b *testing.B, n int, connectWithin time.Duration, strict bool) {
 	idle := 10 * time.Second
 	if s := os.Getenv("SWITCHBOARD_RTM_BENCH_IDLE"); s != "" {
 		if d, err := time.ParseDuration(s); err == nil {
@@ -82,7 +86,7 @@ func BenchmarkRTMIdleWorkspaces(b *testing.B) {
 		_ = stdin.Close()
 		_ = cmd.Wait()
 	}()
-	line, err := bufio.NewReaderSize(stdout, 1<<20).ReadBytes('\n')
+	line, err := bufio.NewReaderSize(stdout, 16<<20).ReadBytes('\n')
 	if err != nil {
 		b.Fatalf("fakeslack child: %v", err)
 	}
@@ -97,7 +101,7 @@ func BenchmarkRTMIdleWorkspaces(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := rt.Stop(ctx); err != nil {
 			b.Error(err)
@@ -108,13 +112,13 @@ func BenchmarkRTMIdleWorkspaces(b *testing.B) {
 	if err := rt.OnLifecycle(func(ev messages.Lifecycle) {
 		switch ev.(type) {
 		case messages.Connected:
-			if connected.Add(1) == n {
+			if connected.Add(1) == int64(n) {
 				close(all)
 			}
 		case messages.Disconnected, messages.Fatal:
 			failed.Add(1)
 		}
-	}); err != nil {
+	}, switchboard.Queue(1<<16, switchboard.DropNewest)); err != nil {
 		b.Fatal(err)
 	}
 	heap0, rss0 := memNow()
@@ -127,12 +131,11 @@ func BenchmarkRTMIdleWorkspaces(b *testing.B) {
 	}
 	select {
 	case <-all:
-	case <-time.After(2 * time.Minute):
-		b.Fatalf("%d of %d connected after 2m (%d failures)", connected.Load(), n, failed.Load())
+	case <-time.After(connectWithin):
+		b.Fatalf("%d of %d connected after %v (%d failures)", connected.Load(), n, connectWithin, failed.Load())
 	}
 	connectAll := time.Since(start)
-	// The timer keeps running through the idle window: over a second per op, so b.N stays 1.
-	time.Sleep(time.Second) // let the open events drain
+	time.Sleep(2 * time.Second) // let the open events drain
 	heap1, rss1 := memNow()
 	cpu0 := cpuNow()
 	t0 := time.Now()
@@ -140,16 +143,20 @@ func BenchmarkRTMIdleWorkspaces(b *testing.B) {
 	cpu := cpuNow() - cpu0
 	wall := time.Since(t0)
 	if f := failed.Load(); f != 0 {
-		b.Errorf("%d sessions ended while idle", f)
+		if strict {
+			b.Errorf("%d sessions ended while idle", f)
+		} else {
+			b.Logf("%d sessions ended (during connect or idle)", f)
+		}
 	}
-	b.ReportMetric(connectAll.Seconds(), "s-connect-1000")
-	b.ReportMetric(float64(heap1-heap0)/n/1024, "KB-heap/ws")
-	b.ReportMetric(float64(rss1-rss0)/n/1024, "KB-rss/ws")
+	b.ReportMetric(connectAll.Seconds(), fmt.Sprintf("s-connect-%d", n))
+	b.ReportMetric(float64(heap1-heap0)/float64(n)/1024, "KB-heap/ws")
+	b.ReportMetric(float64(rss1-rss0)/float64(n)/1024, "KB-rss/ws")
 	b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "%cpu-idle")
 	b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
-	b.Logf("1000 workspaces: connect %v, heap %.1f KB/ws, rss %.1f KB/ws, idle cpu %.2f%% of a core over %v, %d goroutines",
-		connectAll.Round(time.Millisecond), float64(heap1-heap0)/n/1024, float64(rss1-rss0)/n/1024,
-		100*cpu.Seconds()/wall.Seconds(), wall.Round(time.Millisecond), runtime.NumGoroutine())
+	b.Logf("%d workspaces: connect %v, heap %.1f KB/ws, rss %.1f KB/ws, idle cpu %.2f%% of a core over %v, %d goroutines, %d sessions ended",
+		n, connectAll.Round(time.Millisecond), float64(heap1-heap0)/float64(n)/1024, float64(rss1-rss0)/float64(n)/1024,
+		100*cpu.Seconds()/wall.Seconds(), wall.Round(time.Millisecond), runtime.NumGoroutine(), failed.Load())
 }
 
 // memNow returns the live heap after a GC, and the process's resident set, in bytes.

@@ -254,7 +254,7 @@ func (s *linkSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superviso
 	if nr, ok := e.spec.(interface{ NoRestart() bool }); ok && nr.NoRestart() {
 		log.Warn("link stopped: reconnecting is off")
 		e.state.end(StateStopped, err)
-		s.env.publish(messages.Fatal{Link: link, Error: err, Advice: "reconnecting is off for this link: add it again to reconnect"})
+		s.env.publish(messages.Fatal{Link: link, Error: err, Advice: "reconnecting is off for this link: remove it (RemoveWorkspace) and add it again to reconnect"})
 		s.stopChild(sup, e, child)
 		return
 	}

@@ -292,4 +292,3 @@ func decodeRTM(gen uint64) func([]byte, time.Time) (any, error) {
 		return messages.RTMFrameRead{Session: gen, Frame: f, Raw: data, Received: now}, nil
 	}
 }
-

@@ -128,8 +128,8 @@ type rtmConn struct {
 func newRTMServer(s *Server) *rtmServer {
 	r := &rtmServer{s: s, opts: s.opts.RTM, tickets: map[string]rtmTicket{}, conns: map[*socket]*rtmConn{}}
 	kinds := []tokenKind{tokenClassicBot, tokenUser}
-	s.handle("rtm.connect", methodSpec{handler: r.connect, kinds: kinds, noJSON: true, opens: true})
-	s.handle("rtm.start", methodSpec{handler: r.start, kinds: kinds, noJSON: true, opens: true})
+	s.handle("rtm.connect", methodSpec{handler: r.connect, kinds: kinds, opens: true})
+	s.handle("rtm.start", methodSpec{handler: r.start, kinds: kinds, opens: true})
 	s.routeWebAPIMethods()
 	s.mux.HandleFunc("GET /websocket/{ticket}", r.serveSocket)
 	r.routeAdmin()

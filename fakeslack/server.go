@@ -33,8 +33,12 @@ type Options struct {
 	// TranscriptSize is how many transcript entries are kept (oldest dropped first). Default 100000;
 	// negative disables the transcript.
 	TranscriptSize int
-	// Strict rejects tokens passed in the query string of GET requests, as Slack does for new apps.
-	Strict bool
+	// QueryTokens accepts a token in the query string of a GET request, as Slack does for apps
+	// created before 2021-02-24. Default false: refused (not_authed), as for newer apps.
+	QueryTokens bool
+	// BarePaths serves the Web API at /<method> as well as /api/<method>. Slack serves only
+	// /api/<method>; the SDKs' own mock servers use bare paths. Default false.
+	BarePaths bool
 
 	// RTM holds the RTM socket settings.
 	RTM RTMOptions

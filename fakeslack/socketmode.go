@@ -204,7 +204,7 @@ func newSocketModeServer(s *Server) *socketModeServer {
 	}
 	m.ids.init()
 	s.handle("apps.connections.open", methodSpec{
-		handler: m.open, kinds: []tokenKind{tokenApp}, scope: "connections:write", bearerOnly: true, opens: true,
+		handler: m.open, kinds: []tokenKind{tokenApp}, scope: "connections:write", json: true, bearerOnly: true, postOnly: true, opens: true,
 	})
 	s.mux.HandleFunc("GET /link/", m.serveSocket)
 	s.mux.HandleFunc("GET /link", m.serveSocket) // a client that trims the trailing slash

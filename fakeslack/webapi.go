@@ -2,9 +2,7 @@ package fakeslack
 
 import (
 	"encoding/json"
-	"io"
 	"math"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -65,6 +63,8 @@ type apiRequest struct {
 	HTTP   *http.Request
 	form   url.Values
 	json   map[string]json.RawMessage
+	// warnings are the transport's warnings (missing_charset, superfluous_charset).
+	warnings []string
 }
 
 // Arg returns an argument as a string: form and query values as sent, JSON strings unquoted, other
@@ -112,8 +112,9 @@ type methodSpec struct {
 	handler    func(*apiRequest) (map[string]any, error)
 	kinds      []tokenKind // token kinds accepted; others get not_allowed_token_type; empty: all
 	scope      string      // scope needed, "" for none
-	noJSON     bool        // refuses application/json bodies (rtm.connect, rtm.start)
+	json       bool        // reads application/json bodies (documented per method); others ignore them
 	bearerOnly bool        // token only from the Authorization header (apps.connections.open)
+	postOnly   bool        // refuses other verbs with insecure_request (apps.connections.open)
 	opens      bool        // subject to RefuseOpens (the socket-URL methods)
 }
 
@@ -122,7 +123,9 @@ func (s *Server) handle(name string, spec methodSpec) { s.methods[name] = spec }
 
 func (s *Server) routeWebAPI() {
 	s.mux.HandleFunc("/api/{method}", s.serveAPI)
-	s.mux.HandleFunc("/{method}", s.serveAPI)
+	if s.opts.BarePaths {
+		s.mux.HandleFunc("/{method}", s.serveAPI)
+	}
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
@@ -159,6 +162,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			body = map[string]any{}
 		}
 		body["ok"] = true
+		withWarnings(body, req.warnings)
 		s.writeJSON(w, req, http.StatusOK, body)
 	}
 	s.transcript.add(entry)
@@ -171,43 +175,10 @@ func (s *Server) parseAPI(name string, r *http.Request) (*apiRequest, methodSpec
 		return nil, spec, apiErr("unknown_method")
 	}
 	req := &apiRequest{Method: name, HTTP: r}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		req.Token = strings.TrimSpace(bearer)
-	}
-	if ct == "application/json" && r.Method == http.MethodPost {
-		if spec.noJSON {
-			return req, spec, invalidArguments("this method does not accept application/json")
-		}
-		data, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			return req, spec, apiErr("request_timeout")
-		}
-		if len(strings.TrimSpace(string(data))) == 0 {
-			req.json = map[string]json.RawMessage{}
-		} else if !json.Valid(data) {
-			return req, spec, apiErr("invalid_json")
-		} else if err := json.Unmarshal(data, &req.json); err != nil {
-			return req, spec, apiErr("json_not_object")
-		}
-		req.form = url.Values{}
-	} else {
-		if err := r.ParseForm(); err != nil {
-			return req, spec, apiErr("invalid_form_data")
-		}
-		req.form = r.Form
-		if req.Token == "" && !spec.bearerOnly {
-			req.Token = r.PostForm.Get("token")
-			if req.Token == "" && r.Method == http.MethodGet && !s.opts.Strict {
-				req.Token = r.URL.Query().Get("token")
-			}
-		}
-	}
-	if req.Token == "" {
-		if spec.bearerOnly && r.FormValue("token") != "" {
-			return req, spec, apiErr("invalid_auth") // Slack: the app token must come as a Bearer header
-		}
-		return req, spec, apiErr("not_authed")
+	var aerr *apiError
+	req.warnings, aerr = s.readArgs(req, spec, r)
+	if aerr != nil {
+		return req, spec, aerr
 	}
 	tok, ok := s.lookupToken(req.Token)
 	switch {

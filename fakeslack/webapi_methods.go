@@ -18,8 +18,8 @@ const maxPostTextChars = 40000
 
 // routeWebAPIMethods registers the general Web API methods.
 func (s *Server) routeWebAPIMethods() {
-	s.handle("auth.test", methodSpec{handler: s.authTest})
-	s.handle("chat.postMessage", methodSpec{handler: s.chatPostMessage, scope: "chat:write"})
+	s.handle("auth.test", methodSpec{handler: s.authTest, json: true})
+	s.handle("chat.postMessage", methodSpec{handler: s.chatPostMessage, scope: "chat:write", json: true})
 	s.handle("conversations.list", methodSpec{handler: s.conversationsList, scope: "channels:read"})
 	s.handle("users.info", methodSpec{handler: s.usersInfo, scope: "users:read"})
 }

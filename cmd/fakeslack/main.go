@@ -52,7 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	channels := fs.Int("channels", 2, "channels (each with an incoming webhook) per workspace")
 	users := fs.Int("users", 3, "users per workspace, besides the bot")
 	script := fs.String("script", "", "a scenario `file` (YAML or JSON) to run once the server is up")
-	strict := fs.Bool("strict", false, "refuse tokens in the query string of GET requests, as Slack does for new apps")
+	queryTokens := fs.Bool("query-tokens", false, "accept tokens in the query string of GET requests, as Slack does for apps created before 2021-02-24")
+	barePaths := fs.Bool("bare-paths", false, "serve the Web API at /<method> too, not only /api/<method> (Slack does not)")
 	verbose := fs.Bool("v", false, "log debug detail (each webhook post, each script answer)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: fakeslack [flags]\n\nRuns a Slack stand-in; prints its URLs and tokens as one JSON line on stdout.\n\n")
@@ -101,7 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	opts := fakeslack.Options{
 		Addr: *addr, Workspaces: orNone(*workspaces), Apps: orNone(*apps),
-		ChannelsPerWorkspace: *channels, UsersPerWorkspace: *users, Logger: logger, Strict: *strict,
+		ChannelsPerWorkspace: *channels, UsersPerWorkspace: *users, Logger: logger,
+		QueryTokens: *queryTokens, BarePaths: *barePaths,
 	}
 	srv, err := fakeslack.New(opts)
 	if err != nil {

@@ -29,5 +29,12 @@
 // # Secrets
 //
 // A webhook or response_url URL is a credential. This package logs it as its host only and keeps
-// its path out of every error string; the URL fields of UnsentError still hold it in clear.
+// its path out of every error string, even when a control character makes it unparsable; every
+// line goes through a redacting logger, and errors from the network and Slack's answers (Error.Body)
+// are redacted too. The URL fields of Unsent and Result still hold it in clear.
+//
+// # Callbacks
+//
+// A panic in the result handler (WithResultHandler) or in a retry handler while the Sender posts is
+// recovered, logged and counted (Sender.HandlerPanics): it never ends the process.
 package webhook

@@ -61,7 +61,7 @@ var (
 type Error struct {
 	Status     int           // HTTP status code
 	Code       Code          // Slack's code from the body; "" when the body held none
-	Body       string        // the body, verbatim, cut to 1 KiB
+	Body       string        // the body cut to 1 KiB, with any secret in it redacted
 	RetryAfter time.Duration // from a 429's Retry-After header; zero otherwise
 }
 
@@ -138,6 +138,7 @@ func parseError(status int, body string, retryAfter time.Duration) *Error {
 	if len(e.Body) > 1024 {
 		e.Body = e.Body[:1024]
 	}
+	e.Body = redact.String(e.Body)
 	trimmed := strings.TrimSpace(body)
 	switch {
 	case codeRE.MatchString(trimmed):
@@ -159,11 +160,12 @@ func parseError(status int, body string, retryAfter time.Duration) *Error {
 	return e
 }
 
-// redactError rewrites the URL of a *url.Error in err to its host, keeping the chain for errors.Is.
+// redactError returns err with its text redacted, keeping the chain for errors.Is and errors.As;
+// a *url.Error's URL is rewritten to its host, so the *url.Error errors.As finds shows no secret.
 func redactError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: redact.URL(ue.URL), Err: ue.Err}
+		err = &url.Error{Op: ue.Op, URL: redact.URL(ue.URL), Err: redact.Error(ue.Err)}
 	}
-	return err
+	return redact.Error(err)
 }

@@ -178,7 +178,7 @@ func (h *hook) post(ctx actor.Context, it *item) {
 	env.wg.Add(1)
 	go func() { // owner: hook. Ends when the post returns; Sender.Stop cancels env.ctx to hurry it, then waits on env.wg.
 		defer env.wg.Done()
-		resp, err := env.client.post(env.ctx, url, it.body, it.header, false)
+		resp, err := env.post(url, it)
 		root.Send(self, posted{it: it, resp: resp, err: err})
 	}()
 }

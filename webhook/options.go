@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-go/switchboard/internal/redact"
 )
 
 // Option configures a Client; see New for the defaults.
@@ -108,14 +110,15 @@ func WithUserAgentSuffix(s string) Option {
 }
 
 // WithLogger sets the logger for sends (Debug), retries (Warn) and undeliverable queued messages
-// (Error); a Sender that creates its own actor system routes protoactor's logs there too. URLs
-// are logged as their host only. Default: logs are discarded.
+// (Error); a Sender that creates its own actor system routes protoactor's logs there too. Every
+// line goes through a redacting logger (its message and fields, protoactor's included) before l
+// logs it, and URLs are logged as their host only. l is not changed. Default: logs are discarded.
 func WithLogger(l *logrus.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
 			return fmt.Errorf("webhook: nil logger")
 		}
-		c.log = l
+		c.log = redact.Logger(l)
 		return nil
 	}
 }

@@ -3,8 +3,10 @@ package webhook_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,4 +93,117 @@ func TestLogsAndErrorsHideSecrets(t *testing.T) {
 	if !errors.Is(errors.Join(errs...), webhook.ErrResponseURLUsedUp) {
 		t.Errorf("no ErrResponseURLUsedUp among %v", errs)
 	}
+}
+
+// A control character anywhere in a URL, or a token in Slack's answer, shows in no error and no
+// log line.
+func TestControlCharactersAndAnswersHideSecrets(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{})
+	hook := firstHook(t, srv).URL
+	sec := secretOf(hook)
+	log, buf := debugLogger()
+	c := newClient(t, webhook.WithLogger(log), fastRetries())
+	ctx := ctxFor(t, 10*time.Second)
+
+	var errs []error
+	for _, u := range []string{
+		hook[:len(hook)-len(sec)/2] + "\x7f" + hook[len(hook)-len(sec)/2:], // in the secret
+		hook + "\x00", // after it
+		strings.Replace(hook, "/services/", "/services/\x1b", 1), // before it
+		strings.Replace(hook, "://", "://user:pa\x01ss@", 1),     // in credentials
+	} {
+		_, err := c.Send(ctx, u, webhook.Message{Text: "x"})
+		if err == nil {
+			t.Fatalf("Send(%q) succeeded", u)
+		}
+		errs = append(errs, err)
+	}
+	failHook(t, srv, hook, 1, 400, "invalid_payload xoxb-1-2-ANSWERSECRET \x1b[31mxapp-1-A1-ANSWERSECRET")
+	_, err := c.Send(ctx, hook, webhook.Message{Text: "x"})
+	var we *webhook.Error
+	if !errors.As(err, &we) || we.Status != 400 {
+		t.Fatalf("Send: %v, want an *Error 400", err)
+	}
+	if strings.Contains(we.Body, "ANSWERSECRET") || !strings.Contains(we.Body, "invalid_payload xoxb-…") {
+		t.Errorf("Error.Body %q", we.Body)
+	}
+	errs = append(errs, err)
+	for _, err := range errs {
+		for _, s := range []string{sec, sec[len(sec)/2:], "pa\x01ss", "ANSWERSECRET"} {
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("error %q holds %q", err, s)
+			}
+		}
+	}
+	if logs := buf.String(); strings.Contains(logs, sec[len(sec)/2:]) || strings.Contains(logs, "ANSWERSECRET") {
+		t.Errorf("logs hold a secret:\n%s", logs)
+	}
+}
+
+// A result handler that panics does not end the process: the panic is logged redacted and
+// counted, and the handler still gets the results that follow. A retry handler that panics fails
+// its post.
+func TestSenderHandlerPanicsRecovered(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{})
+	hook := firstHook(t, srv).URL
+	log, buf := debugLogger()
+	var boom atomic.Bool
+	c := newClient(t, webhook.WithLogger(log), webhook.WithRetryHandlers(retryFunc(
+		func(int, *webhook.Response, error) (time.Duration, bool) {
+			if boom.Load() {
+				panic("retry boom " + hook)
+			}
+			return 0, false
+		})))
+	results := make(chan webhook.Result, 10)
+	s, err := webhook.NewSender(c, webhook.WithRate(100), webhook.WithResultHandler(func(r webhook.Result) {
+		results <- r
+		panic(fmt.Errorf("result boom xoxb-1-2-PANICSECRET %s", r.URL))
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxFor(t, 10*time.Second)
+	for range 2 {
+		p, err := s.Enqueue(ctx, hook, webhook.Message{Text: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	boom.Store(true)
+	failHook(t, srv, hook, 1, 500, "")
+	p, err := s.Enqueue(ctx, hook, webhook.Message{Text: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wait(ctx); err == nil || !strings.Contains(err.Error(), "panicked") || strings.Contains(err.Error(), secretOf(hook)) {
+		t.Errorf("post with a panicking retry handler: %v", err)
+	}
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 3 {
+		t.Errorf("the result handler got %d results, want 3", len(results))
+	}
+	if n := s.HandlerPanics(); n != 4 {
+		t.Errorf("HandlerPanics = %d, want 4 (3 results, 1 retry)", n)
+	}
+	logs := buf.String()
+	if !strings.Contains(logs, "webhook result handler panicked") || !strings.Contains(logs, "webhook post panicked") {
+		t.Errorf("panics not logged:\n%s", logs)
+	}
+	if strings.Contains(logs, "PANICSECRET") || strings.Contains(logs, secretOf(hook)) {
+		t.Errorf("a panic value in clear:\n%s", logs)
+	}
+}
+
+type retryFunc func(attempt int, resp *webhook.Response, err error) (time.Duration, bool)
+
+func (f retryFunc) Retry(attempt int, resp *webhook.Response, err error) (time.Duration, bool) {
+	return f(attempt, resp, err)
 }

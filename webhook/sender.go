@@ -91,6 +91,8 @@ func WithIdleTimeout(d time.Duration) SenderOption {
 
 // WithResultHandler calls f with the outcome of every queued message, in completion order (which
 // is queue order per URL), on one goroutine owned by the Sender. Stop returns after the last call.
+// A panic in f is recovered, logged at Error (redacted) and counted in Sender.HandlerPanics; f is
+// still called for the results that follow.
 func WithResultHandler(f func(Result)) SenderOption {
 	return func(c *senderConfig) error {
 		c.onResult = f
@@ -168,6 +170,7 @@ type senderEnv struct {
 	wg      sync.WaitGroup // the posting goroutines
 	results *resultQueue   // nil without a result handler
 	now     func() time.Time
+	panics  atomic.Int64 // result handler and retry handler panics
 }
 
 // NewSender starts a Sender posting with c, which it does not close. Defaults: 1 post a second per
@@ -194,8 +197,8 @@ func NewSender(c *Client, opts ...SenderOption) (*Sender, error) {
 		}))
 		s.own = true
 	}
-	if cfg.onResult != nil {
-		env.results = newResultQueue(cfg.onResult)
+	if f := cfg.onResult; f != nil {
+		env.results = newResultQueue(func(r Result) { env.callResult(f, r) })
 	}
 	s.parent = env.system.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return newHub(env) }), "webhook-sender")
 	return s, nil
@@ -290,6 +293,36 @@ func (s *Sender) Stop(ctx context.Context) error {
 	}
 	close(s.stopped)
 	return s.stopErr
+}
+
+// HandlerPanics returns how many times the result handler, or a retry handler while posting a
+// queued message, panicked. Each panic was recovered and logged; a post whose retry handler
+// panicked resolves with an error.
+func (s *Sender) HandlerPanics() int64 { return s.env.panics.Load() }
+
+// callResult calls the result handler, recovering a panic.
+func (env *senderEnv) callResult(f func(Result), r Result) {
+	defer func() {
+		if v := recover(); v != nil {
+			env.panics.Add(1)
+			env.log.WithFields(logrus.Fields{"panic": redact.Value(v), "id": r.ID, "url": redact.URL(r.URL)}).
+				Error("webhook result handler panicked")
+		}
+	}()
+	f(r)
+}
+
+// post posts one queued message, turning a panic (a retry handler's) into its error.
+func (env *senderEnv) post(url string, it *item) (resp *Response, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			env.panics.Add(1)
+			resp, err = nil, fmt.Errorf("webhook: post panicked: %s", redact.Value(v))
+			env.log.WithFields(logrus.Fields{"panic": redact.Value(v), "id": it.p.id, "url": redact.URL(url)}).
+				Error("webhook post panicked")
+		}
+	}()
+	return env.client.post(env.ctx, url, it.body, it.header, false)
 }
 
 // resultQueue hands results to the result handler on one goroutine, never blocking the actors.

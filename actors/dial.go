@@ -2,7 +2,10 @@ package actors
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -16,15 +19,28 @@ import (
 // maxFrameBytes bounds one frame read from Slack; a larger one ends the session.
 const maxFrameBytes = 64 << 20
 
+// DefaultOpenTimeout bounds one apps.connections.open or rtm.connect call when Env.OpenTimeout is
+// zero, like the handshake and hello timeouts: a Web API that accepts the request and never
+// answers ends the session (logged, retried) instead of leaving the link connecting forever.
+const DefaultOpenTimeout = 10 * time.Second
+
+// pacedKey marks, in a session's context, a session that spends the connect budget before it dials.
+type pacedKey struct{}
+
 // beginSession starts a connection incarnation's session: a new generation, the logger carrying
 // it, and what the predecessor's failure left in state. It publishes Reconnecting when there was
-// a failure, and returns the attempt number and the delay to wait before dialing.
+// a failure, and returns the attempt number and the delay to wait before dialing. Every session
+// but the link's first takes a slot of the runtime's connect budget before it calls Slack.
 func beginSession(env *Env, state *LinkState, link messages.Link, fields logrus.Fields) (*session, *logrus.Entry, int, time.Duration) {
 	gen := env.nextSession()
-	sess := newSession(env.Ctx, gen)
+	delay, attempt, cause, first := state.begin(gen)
+	parent := env.Ctx
+	if !first {
+		parent = context.WithValue(parent, pacedKey{}, true)
+	}
+	sess := newSession(parent, gen)
 	fields["session"] = gen
 	log := env.Log.WithFields(fields)
-	delay, attempt, cause := state.begin(gen)
 	if cause != nil {
 		env.publish(messages.Reconnecting{Link: link, Session: gen, Attempt: attempt, Delay: delay, Cause: cause})
 		log.WithError(cause).WithField("delay", delay).Warn("session ended, reconnecting")
@@ -32,19 +48,25 @@ func beginSession(env *Env, state *LinkState, link messages.Link, fields logrus.
 	return sess, log, attempt, delay
 }
 
-// dialSession opens a session's socket on a goroutine the session owns: open asks the Web API for
-// the URL (and returns the answer's body), then the socket is dialed and attached. The connection
-// (self) receives opened(body), or OpenFailed. A dial that ends after the session closed closes its
-// socket itself.
+// dialSession opens a session's socket on a goroutine the session owns: it takes a slot of the
+// connect budget (but for a link's first session), open asks the Web API for the URL (and returns
+// the answer's body) within the open timeout, then the socket is dialed and attached. The
+// connection (self) receives opened(body), or OpenFailed. Every step ends when the session
+// closes; a dial that ends after the session closed closes its socket itself.
 func dialSession(env *Env, sess *session, self *actor.PID, dialer *websocket.Dialer, header http.Header,
 	open func(context.Context) (url string, body []byte, err error), opened func(body []byte) any) {
 	env.Go(func() { // owner: the session. Ends when the dial ends or the session closes; Env.WG waits.
-		url, body, err := open(sess.ctx)
+		if sess.ctx.Value(pacedKey{}) != nil {
+			if err := env.Connects.Wait(sess.ctx); err != nil {
+				return // the session closed: nobody waits for an answer
+			}
+		}
+		url, body, err := openWithin(sess.ctx, env.openTimeout(), open)
 		if err != nil {
 			env.send(self, messages.OpenFailed{Session: sess.gen, Err: err})
 			return
 		}
-		ws, resp, err := dialer.DialContext(sess.ctx, url, header)
+		ws, resp, err := dialContext(sess.ctx, dialer, url, header)
 		if resp != nil && resp.Body != nil {
 			_ = resp.Body.Close()
 		}
@@ -59,4 +81,80 @@ func dialSession(env *Env, sess *session, self *actor.PID, dialer *websocket.Dia
 		}
 		env.send(self, opened(body))
 	})
+}
+
+func (e *Env) openTimeout() time.Duration {
+	if e.OpenTimeout > 0 {
+		return e.OpenTimeout
+	}
+	return DefaultOpenTimeout
+}
+
+// openWithin calls open with a deadline of d on top of ctx.
+func openWithin(ctx context.Context, d time.Duration, open func(context.Context) (string, []byte, error)) (string, []byte, error) {
+	octx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	url, body, err := open(octx)
+	if err != nil && ctx.Err() == nil && octx.Err() != nil {
+		err = fmt.Errorf("no answer within %v: %w", d, err)
+	}
+	return url, body, err
+}
+
+// dialContext dials like dialer.DialContext, but also ends the WebSocket handshake when ctx ends:
+// gorilla watches ctx only while it connects, and then waits for the server's handshake answer
+// until HandshakeTimeout. The connections it dials are closed when ctx ends before it returns.
+func dialContext(ctx context.Context, dialer *websocket.Dialer, url string, header http.Header) (*websocket.Conn, *http.Response, error) {
+	var (
+		mu     sync.Mutex
+		conns  []net.Conn
+		closed bool
+	)
+	track := func(c net.Conn, err error) (net.Conn, error) {
+		if err != nil {
+			return c, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			_ = c.Close()
+			return nil, ctx.Err()
+		}
+		conns = append(conns, c)
+		return c, nil
+	}
+	d := *dialer
+	switch {
+	case dialer.NetDialContext != nil:
+		d.NetDialContext = func(c context.Context, network, addr string) (net.Conn, error) {
+			return track(dialer.NetDialContext(c, network, addr))
+		}
+	case dialer.NetDial != nil:
+		d.NetDial = func(network, addr string) (net.Conn, error) { return track(dialer.NetDial(network, addr)) }
+	default:
+		var nd net.Dialer
+		d.NetDialContext = func(c context.Context, network, addr string) (net.Conn, error) {
+			return track(nd.DialContext(c, network, addr))
+		}
+	}
+	if dialer.NetDialTLSContext != nil {
+		d.NetDialTLSContext = func(c context.Context, network, addr string) (net.Conn, error) {
+			return track(dialer.NetDialTLSContext(c, network, addr))
+		}
+	}
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		closed = true
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	ws, resp, err := d.DialContext(ctx, url, header)
+	if !stop() && err == nil {
+		// ctx ended while the handshake finished: the socket may be closed under it.
+		_ = ws.Close()
+		return nil, resp, ctx.Err()
+	}
+	return ws, resp, err
 }

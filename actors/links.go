@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-go/switchboard/messages"
 	"github.com/switchboard-go/switchboard/supervisor"
@@ -60,6 +61,7 @@ type linkEntry struct {
 	pid         *actor.PID // current connection; nil once stopped
 	replacement *actor.PID // connecting while pid is asked to refresh
 	retiring    map[string]bool
+	cleans      []time.Time // clean reconnects within the policy's CleanWindow, oldest first
 }
 
 type retire struct{ pid *actor.PID }
@@ -67,7 +69,7 @@ type retire struct{ pid *actor.PID }
 // SupervisorProps returns the Props of the link supervisor.
 func SupervisorProps(env *Env, policy supervisor.Policy) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &linkSupervisor{env: env, policy: policy, links: map[string]*linkEntry{}, byPID: map[string]*linkEntry{}}
+		return &linkSupervisor{env: env, policy: policy.WithDefaults(), links: map[string]*linkEntry{}, byPID: map[string]*linkEntry{}}
 	})
 }
 
@@ -138,13 +140,20 @@ func (s *linkSupervisor) remove(ctx actor.Context, name string) error {
 }
 
 // refresh starts a replacement when the app has room for one more socket; otherwise the old
-// connection reconnects at once (break before make) when Slack's refresh_requested comes.
+// connection reconnects (break before make) when Slack's refresh_requested comes. A replacement is
+// a clean reconnect: it waits the policy's CleanDelay when they repeat.
 func (s *linkSupervisor) refresh(ctx actor.Context, msg messages.RefreshRequested) {
 	e := s.byPID[msg.PID.Id]
 	if e == nil || !msg.PID.Equal(e.pid) || e.replacement != nil {
 		return
 	}
 	if s.appSockets(msg.Link.App) < MaxAppConnections {
+		recent := s.noteClean(e)
+		if d := s.policy.CleanDelay(recent); d > 0 {
+			s.env.Log.WithFields(logrus.Fields{"conn": msg.Link.Name, "reason": msg.Reason, "recent": recent, "delay": d}).
+				Warn("refreshes repeat, replacement waits")
+			e.state.delayNext(d)
+		}
 		e.replacement = s.spawn(ctx, e)
 		return
 	}
@@ -190,6 +199,18 @@ func (s *linkSupervisor) appSockets(app string) int {
 		n += len(e.retiring)
 	}
 	return n
+}
+
+// noteClean records a clean reconnect of e now and returns how many came before it within the
+// policy's CleanWindow.
+func (s *linkSupervisor) noteClean(e *linkEntry) int {
+	now := time.Now()
+	i := 0
+	for i < len(e.cleans) && now.Sub(e.cleans[i]) >= s.policy.CleanWindow {
+		i++
+	}
+	e.cleans = append(e.cleans[i:], now)
+	return len(e.cleans) - 1
 }
 
 func (s *linkSupervisor) terminated(pid *actor.PID) {
@@ -241,9 +262,19 @@ func (s *linkSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superviso
 		return
 	}
 	failures, connectedFor := e.state.failed()
-	d := s.policy.Decide(err, failures, connectedFor)
+	h := supervisor.History{Failures: failures, ConnectedFor: connectedFor}
+	if messages.Classify(err) == messages.RetryNow {
+		h.Clean = s.noteClean(e)
+	}
+	d := s.policy.Decide(err, h)
 	s.env.publish(messages.Disconnected{Link: link, Session: e.state.Status().Session, Reason: err})
 	log := s.env.Log.WithField("conn", link.Name).WithError(err)
+	if d.CappedRetryAfter > 0 {
+		log.WithFields(logrus.Fields{"retry_after": d.CappedRetryAfter, "cap": s.policy.MaxRetryAfter}).Warn("retry-after capped")
+	}
+	if d.Verdict == messages.RetryNow && d.Delay > 0 {
+		log.WithFields(logrus.Fields{"recent": h.Clean, "delay": d.Delay}).Warn("clean reconnects repeat, backing off")
+	}
 	if d.Verdict == messages.Stop {
 		log.WithField("advice", d.Advice).Error("link stopped for good")
 		e.state.end(StateFatal, err)

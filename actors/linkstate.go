@@ -64,12 +64,12 @@ func (s *LinkState) Status() Status {
 	return st
 }
 
-// begin records a new session and returns the delay its predecessor's failure asked for, the
-// attempt number, and the cause.
-func (s *LinkState) begin(gen uint64) (delay time.Duration, attempt int, cause error) {
+// begin records a new session and returns the delay its predecessor's failure (or a refresh)
+// asked for, the attempt number, the cause, and whether this is the link's first session.
+func (s *LinkState) begin(gen uint64) (delay time.Duration, attempt int, cause error, first bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delay, attempt, cause = s.nextDelay, s.nextAttempt, s.cause
+	delay, attempt, cause, first = s.nextDelay, s.nextAttempt, s.cause, s.session == 0
 	s.nextDelay, s.cause = 0, nil
 	s.session, s.sessionStart, s.connectedAt = gen, time.Now(), time.Time{}
 	if cause != nil {
@@ -77,7 +77,7 @@ func (s *LinkState) begin(gen uint64) (delay time.Duration, attempt int, cause e
 	} else {
 		s.state = StateConnecting
 	}
-	return delay, attempt, cause
+	return delay, attempt, cause, first
 }
 
 func (s *LinkState) dialing() {
@@ -101,6 +101,14 @@ func (s *LinkState) failed() (failures int, connectedFor time.Duration) {
 		connectedFor = time.Since(s.connectedAt)
 	}
 	return s.failures, connectedFor
+}
+
+// delayNext makes the next session wait d before it dials: a refresh's replacement when clean
+// reconnects repeat.
+func (s *LinkState) delayNext(d time.Duration) {
+	s.mu.Lock()
+	s.nextDelay = d
+	s.mu.Unlock()
 }
 
 // retry records the supervisor's decision to restart after delay.

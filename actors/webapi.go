@@ -12,55 +12,36 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/switchboard-go/switchboard/messages"
 )
 
-// openSocketModeURL calls apps.connections.open and returns the socket URL.
+// openSocketModeURL calls apps.connections.open and returns the socket URL. It is raw HTTP, like
+// rtm.connect, so that a 429's Retry-After is read whole (slack-go reads integer seconds only and
+// wraps huge values around).
 func openSocketModeURL(ctx context.Context, env *Env, appToken string) (string, error) {
-	api := slack.New("", slack.OptionAppLevelToken(appToken), slack.OptionAPIURL(env.APIURL), slack.OptionHTTPClient(env.HTTP))
-	_, url, err := api.StartSocketModeContext(ctx)
-	if err != nil {
-		return "", slackError("apps.connections.open", err)
-	}
-	return url, nil
+	url, _, err := openWebSocketURL(ctx, env.HTTP, env.APIURL, "apps.connections.open", appToken, nil)
+	return url, err
 }
-
-// slackError turns slack-go's errors into typed ones.
-func slackError(method string, err error) error {
-	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
-		// slack-go multiplies the header's seconds without an overflow check: never a negative wait.
-		return &messages.SlackError{Method: method, Code: messages.ErrRateLimited, RetryAfter: max(rl.RetryAfter, 0)}
-	}
-	var se slack.SlackErrorResponse
-	if errors.As(err, &se) {
-		return &messages.SlackError{Method: method, Code: messages.Code(se.Err)}
-	}
-	var sc slack.StatusCodeError
-	if errors.As(err, &sc) {
-		return fmt.Errorf("%s: http %d: %w", method, sc.Code, err)
-	}
-	return fmt.Errorf("%s: %w", method, err)
-}
-
-// maxRetryAfterSecs caps a Retry-After so that it still fits a time.Duration (about 292 years).
-const maxRetryAfterSecs = int64(math.MaxInt64 / time.Second)
 
 // openRTMURL calls rtm.connect or rtm.start and returns the socket URL and the whole answer.
 func openRTMURL(ctx context.Context, spec RTMSpec) (string, []byte, error) {
-	method := spec.ConnectMethod
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, spec.APIURL+method, strings.NewReader(""))
+	return openWebSocketURL(ctx, spec.HTTP, spec.APIURL, spec.ConnectMethod, spec.Token, spec.Headers)
+}
+
+// openWebSocketURL posts to a socket-opening Web API method and returns the url of the answer and
+// the answer. A 429 becomes SlackError{ratelimited, RetryAfter}, {"ok":false} a SlackError with
+// Slack's code.
+func openWebSocketURL(ctx context.Context, client *http.Client, apiURL, method, token string, headers http.Header) (string, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, apiURL+method, strings.NewReader(""))
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", method, err)
 	}
-	for k, v := range spec.Headers {
+	for k, v := range headers {
 		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "Bearer "+spec.Token)
-	resp, err := spec.HTTP.Do(req)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", method, err)
 	}
@@ -70,9 +51,8 @@ func openRTMURL(ctx context.Context, spec RTMSpec) (string, []byte, error) {
 		return "", nil, fmt.Errorf("%s: read answer: %w", method, err)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		secs, _ := strconv.ParseInt(strings.TrimSpace(resp.Header.Get("Retry-After")), 10, 64)
-		secs = min(max(secs, 0), maxRetryAfterSecs) // no negative or wrapped-around wait
-		return "", nil, &messages.SlackError{Method: method, Code: messages.ErrRateLimited, RetryAfter: time.Duration(secs) * time.Second}
+		return "", nil, &messages.SlackError{Method: method, Code: messages.ErrRateLimited,
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	var r struct {
 		OK    bool   `json:"ok"`
@@ -89,4 +69,33 @@ func openRTMURL(ctx context.Context, spec RTMSpec) (string, []byte, error) {
 		return "", nil, fmt.Errorf("%s: answer without a socket url", method)
 	}
 	return r.URL, body, nil
+}
+
+// maxRetryAfterSecs caps a Retry-After so that it still fits a time.Duration (about 292 years);
+// the supervisor caps it much lower (supervisor.DefaultMaxRetryAfter) and logs when it does.
+const maxRetryAfterSecs = int64(math.MaxInt64 / time.Second)
+
+// parseRetryAfter reads a Retry-After header in either of RFC 9110's forms: delay-seconds (digits)
+// or an HTTP-date, which counts from now. A value too large for a time.Duration saturates instead
+// of wrapping around; an empty, malformed or past value is zero.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		secs, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			var ne *strconv.NumError
+			if !errors.As(err, &ne) || ne.Err != strconv.ErrRange {
+				return 0
+			}
+			secs = math.MaxUint64
+		}
+		return time.Duration(min(secs, uint64(maxRetryAfterSecs))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }

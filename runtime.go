@@ -93,7 +93,7 @@ func New(opts ...Option) (*Runtime, error) {
 	rt.env = &actors.Env{
 		System: system, Log: rt.log, Ctx: ctx, WG: &rt.wg, HTTP: cfg.http, APIURL: cfg.apiURL,
 		Dialer: &websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: websocket.DefaultDialer.Proxy},
-		Stats:  &actors.Stats{},
+		Stats:  &actors.Stats{}, Flow: actors.NewFlow(),
 	}
 	guardian := actor.WithGuardian(actor.NewOneForOneStrategy(10, time.Minute, func(reason any) actor.Directive {
 		rt.log.WithField("panic", fmt.Sprint(reason)).Error("runtime actor panicked, restarting it")
@@ -158,6 +158,9 @@ func (rt *Runtime) Status() []Status {
 // Stats are the runtime's counters.
 type Stats struct {
 	EventsIn, Acks, Duplicates, Dispatched, Dropped, HandlerPanics, Malformed, ResponseTimeouts int64
+	// Backpressured counts the times a reader held an event back because a Backpressure queue
+	// was full (and so stopped reading its socket until the queue drained to half).
+	Backpressured int64
 }
 
 // Stats returns the runtime's counters.
@@ -167,6 +170,7 @@ func (rt *Runtime) Stats() Stats {
 		EventsIn: s.EventsIn.Load(), Acks: s.Acks.Load(), Duplicates: s.Duplicates.Load(),
 		Dispatched: s.Dispatched.Load(), Dropped: s.Dropped.Load(), HandlerPanics: s.HandlerPanics.Load(),
 		Malformed: s.Malformed.Load(), ResponseTimeouts: s.ResponseTimeout.Load(),
+		Backpressured: rt.env.Flow.Holds.Load(),
 	}
 }
 

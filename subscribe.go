@@ -14,10 +14,14 @@ import (
 // Filter selects events by kind, type, team and channel; an empty field matches everything.
 type Filter = actors.Filter
 
-// Overflow policies for a subscription's bounded queue.
+// Overflow policies for a subscription's queue. Backpressure, the default, loses nothing: a full
+// queue holds every reader back (so Slack's events wait, unacked, in TCP and at Slack) until the
+// queue has drained to half. DropNewest and DropOldest keep the readers going and drop, counted
+// per subscription (SubscriberStats), in Stats.Dropped, and logged at most every 10 s.
 const (
-	DropNewest = actors.DropNewest
-	DropOldest = actors.DropOldest
+	Backpressure = actors.Backpressure
+	DropNewest   = actors.DropNewest
+	DropOldest   = actors.DropOldest
 )
 
 // SubscribeOption tunes one subscription.
@@ -28,8 +32,10 @@ func Named(name string) SubscribeOption {
 	return func(s *actors.SubscriberSpec) error { s.Name = name; return nil }
 }
 
-// Queue bounds the events waiting for the subscription (per key when keyed) and says what a full
-// queue drops. Default 1024, DropNewest. Drops are counted in Stats.Dropped.
+// Queue bounds the events waiting for the subscription (per key when keyed) and says what happens
+// when it is full. Default 1024, Backpressure. A Backpressure queue may hold a few more than size:
+// the events already on their way when it filled (at most 256 per connection). Queue memory grows
+// with use and is given back when the queue empties.
 func Queue(size int, overflow actors.Overflow) SubscribeOption {
 	return func(s *actors.SubscriberSpec) error {
 		if size <= 0 {
@@ -41,10 +47,26 @@ func Queue(size int, overflow actors.Overflow) SubscribeOption {
 }
 
 // PerTeam, PerChannel and PerThread run one actor per workspace, channel or thread, spawned on its
-// first event and stopped after idle (default 5m) without events.
+// first event and stopped after idle (default 5m) without events. At most MaxKeys keys (default
+// 10,000) live at once: see MaxKeys.
 func PerTeam(idle time.Duration) SubscribeOption    { return keyBy(actors.KeyTeam, idle) }
 func PerChannel(idle time.Duration) SubscribeOption { return keyBy(actors.KeyChannel, idle) }
 func PerThread(idle time.Duration) SubscribeOption  { return keyBy(actors.KeyThread, idle) }
+
+// MaxKeys caps the live keys of a PerTeam, PerChannel or PerThread subscription (default 10,000).
+// At the cap, a new key's actor replaces the least recently used key's actor that has nothing
+// queued or in its handler (losing nothing: the replaced key gets a new actor on its next event).
+// While every key is busy, events wait in arrival order and the readers hold back, as for a full
+// Backpressure queue.
+func MaxKeys(n int) SubscribeOption {
+	return func(s *actors.SubscriberSpec) error {
+		if n <= 0 {
+			return fmt.Errorf("switchboard: max keys %d must be positive", n)
+		}
+		s.MaxKeys = n
+		return nil
+	}
+}
 
 func keyBy(k actors.KeyBy, idle time.Duration) SubscribeOption {
 	return func(s *actors.SubscriberSpec) error {

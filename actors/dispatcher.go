@@ -2,7 +2,6 @@ package actors
 
 import (
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -20,16 +19,21 @@ type Unsubscribe struct{ Name string }
 // []SubscriptionStats.
 type SubscriberStats struct{}
 
+// ForgetApp tells the dispatcher that an app was removed: its dedupe memory is freed.
+type ForgetApp struct{ App string }
+
 // SubscriptionStats is one subscription's queue state.
 type SubscriptionStats struct {
 	Name    string
 	Queued  int   // accepted and not yet handled: waiting, or in a handler; every key included
-	Dropped int64 // by the overflow policy (unkeyed subscriptions; keyed ones count in Stats.Dropped)
+	Dropped int64 // by the overflow policy the subscription chose; every key included
 }
 
 // dispatcher routes events to subscriptions. It drops Events API redeliveries it has seen within
 // its window (per app, across the app's connections), keeps each subscription's events in read
-// order, and never waits for a subscriber: a full queue applies its overflow policy.
+// order, and never waits for a subscriber: a full Backpressure queue presses the flow gate (the
+// readers hold back), a full drop-policy queue drops. Once an event sits in every queue it goes to
+// (keyed subscriptions place it themselves), its placement is let go: that acks it by default.
 type dispatcher struct {
 	env      *Env
 	window   int
@@ -39,10 +43,10 @@ type dispatcher struct {
 }
 
 type subscription struct {
-	spec    SubscriberSpec
-	pid     *actor.PID
-	q       *queue        // nil for keyed subscriptions
-	backlog *atomic.Int64 // events queued for the subscription, every key included
+	spec   SubscriberSpec
+	pid    *actor.PID
+	q      *queue // nil for keyed subscriptions
+	counts *subCounts
 }
 
 // DispatcherProps returns the dispatcher's Props; window is how many event IDs per app dedupe
@@ -74,14 +78,12 @@ func (d *dispatcher) Receive(ctx actor.Context) {
 		ctx.Respond(d.subscribe(ctx, msg.Spec))
 	case Unsubscribe:
 		ctx.Respond(d.unsubscribe(ctx, msg.Name))
+	case ForgetApp:
+		delete(d.seen, msg.App)
 	case SubscriberStats:
 		out := make([]SubscriptionStats, 0, len(d.subs))
 		for _, s := range d.subs {
-			st := SubscriptionStats{Name: s.spec.Name, Queued: int(s.backlog.Load())}
-			if s.q != nil {
-				st.Dropped = s.q.dropped.Load()
-			}
-			out = append(out, st)
+			out = append(out, SubscriptionStats{Name: s.spec.Name, Queued: int(s.counts.backlog.Load()), Dropped: s.counts.dropped.Load()})
 		}
 		ctx.Respond(out)
 	case *actor.Stopping:
@@ -90,16 +92,24 @@ func (d *dispatcher) Receive(ctx actor.Context) {
 }
 
 func (d *dispatcher) dispatch(ctx actor.Context, ev *messages.Event) {
-	ack := ev.AckOf()
+	ack, place := ev.AckOf(), ev.PlacementOf()
 	if ev.EventID != "" && d.duplicate(ev.Link.App, ev.EventID) {
 		d.env.Stats.Duplicates.Add(1)
 		if ack != nil {
 			ack.Send(nil)
 		}
+		if place != nil {
+			place.Hold(1)
+			place.Placed()
+		}
 		return
 	}
+	// Guards: neither the ack nor the placement completes before every subscriber is counted.
 	if ack != nil {
-		ack.Hold(1) // guard: the ack cannot complete before every subscriber is counted
+		ack.Hold(1)
+	}
+	if place != nil {
+		place.Hold(1)
 	}
 	for _, s := range d.subs {
 		if s.spec.Lifecycle != nil || !s.spec.Filter.Match(ev) {
@@ -109,7 +119,10 @@ func (d *dispatcher) dispatch(ctx actor.Context, ev *messages.Event) {
 			ack.Hold(1)
 		}
 		if s.q == nil {
-			s.backlog.Add(1) // until keyed has queued it
+			s.counts.backlog.Add(1) // until keyed has queued it
+			if place != nil {
+				place.Hold(1) // let go by keyed once the key's queue has it
+			}
 			ctx.Send(s.pid, keyedEvent{ev: ev})
 			continue
 		}
@@ -117,6 +130,9 @@ func (d *dispatcher) dispatch(ctx actor.Context, ev *messages.Event) {
 	}
 	if ack != nil {
 		ack.Release()
+	}
+	if place != nil {
+		place.Placed()
 	}
 }
 
@@ -149,11 +165,15 @@ func (d *dispatcher) subscribe(ctx actor.Context, spec SubscriberSpec) error {
 	if spec.IdleAfter <= 0 {
 		spec.IdleAfter = 5 * time.Minute
 	}
-	s := &subscription{spec: spec, backlog: &atomic.Int64{}}
+	s := &subscription{spec: spec, counts: &subCounts{name: spec.Name}}
 	if spec.KeyBy != KeyNone && spec.Lifecycle == nil {
-		s.pid = ctx.Spawn(keyedProps(d.env, spec, s.backlog))
+		s.pid = ctx.Spawn(keyedProps(d.env, spec, s.counts))
 	} else {
-		s.q = newQueue(spec.QueueSize, spec.Overflow, s.backlog)
+		flow := d.env.Flow
+		if spec.Lifecycle != nil {
+			flow = nil // lifecycle events are the runtime's own: they never hold the readers back
+		}
+		s.q = newQueue(spec.QueueSize, spec.Overflow, flow, s.counts)
 		s.pid = ctx.Spawn(subscriberProps(d.env, spec, s.q))
 	}
 	d.subs = append(d.subs, s)
@@ -181,18 +201,23 @@ func (d *dispatcher) duplicate(app, id string) bool {
 	return !w.add(id)
 }
 
-// idWindow remembers the last n IDs.
+// idWindow remembers the last n IDs, within a byte budget: idBytesPerSlot per slot on average
+// (Slack's event IDs are about a dozen bytes; wire refuses any over 128), the oldest forgotten
+// first.
 type idWindow struct {
-	ring []string
-	next int
-	set  map[string]struct{}
+	ring       []string // FIFO: head is the oldest
+	head, n    int
+	bytes, max int
+	set        map[string]struct{}
 }
+
+const idBytesPerSlot = 64
 
 func newIDWindow(n int) *idWindow {
 	if n <= 0 {
 		n = 10000
 	}
-	return &idWindow{ring: make([]string, n), set: make(map[string]struct{}, n)}
+	return &idWindow{ring: make([]string, n), max: n * idBytesPerSlot, set: make(map[string]struct{}, min(n, 1024))}
 }
 
 // add records id; false if it was already there.
@@ -200,11 +225,17 @@ func (w *idWindow) add(id string) bool {
 	if _, ok := w.set[id]; ok {
 		return false
 	}
-	if old := w.ring[w.next]; old != "" {
+	for w.n > 0 && (w.n == len(w.ring) || w.bytes+len(id) > w.max) {
+		old := w.ring[w.head]
+		w.ring[w.head] = ""
 		delete(w.set, old)
+		w.bytes -= len(old)
+		w.head = (w.head + 1) % len(w.ring)
+		w.n--
 	}
-	w.ring[w.next] = id
+	w.ring[(w.head+w.n)%len(w.ring)] = id
+	w.n++
+	w.bytes += len(id)
 	w.set[id] = struct{}{}
-	w.next = (w.next + 1) % len(w.ring)
 	return true
 }

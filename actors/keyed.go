@@ -1,7 +1,7 @@
 package actors
 
 import (
-	"sync/atomic"
+	"container/list"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -10,13 +10,21 @@ import (
 )
 
 // keyed spawns one subscriber per key (team, channel or thread) on demand, each with its own
-// bounded queue, and stops a key's subscriber once it has been idle for IdleAfter. Idle checks are
-// timers sending generation-tagged messages; all are stopped when keyed stops.
+// queue, and stops a key's subscriber once it has been idle for IdleAfter. Idle checks are timers
+// sending generation-tagged messages; all are stopped when keyed stops.
+//
+// Live keys are capped (MaxKeys). At the cap, a new key takes the place of the least recently used
+// key with nothing queued or in its handler (stopping it loses nothing). When every key is busy,
+// events wait in parked, in arrival order, and keyed retries shortly: a parked event is not placed
+// yet, so it holds its reader's credit and the readers fall back on TCP's backpressure.
 type keyed struct {
 	env      *Env
 	spec     SubscriberSpec
-	backlog  *atomic.Int64 // shared by every key's queue
+	counts   *subCounts // shared by every key's queue
 	keys     map[string]*keyChild
+	lru      *list.List // of *keyChild, most recently used at the front
+	parked   []*messages.Event
+	retrying bool
 	stopping bool
 }
 
@@ -26,11 +34,13 @@ func (k *keyed) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child 
 }
 
 type keyChild struct {
+	key   string
 	pid   *actor.PID
 	q     *queue
 	last  time.Time
 	gen   int
 	timer *time.Timer
+	elem  *list.Element
 }
 
 type keyedEvent struct{ ev *messages.Event }
@@ -38,17 +48,26 @@ type idleCheck struct {
 	key string
 	gen int
 }
+type retryParked struct{}
 
-func keyedProps(env *Env, spec SubscriberSpec, backlog *atomic.Int64) *actor.Props {
+// parkRetry is how often keyed retries placing parked events while every key is busy.
+const parkRetry = 5 * time.Millisecond
+
+func keyedProps(env *Env, spec SubscriberSpec, counts *subCounts) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &keyed{env: env, spec: spec, backlog: backlog, keys: map[string]*keyChild{}}
+		return &keyed{env: env, spec: spec, counts: counts, keys: map[string]*keyChild{}, lru: list.New()}
 	})
 }
 
 func (k *keyed) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case keyedEvent:
-		k.route(ctx, msg.ev)
+		if len(k.parked) > 0 || !k.route(ctx, msg.ev) {
+			k.park(ctx, msg.ev)
+		}
+	case retryParked:
+		k.retrying = false
+		k.unpark(ctx)
 	case idleCheck:
 		k.idle(ctx, msg)
 	case *actor.Stopping, *actor.Restarting:
@@ -57,23 +76,99 @@ func (k *keyed) Receive(ctx actor.Context) {
 			c.timer.Stop()
 		}
 		k.keys = map[string]*keyChild{}
+		k.lru.Init()
+		// Parked events were never placed: their placement is let go so that their acks (and
+		// readers) are not held forever; they are counted as dropped.
+		for _, ev := range k.parked {
+			k.counts.dropped.Add(1)
+			k.counts.backlog.Add(-1)
+			k.env.Stats.Dropped.Add(1)
+			release(ev)
+			placed(ev)
+		}
+		k.parked = nil
 	}
 }
 
-func (k *keyed) route(ctx actor.Context, ev *messages.Event) {
+// route queues ev for its key, spawning the key's subscriber if needed; false when the key is new,
+// the cap is reached and no key can make room.
+func (k *keyed) route(ctx actor.Context, ev *messages.Event) bool {
 	key := keyOf(k.spec.KeyBy, ev)
 	c := k.keys[key]
 	if c == nil {
-		q := newQueue(k.spec.QueueSize, k.spec.Overflow, k.backlog)
+		if len(k.keys) >= k.maxKeys() && !k.evict(ctx) {
+			return false
+		}
+		q := newQueue(k.spec.QueueSize, k.spec.Overflow, k.env.Flow, k.counts)
 		spec := k.spec
 		spec.Name = k.spec.Name + "/" + key
-		c = &keyChild{pid: ctx.Spawn(subscriberProps(k.env, spec, q)), q: q}
+		c = &keyChild{key: key, pid: ctx.Spawn(subscriberProps(k.env, spec, q)), q: q}
+		c.elem = k.lru.PushFront(c)
 		k.keys[key] = c
 		c.timer = k.env.after(k.spec.IdleAfter, ctx.Self(), idleCheck{key: key, gen: c.gen})
+	} else {
+		k.lru.MoveToFront(c.elem)
 	}
 	c.last = time.Now()
 	pushTo(ctx, k.env, c.pid, c.q, ev)
-	k.backlog.Add(-1) // counted by the dispatcher until now; the key's queue counts it from here
+	k.counts.backlog.Add(-1) // counted by the dispatcher until now; the key's queue counts it from here
+	placed(ev)
+	return true
+}
+
+func (k *keyed) maxKeys() int {
+	if k.spec.MaxKeys > 0 {
+		return k.spec.MaxKeys
+	}
+	return DefaultMaxKeys
+}
+
+// evictScan bounds how many keys, from the least recently used, evict looks at.
+const evictScan = 64
+
+// evict stops the least recently used key that has nothing queued or in its handler.
+func (k *keyed) evict(ctx actor.Context) bool {
+	e := k.lru.Back()
+	for i := 0; e != nil && i < evictScan; i++ {
+		c := e.Value.(*keyChild)
+		if c.q.unfinished() == 0 {
+			k.stopKey(ctx, c)
+			return true
+		}
+		e = e.Prev()
+	}
+	return false
+}
+
+func (k *keyed) stopKey(ctx actor.Context, c *keyChild) {
+	c.timer.Stop()
+	ctx.Poison(c.pid)
+	k.lru.Remove(c.elem)
+	delete(k.keys, c.key)
+}
+
+func (k *keyed) park(ctx actor.Context, ev *messages.Event) {
+	k.parked = append(k.parked, ev)
+	if !k.retrying {
+		k.retrying = true
+		k.env.after(parkRetry, ctx.Self(), retryParked{})
+	}
+}
+
+// unpark places parked events in order until one still cannot be placed.
+func (k *keyed) unpark(ctx actor.Context) {
+	n := 0
+	for n < len(k.parked) && k.route(ctx, k.parked[n]) {
+		k.parked[n] = nil
+		n++
+	}
+	k.parked = k.parked[n:]
+	if len(k.parked) == 0 {
+		k.parked = nil
+		return
+	}
+	k.retrying = true
+	k.env.after(parkRetry, ctx.Self(), retryParked{})
 }
 
 func (k *keyed) idle(ctx actor.Context, msg idleCheck) {
@@ -88,8 +183,7 @@ func (k *keyed) idle(ctx actor.Context, msg idleCheck) {
 		c.timer = k.env.after(k.spec.IdleAfter-quiet+time.Millisecond, ctx.Self(), idleCheck{key: msg.key, gen: c.gen})
 		return
 	}
-	ctx.Poison(c.pid)
-	delete(k.keys, msg.key)
+	k.stopKey(ctx, c)
 }
 
 func keyOf(by KeyBy, ev *messages.Event) string {
@@ -109,11 +203,19 @@ func pushTo(ctx actor.Context, env *Env, pid *actor.PID, q *queue, item any) {
 	if dropped != nil {
 		env.Stats.Dropped.Add(1)
 		release(dropped)
+		q.counts.logDrops(env.Log, q.policy, time.Now())
 	}
 	if dropped != item {
 		env.Stats.Dispatched.Add(1)
 	}
 	if wakeUp {
 		ctx.Send(pid, wake{})
+	}
+}
+
+// placed lets go of the hold on ev's placement taken for one keyed subscription.
+func placed(ev *messages.Event) {
+	if p := ev.PlacementOf(); p != nil {
+		p.Placed()
 	}
 }

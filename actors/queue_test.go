@@ -2,8 +2,7 @@ package actors
 
 import (
 	"fmt"
-	"sync/atomic"
-	"testing"
+		"testing"
 )
 
 func TestQueueOverflow(t *testing.T) {
@@ -16,7 +15,7 @@ func TestQueueOverflow(t *testing.T) {
 		{DropOldest, []any{1, 2}, []any{3, 4, 5}},
 	} {
 		t.Run(tt.policy.String(), func(t *testing.T) {
-			q := newQueue(3, tt.policy, &atomic.Int64{})
+			q := newQueue(3, tt.policy, NewFlow(), &subCounts{})
 			var dropped []any
 			wakes := 0
 			for i := 1; i <= 5; i++ {
@@ -31,10 +30,10 @@ func TestQueueOverflow(t *testing.T) {
 			if wakes != 1 {
 				t.Errorf("%d wakes for pushes into a scheduled queue, want 1", wakes)
 			}
-			if fmt.Sprint(dropped) != fmt.Sprint(tt.wantDropped) || q.dropped.Load() != 2 {
-				t.Errorf("dropped %v (count %d), want %v", dropped, q.dropped.Load(), tt.wantDropped)
+			if fmt.Sprint(dropped) != fmt.Sprint(tt.wantDropped) || q.counts.dropped.Load() != 2 {
+				t.Errorf("dropped %v (count %d), want %v", dropped, q.counts.dropped.Load(), tt.wantDropped)
 			}
-			if n := q.backlog.Load(); n != 3 || q.unfinished() != 3 {
+			if n := q.counts.backlog.Load(); n != 3 || q.unfinished() != 3 {
 				t.Errorf("backlog %d, unfinished %d with 3 queued", n, q.unfinished())
 			}
 			if _, ok := q.pop(); !ok || q.unfinished() != 3 {
@@ -50,7 +49,7 @@ func TestQueueOverflow(t *testing.T) {
 				left = append(left, v)
 				q.finished()
 			}
-			if n := q.backlog.Load(); n != 0 {
+			if n := q.counts.backlog.Load(); n != 0 {
 				t.Errorf("backlog %d after every item finished", n)
 			}
 			if fmt.Sprint(left) != fmt.Sprint(tt.wantLeft[1:]) {
@@ -64,7 +63,7 @@ func TestQueueOverflow(t *testing.T) {
 }
 
 func TestQueueResumeAfterRestart(t *testing.T) {
-	q := newQueue(2, DropNewest, &atomic.Int64{})
+	q := newQueue(2, DropNewest, NewFlow(), &subCounts{})
 	q.push(1)
 	if !q.resume() {
 		t.Fatal("resume with an item waiting reported nothing")
@@ -92,5 +91,87 @@ func TestIDWindow(t *testing.T) {
 	w.add("d") // evicts a
 	if !w.add("a") {
 		t.Error("a still remembered beyond the window")
+	}
+}
+
+func TestQueueBackpressure(t *testing.T) {
+	flow := NewFlow()
+	q := newQueue(4, Backpressure, flow, &subCounts{})
+	for i := 1; i <= 3; i++ {
+		q.push(i)
+	}
+	if flow.Pressed() {
+		t.Fatal("gate pressed below the queue's size")
+	}
+	for i := 4; i <= 6; i++ {
+		if d, _ := q.push(i); d != nil {
+			t.Fatalf("backpressure queue dropped %v", d)
+		}
+	}
+	if !flow.Pressed() {
+		t.Fatal("a full backpressure queue did not press the gate")
+	}
+	if q.Len() != 6 || q.counts.dropped.Load() != 0 {
+		t.Fatalf("len %d dropped %d, want 6 and 0: events on their way are kept", q.Len(), q.counts.dropped.Load())
+	}
+	for i := 1; i <= 3; i++ {
+		q.pop()
+	}
+	if !flow.Pressed() {
+		t.Fatal("gate eased above half the size")
+	}
+	q.pop() // 2 left: half of 4
+	if flow.Pressed() {
+		t.Fatal("gate still pressed at half the size")
+	}
+	// Two queues press: the gate opens once both eased.
+	q2 := newQueue(1, Backpressure, flow, &subCounts{})
+	q.push(7)
+	q.push(8)
+	q2.push(1)
+	q.close()
+	if !flow.Pressed() {
+		t.Fatal("gate eased while the second queue is full")
+	}
+	q2.pop()
+	if flow.Pressed() {
+		t.Fatal("gate pressed after every queue eased or closed")
+	}
+	q.push(9) // closed: never presses again
+	if flow.Pressed() {
+		t.Fatal("a closed queue pressed the gate")
+	}
+}
+
+func TestQueueGrowsAndShrinks(t *testing.T) {
+	q := newQueue(1000, DropNewest, NewFlow(), &subCounts{})
+	if len(q.items) != 0 {
+		t.Fatalf("a new queue holds %d slots, want none until used", len(q.items))
+	}
+	for i := 0; i < 500; i++ {
+		q.push(i)
+	}
+	for i := 0; i < 500; i++ {
+		if v, _ := q.pop(); v != i {
+			t.Fatalf("pop %d = %v: order lost across growth", i, v)
+		}
+	}
+	q.pop() // empty
+	if len(q.items) != 0 {
+		t.Errorf("an empty queue kept %d slots", len(q.items))
+	}
+}
+
+func TestIDWindowBytes(t *testing.T) {
+	w := newIDWindow(10) // 640 bytes
+	big := string(make([]byte, 128))
+	for i := 0; i < 10; i++ {
+		w.add(fmt.Sprint(i, big))
+	}
+	if w.bytes > w.max || w.n >= 10 {
+		t.Errorf("window holds %d IDs in %d bytes, budget %d", w.n, w.bytes, w.max)
+	}
+	if w.add(fmt.Sprint(9, big)) {
+		t.Error("the newest ID was forgotten")
 	}
 }

@@ -14,14 +14,23 @@ import (
 // the connection, tagged with the session. The goroutine ends when the connection closes the
 // session's socket; a read error is reported once. Malformed frames are counted, logged and
 // skipped. Server pings are answered and, like pongs, count as traffic for the pinger.
+//
+// Flow control: each frame takes one of the session's credits (given back once the frame is
+// handled, or, for an event, once it sits in every queue and its ack is written), and an event
+// frame waits at the runtime's flow gate while a Backpressure queue is full. While it waits the
+// socket is not read, so TCP pushes back on Slack, and nothing is acked that could not be queued.
 type reader struct {
 	env    *Env
 	sess   *session
 	parent *actor.PID
-	decode func(data []byte, now time.Time) (any, error)
+	decode decodeFunc
 }
 
-func readerProps(env *Env, sess *session, parent *actor.PID, decode func([]byte, time.Time) (any, error)) *actor.Props {
+// decodeFunc decodes one frame into the message for the connection; event says whether the frame
+// carries an event for the dispatcher (and so waits at the flow gate).
+type decodeFunc func(data []byte, now time.Time) (msg any, event bool, err error)
+
+func readerProps(env *Env, sess *session, parent *actor.PID, decode decodeFunc) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &reader{env: env, sess: sess, parent: parent, decode: decode}
 	})
@@ -63,11 +72,22 @@ func (r *reader) start() {
 				log.WithField("session", sess.gen).Warn("binary frame ignored")
 				continue
 			}
-			msg, err := decode(data, now)
+			msg, event, err := decode(data, now)
 			if err != nil {
 				env.Stats.Malformed.Add(1)
 				log.WithError(err).WithField("session", sess.gen).WithField("bytes", len(data)).Warn("malformed frame skipped")
 				continue
+			}
+			if sess.acquire() != nil {
+				return // the session ended while the reader held back
+			}
+			if event && sess.awaitingReplies.Load() == 0 && env.Flow.Pressed() {
+				sess.paused.Store(true)
+				err := env.Flow.wait(sess.ctx)
+				sess.resume()
+				if err != nil {
+					return
+				}
 			}
 			env.send(parent, msg)
 		}
@@ -75,19 +95,20 @@ func (r *reader) start() {
 }
 
 // decodeSocketMode decodes a Socket Mode frame and, for envelopes, its routing fields.
-func decodeSocketMode(gen uint64) func([]byte, time.Time) (any, error) {
-	return func(data []byte, now time.Time) (any, error) {
+func decodeSocketMode(gen uint64) decodeFunc {
+	return func(data []byte, now time.Time) (any, bool, error) {
 		f, err := wire.DecodeSocketFrame(data)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		m := messages.FrameRead{Session: gen, Frame: f, Received: now}
 		switch f.Type {
 		case "events_api", "slash_commands", "interactive":
 			if m.Route, err = wire.RouteSocketPayload(f.Type, f.Payload); err != nil {
-				return nil, err
+				return nil, false, err
 			}
+			return m, true, nil
 		}
-		return m, nil
+		return m, false, nil
 	}
 }

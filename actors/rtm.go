@@ -192,6 +192,9 @@ func (c *rtm) opened(ctx actor.Context, body []byte) {
 
 func (c *rtm) frame(ctx actor.Context, msg messages.RTMFrameRead) {
 	f := msg.Frame
+	if !isRTMEvent(f) {
+		c.sess.release() // an event's credit comes back once it is placed
+	}
 	if f.ReplyTo != nil {
 		if f.Type == "pong" {
 			ctx.Send(c.pinger, rtmPong{session: c.sess.gen})
@@ -259,6 +262,7 @@ func (c *rtm) event(msg messages.RTMFrameRead) {
 		}
 	}
 	ev.AttachClients(c.spec.Client)
+	ev.AttachPlacement(messages.NewPlacement(c.sess.release))
 	c.env.send(c.env.Dispatcher, messages.Dispatch{Event: ev})
 }
 
@@ -283,12 +287,24 @@ func (c *rtm) end() {
 }
 
 // decodeRTM decodes an RTM frame's routing fields, keeping the frame raw.
-func decodeRTM(gen uint64) func([]byte, time.Time) (any, error) {
-	return func(data []byte, now time.Time) (any, error) {
+func decodeRTM(gen uint64) decodeFunc {
+	return func(data []byte, now time.Time) (any, bool, error) {
 		f, err := wire.DecodeRTMFrame(data)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return messages.RTMFrameRead{Session: gen, Frame: f, Raw: data, Received: now}, nil
+		return messages.RTMFrameRead{Session: gen, Frame: f, Raw: data, Received: now}, isRTMEvent(f), nil
 	}
+}
+
+// isRTMEvent reports whether an RTM frame goes to the dispatcher (see rtm.frame).
+func isRTMEvent(f wire.RTMFrame) bool {
+	if f.ReplyTo != nil {
+		return false
+	}
+	switch f.Type {
+	case "hello", "goodbye", "error", "reconnect_url", "pong":
+		return false
+	}
+	return true
 }

@@ -56,7 +56,9 @@ func (p *rtmPinger) Receive(ctx actor.Context) {
 func (p *rtmPinger) tick(ctx actor.Context) {
 	now := time.Now()
 	if p.awaiting {
-		if waited := now.Sub(p.sentAt); waited > p.pongTimeout {
+		if p.sess.paused.Load() {
+			p.sentAt = now // the pong waits behind frames the reader holds back: not a dead link
+		} else if waited := now.Sub(p.sentAt); waited > p.pongTimeout {
 			ctx.Send(p.parent, messages.LinkStale{Session: p.sess.gen, Silent: p.sess.silentFor(now)})
 			return
 		}

@@ -119,6 +119,9 @@ func (w *rtmWriter) Receive(ctx actor.Context) {
 	case *actor.Stopping, *actor.Restarting:
 		w.stop(ctx)
 	}
+	// A handler waiting for a send's reply must not wait for the flow gate too: while any does,
+	// the reader reads on.
+	w.sess.awaitingReplies.Store(int32(len(w.pending) + len(w.waiting)))
 }
 
 func (w *rtmWriter) start() {

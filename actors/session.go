@@ -20,13 +20,57 @@ type session struct {
 	ws          *websocket.Conn
 	closed      bool
 	lastInbound atomic.Int64 // unix nanoseconds
+	// credits bound the frames of this session between its reader and the subscription queues
+	// (for Socket Mode envelopes, until their ack leaves the writer's queue): the reader takes one
+	// per frame, and waits when none is left.
+	credits chan struct{}
+	// paused is true while the reader holds back because of flow control: the silence is ours,
+	// so the pingers do not count it as a stale link.
+	paused atomic.Bool
+	// awaitingReplies counts RTM sends waiting for their reply_to: while any waits, the reader
+	// does not pause at the flow gate (the handler that sent may be what the gate waits for).
+	awaitingReplies atomic.Int32
 }
+
+// sessionCredits is how many frames a session may have between its reader and the queues.
+const sessionCredits = 256
 
 func newSession(parent context.Context, gen uint64) *session {
 	ctx, cancel := context.WithCancel(parent)
-	s := &session{gen: gen, ctx: ctx, cancel: cancel}
+	s := &session{gen: gen, ctx: ctx, cancel: cancel, credits: make(chan struct{}, sessionCredits)}
 	s.touch()
 	return s
+}
+
+// acquire takes a credit for one frame, waiting while none is left; it fails once the session ends.
+func (s *session) acquire() error {
+	select {
+	case s.credits <- struct{}{}:
+		return nil
+	default:
+	}
+	s.paused.Store(true)
+	defer s.resume()
+	select {
+	case s.credits <- struct{}{}:
+		return nil
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+}
+
+// release returns a frame's credit. It never blocks.
+func (s *session) release() {
+	select {
+	case <-s.credits:
+	default:
+	}
+}
+
+// resume ends a pause: the clock of silence starts again now.
+func (s *session) resume() {
+	s.touch()
+	s.paused.Store(false)
 }
 
 // attach hands the dialed socket to the session; false means the session already ended and the
@@ -72,6 +116,10 @@ func (s *session) closeGracefully() {
 
 func (s *session) touch() { s.lastInbound.Store(time.Now().UnixNano()) }
 
+// silentFor returns how long nothing arrived; zero while the reader is paused by flow control.
 func (s *session) silentFor(now time.Time) time.Duration {
+	if s.paused.Load() {
+		return 0
+	}
 	return now.Sub(time.Unix(0, s.lastInbound.Load()))
 }

@@ -148,15 +148,20 @@ func (c *socketMode) opened(ctx actor.Context) {
 func (c *socketMode) frame(ctx actor.Context, msg messages.FrameRead) {
 	f := msg.Frame
 	switch f.Type {
+	case "events_api", "slash_commands", "interactive":
+		if c.draining {
+			c.sess.release()
+			return // left unacked: Slack redelivers it to the next runtime
+		}
+		c.envelope(msg)
+		return
+	}
+	c.sess.release() // an envelope's credit comes back once its ack is written
+	switch f.Type {
 	case "hello":
 		c.hello(ctx, f.NumConnections)
 	case "disconnect":
 		c.disconnect(ctx, f.Reason)
-	case "events_api", "slash_commands", "interactive":
-		if c.draining {
-			return // left unacked: Slack redelivers it to the next runtime
-		}
-		c.envelope(msg)
 	default:
 		c.env.Stats.Malformed.Add(1)
 		c.log.WithField("type", f.Type).Warn("unknown frame type ignored")
@@ -203,21 +208,26 @@ func (c *socketMode) envelope(msg messages.FrameRead) {
 		Received: msg.Received, Raw: f.Payload,
 	}
 	ev.AttachClients(c.spec.Client)
-	env, writer, id, received := c.env, c.writer, f.EnvelopeID, msg.Received
+	env, writer, id, raw, received, credit := c.env, c.writer, f.EnvelopeID, f.RawEnvelopeID, msg.Received, c.sess.release
 	ack := messages.NewAck(f.Accepts, func(payload []byte) {
-		env.send(writer, messages.SendAck{EnvelopeID: id, Payload: payload, Received: received})
+		env.send(writer, messages.SendAck{EnvelopeID: id, RawID: raw, Payload: payload, Received: received, Written: credit})
 	})
 	ev.AttachAck(ack)
+	// By default the ack goes once the event sits in every queue that will deliver it: a full
+	// Backpressure queue holds the readers back instead, so nothing is acked and then dropped.
+	ackOnPlacement := !f.Accepts && !c.spec.AckAfterHandlers
+	ev.AttachPlacement(messages.NewPlacement(func() {
+		if ackOnPlacement {
+			ack.Send(nil)
+		}
+	}))
 	env.send(env.Dispatcher, messages.Dispatch{Event: ev})
-	switch {
-	case f.Accepts:
+	if f.Accepts {
 		time.AfterFunc(c.spec.ResponseDeadline, func() {
 			if ack.Send(nil) {
 				env.Stats.ResponseTimeout.Add(1)
 			}
 		})
-	case !c.spec.AckAfterHandlers:
-		ack.Send(nil)
 	}
 }
 

@@ -61,12 +61,20 @@ type SubscriberSpec struct {
 	Lifecycle func(messages.Lifecycle)
 	// QueueSize bounds events waiting for the subscriber (per key when keyed). Default 1024.
 	QueueSize int
-	Overflow  Overflow
+	// Overflow says what happens at QueueSize: Backpressure (the default) or a drop policy.
+	Overflow Overflow
 	// KeyBy spawns one actor per key on demand; IdleAfter stops a key's actor once it has had no
 	// event for that long (default 5m).
 	KeyBy     KeyBy
 	IdleAfter time.Duration
+	// MaxKeys caps the live keys of a keyed subscription (default DefaultMaxKeys). At the cap a new
+	// key takes the place of the least recently used key that has nothing queued or in its
+	// handler; while every key is busy, the new key's events wait, holding the readers back.
+	MaxKeys int
 }
+
+// DefaultMaxKeys is the default cap on a keyed subscription's live keys.
+const DefaultMaxKeys = 10000
 
 // subscriber runs one subscription (or one key of it): it drains its queue, calling the handler or
 // forwarding to the user's actor one event at a time. A panic restarts it alone; its queue outlives
@@ -114,6 +122,7 @@ func (s *subscriber) Receive(ctx actor.Context) {
 		s.busy = false
 	case *actor.Stopping:
 		s.stopping = true
+		s.q.close()
 	}
 }
 

@@ -26,6 +26,8 @@ type outFrame struct {
 	ping  bool
 	ack   bool
 	flush *actor.PID // answered with Drained once the frames before it are written
+	// written, when set, is called once the frame is written or dropped (the session's credit).
+	written func()
 	// received is when an acked envelope was read, for Env.AckHook; zero for other frames.
 	received time.Time
 }
@@ -44,7 +46,7 @@ func (w *writer) Receive(ctx actor.Context) {
 	case *actor.Started:
 		w.start()
 	case messages.SendAck:
-		w.enqueue(outFrame{data: ackFrame(msg.EnvelopeID, msg.Payload), ack: true, received: msg.Received})
+		w.enqueue(outFrame{data: ackFrame(msg.RawID, msg.EnvelopeID, msg.Payload), ack: true, received: msg.Received, written: msg.Written})
 	case messages.SendFrame:
 		w.enqueue(outFrame{data: msg.Data})
 	case messages.SendPing:
@@ -69,6 +71,9 @@ func (w *writer) start() {
 	env.Go(func() { // owner: writer. Ends when the writer closes q or a write fails; Env.WG waits.
 		ws := sess.conn()
 		for f := range q {
+			if f.written != nil {
+				f.written() // the frame leaves the queue now: written below, or dropped with the session
+			}
 			if f.flush != nil {
 				env.send(f.flush, messages.Drained{})
 				continue
@@ -100,21 +105,32 @@ func (w *writer) start() {
 
 func (w *writer) enqueue(f outFrame) {
 	if w.queue == nil || w.failed {
+		if f.written != nil {
+			f.written()
+		}
 		return
 	}
 	select {
 	case w.queue <- f:
 	default:
+		if f.written != nil {
+			f.written()
+		}
 		w.failed = true
 		w.env.send(w.parent, messages.WriteFailed{Session: w.sess.gen, Err: messages.ErrWriteStalled})
 	}
 }
 
-// ackFrame builds {"envelope_id":id} or {"envelope_id":id,"payload":payload}.
-func ackFrame(id string, payload []byte) []byte {
-	b := make([]byte, 0, len(id)+len(payload)+32)
+// ackFrame builds {"envelope_id":id} or {"envelope_id":id,"payload":payload}. raw, when set, is the
+// envelope ID's JSON token as received, written as is.
+func ackFrame(raw []byte, id string, payload []byte) []byte {
+	b := make([]byte, 0, len(id)+len(raw)+len(payload)+32)
 	b = append(b, `{"envelope_id":`...)
-	b = appendJSONString(b, id)
+	if len(raw) > 0 {
+		b = append(b, raw...)
+	} else {
+		b = appendJSONString(b, id)
+	}
 	if len(payload) > 0 {
 		b = append(b, `,"payload":`...)
 		b = append(b, payload...)

@@ -45,6 +45,7 @@ type Event struct {
 	// or the RTM frame.
 	Raw     json.RawMessage
 	ack     *Ack
+	placed  *Placement
 	clients func(team string) *slack.Client
 
 	clientOnce sync.Once
@@ -157,6 +158,35 @@ func (e *Event) AttachAck(a *Ack) { e.ack = a }
 
 // AckOf returns the event's ack, nil for events that need none (RTM).
 func (e *Event) AckOf() *Ack { return e.ack }
+
+// AttachPlacement gives the event its placement; the connection actor calls it before dispatch.
+func (e *Event) AttachPlacement(p *Placement) { e.placed = p }
+
+// PlacementOf returns the event's placement, nil when nobody waits for it.
+func (e *Event) PlacementOf() *Placement { return e.placed }
+
+// Placement counts the queues an event is still on its way to. The dispatcher holds it once while
+// it routes, and once more for every subscription that places the event later (a keyed one); when
+// the last hold is let go the event sits in every queue that will deliver it (or was dropped as a
+// duplicate or by an overflow policy the user chose), and the connection's func runs, once: it
+// acks the envelope (by default) and returns the reader's flow-control credit.
+type Placement struct {
+	pending atomic.Int32
+	done    func()
+}
+
+// NewPlacement returns a Placement that calls done once every hold is let go.
+func NewPlacement(done func()) *Placement { return &Placement{done: done} }
+
+// Hold records n more places the event must still reach.
+func (p *Placement) Hold(n int) { p.pending.Add(int32(n)) }
+
+// Placed records that one hold is let go; the last one calls done.
+func (p *Placement) Placed() {
+	if p.pending.Add(-1) == 0 {
+		p.done()
+	}
+}
 
 // Ack is the once-only acknowledgement of one envelope, shared by every goroutine that may send it:
 // the connection (on receipt), a responding handler, the response deadline, the last handler to

@@ -57,8 +57,15 @@ type LinkStale struct {
 // SendAck asks a Socket Mode writer to ack an envelope, with an optional JSON payload.
 type SendAck struct {
 	EnvelopeID string
-	Payload    []byte
-	Received   time.Time // when the envelope was read; the writer reports the ack's latency from it
+	// RawID is envelope_id exactly as it was received (a JSON string token, quotes included); the
+	// ack echoes it byte for byte, so an ID that is not valid UTF-8 still matches. Empty means
+	// EnvelopeID is encoded instead.
+	RawID    []byte
+	Payload  []byte
+	Received time.Time // when the envelope was read; the writer reports the ack's latency from it
+	// Written, when set, is called once the ack is written (or can no longer be): it returns the
+	// session's flow-control credit.
+	Written func()
 }
 
 // SendFrame asks a writer to write one text frame as is.

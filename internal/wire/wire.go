@@ -10,8 +10,11 @@ import (
 
 // SocketFrame is a decoded Socket Mode frame: hello, disconnect, or an envelope.
 type SocketFrame struct {
-	Type           string          `json:"type"`
-	EnvelopeID     string          `json:"envelope_id"`
+	Type       string `json:"type"`
+	EnvelopeID string `json:"-"`
+	// RawEnvelopeID is envelope_id as received: a JSON string token, quotes and escapes included.
+	// Acks echo it byte for byte; EnvelopeID is its decoded text (invalid UTF-8 becomes U+FFFD).
+	RawEnvelopeID  json.RawMessage `json:"envelope_id"`
 	Payload        json.RawMessage `json:"payload"`
 	Accepts        bool            `json:"accepts_response_payload"`
 	RetryAttempt   int             `json:"retry_attempt"`
@@ -23,6 +26,13 @@ type SocketFrame struct {
 // ErrMalformed wraps every decoding failure.
 var ErrMalformed = errors.New("wire: malformed frame")
 
+// Slack's IDs are short (envelope IDs are UUIDs, event IDs about a dozen characters). Longer ones
+// are malformed: dedupe remembers event IDs, and no hostile server may fill that memory.
+const (
+	MaxEnvelopeIDBytes = 256 // envelope_id's JSON token, quotes included
+	MaxEventIDBytes    = 128
+)
+
 // DecodeSocketFrame decodes one Socket Mode text frame.
 func DecodeSocketFrame(data []byte) (SocketFrame, error) {
 	var f SocketFrame
@@ -31,6 +41,16 @@ func DecodeSocketFrame(data []byte) (SocketFrame, error) {
 	}
 	if f.Type == "" {
 		return f, fmt.Errorf("%w: no type", ErrMalformed)
+	}
+	if len(f.RawEnvelopeID) > 0 && string(f.RawEnvelopeID) != "null" {
+		if len(f.RawEnvelopeID) > MaxEnvelopeIDBytes {
+			return f, fmt.Errorf("%w: envelope_id of %d bytes (at most %d)", ErrMalformed, len(f.RawEnvelopeID), MaxEnvelopeIDBytes)
+		}
+		if f.RawEnvelopeID[0] != '"' || json.Unmarshal(f.RawEnvelopeID, &f.EnvelopeID) != nil {
+			return f, fmt.Errorf("%w: envelope_id is not a string", ErrMalformed)
+		}
+	} else {
+		f.RawEnvelopeID = nil
 	}
 	switch f.Type {
 	case "events_api", "slash_commands", "interactive":
@@ -113,6 +133,9 @@ func RouteSocketPayload(envelopeType string, payload []byte) (Route, error) {
 	var p payloadFields
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return Route{}, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+	}
+	if len(p.EventID) > MaxEventIDBytes {
+		return Route{}, fmt.Errorf("%w: event_id of %d bytes (at most %d)", ErrMalformed, len(p.EventID), MaxEventIDBytes)
 	}
 	switch envelopeType {
 	case "events_api":

@@ -2,7 +2,7 @@ package actors
 
 import (
 	"fmt"
-		"testing"
+	"testing"
 )
 
 func TestQueueOverflow(t *testing.T) {

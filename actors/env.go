@@ -35,6 +35,11 @@ type Env struct {
 	Flow *Flow
 	// AckHook is called with each Socket Mode ack's latency once the ack is written.
 	AckHook AckHook
+	// Connects paces reconnects across the runtime; the zero value has the defaults.
+	Connects ConnectBudget
+	// OpenTimeout bounds one apps.connections.open or rtm.connect call, whatever the HTTP
+	// client's own timeout. Default 10s (DefaultOpenTimeout).
+	OpenTimeout time.Duration
 
 	sessions atomic.Uint64
 }

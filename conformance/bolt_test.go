@@ -24,7 +24,9 @@ func TestBoltSocketModeNode(t *testing.T) {
 	})
 	n.awaitEv(10*time.Second, "started")
 	waitFor(t, 5*time.Second, "Bolt's socket", func() bool { return len(srv.Connections(app.AppID)) == 1 })
-	if !transcriptHas(srv, func(e fakeslack.Entry) bool { return e.Kind == fakeslack.KindAPI && e.Method == "auth.test" && e.Status == "ok" }) {
+	if !transcriptHas(srv, func(e fakeslack.Entry) bool {
+		return e.Kind == fakeslack.KindAPI && e.Method == "auth.test" && e.Status == "ok"
+	}) {
 		t.Error("Bolt did not call auth.test at startup")
 	}
 

@@ -1,12 +1,21 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test bench bench-10k demo lint fuzz soak fakeslack
+.PHONY: test bench bench-10k demo lint fuzz soak fakeslack conformance conformance-deps
 
-## test: vet, then every test with the race detector (what CI runs)
-test:
+## test: vet, then every test with the race detector (what CI runs); installs the conformance suites' SDKs first
+test: conformance-deps
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 $(PKGS)
+
+## conformance: Slack's Node SDKs (socket-mode, rtm-api, web-api, bolt) against fakeslack
+conformance: conformance-deps
+	$(GO) test -race -count=1 ./conformance/
+
+## conformance-deps: the pinned Node SDKs of ./conformance (npm ci, again only when the lockfile changes)
+conformance-deps: conformance/node_modules/.package-lock.json
+conformance/node_modules/.package-lock.json: conformance/package-lock.json conformance/package.json
+	npm ci --prefix conformance --no-audit --no-fund
 
 ## bench: every benchmark, with allocations
 bench:

@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-go/switchboard/actors"
+	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -115,26 +116,64 @@ func (rt *Runtime) removeLinks(ctx context.Context, names []string) error {
 	return errors.Join(errs...)
 }
 
-// clientSource returns a cached Web API client per team from store.
+// clientSource returns a cached Web API client per team from store. Each team is looked up on its
+// own: a slow BotToken for one team delays only that team's callers, and concurrent callers for
+// one team share one lookup (single flight). A failed lookup is not cached: the next call tries
+// again. A panic in BotToken is recovered, logged and counted (Stats.CallbackPanics); that call
+// and the callers waiting on it get no client.
 func (rt *Runtime) clientSource(store InstallationStore) func(team string) *slack.Client {
 	if store == nil {
 		return nil
 	}
-	var mu sync.Mutex
-	cache := map[string]*slack.Client{}
+	var mu sync.Mutex // guards teams only; never held during a lookup
+	teams := map[string]*teamClient{}
 	return func(team string) *slack.Client {
 		mu.Lock()
-		defer mu.Unlock()
-		if c, ok := cache[team]; ok {
-			return c
+		tc, ok := teams[team]
+		if !ok {
+			tc = &teamClient{done: make(chan struct{})}
+			teams[team] = tc
 		}
-		tok, err := store.BotToken(rt.env.Ctx, team)
-		if err != nil {
-			rt.log.WithError(err).WithField("team", team).Warn("no web api client for team")
-			return nil
+		mu.Unlock()
+		if ok {
+			select {
+			case <-tc.done:
+			case <-rt.env.Ctx.Done():
+				return nil
+			}
+			return tc.client
 		}
-		c := slack.New(tok, slack.OptionAPIURL(rt.cfg.apiURL), slack.OptionHTTPClient(rt.cfg.http))
-		cache[team] = c
-		return c
+		tc.client = rt.lookupClient(store, team)
+		if tc.client == nil {
+			mu.Lock()
+			delete(teams, team) // the waiters get nil; the next call looks up again
+			mu.Unlock()
+		}
+		close(tc.done)
+		return tc.client
 	}
+}
+
+// teamClient is one team's client, or the lookup in flight for it (done not yet closed).
+type teamClient struct {
+	done   chan struct{}
+	client *slack.Client // set before done is closed; nil if the lookup failed
+}
+
+// lookupClient asks store for team's token and builds its client; nil if that failed or panicked.
+func (rt *Runtime) lookupClient(store InstallationStore, team string) (c *slack.Client) {
+	log := rt.log.WithField("team", team)
+	defer func() {
+		if r := recover(); r != nil {
+			rt.storePanics.n.Add(1)
+			log.WithField("panic", redact.Value(r)).Error("installation store panicked, no web api client for team")
+			c = nil
+		}
+	}()
+	tok, err := store.BotToken(rt.env.Ctx, team)
+	if err != nil {
+		log.WithError(redact.Error(err)).Warn("no web api client for team")
+		return nil
+	}
+	return slack.New(tok, slack.OptionAPIURL(rt.cfg.apiURL), slack.OptionHTTPClient(rt.cfg.http))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/webhook"
 )
 
@@ -50,13 +51,15 @@ func defaultConfig() *config {
 	}
 }
 
-// WithLogger sets the logger for the runtime and its actor system. Default: logs are discarded.
+// WithLogger sets the logger for the runtime and its actor system. Every line, protoactor's
+// included, is redacted (message and fields: tokens, webhook URLs, tickets) before l logs it with
+// its own level, hooks, formatter and output; l itself is not changed. Default: logs are discarded.
 func WithLogger(l *logrus.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
 			return errors.New("switchboard: nil logger")
 		}
-		c.log = l
+		c.log = redact.Logger(l)
 		return nil
 	}
 }

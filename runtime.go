@@ -61,6 +61,8 @@ type Runtime struct {
 	apps    map[string][]string          // app ID → its link names
 	rtm     rtmFleet                     // RTM workspaces (rtm.go)
 	subs    int
+
+	storePanics callbackCounter // InstallationStore lookups that panicked (apps.go)
 }
 
 // New builds a runtime from opts; it starts its actors but no link until AddApp.
@@ -130,10 +132,10 @@ func (rt *Runtime) ask(ctx context.Context, pid *actor.PID, msg any) error {
 		return ctx.Err()
 	}
 	if err != nil {
-		return fmt.Errorf("switchboard: %w", err)
+		return fmt.Errorf("switchboard: %w", redactError(err))
 	}
 	if e, ok := res.(error); ok {
-		return e
+		return redactError(e)
 	}
 	return nil
 }
@@ -150,7 +152,7 @@ func (rt *Runtime) Status() []Status {
 	defer rt.mu.Unlock()
 	out := make([]Status, 0, len(rt.links))
 	for _, s := range rt.links {
-		out = append(out, s.Status())
+		out = append(out, redactStatus(s.Status()))
 	}
 	return out
 }
@@ -161,6 +163,9 @@ type Stats struct {
 	// Backpressured counts the times a reader held an event back because a Backpressure queue
 	// was full (and so stopped reading its socket until the queue drained to half).
 	Backpressured int64
+	// CallbackPanics counts panics of OnAck observers and InstallationStore lookups, each
+	// recovered and logged (see stats.go).
+	CallbackPanics int64
 }
 
 // Stats returns the runtime's counters.
@@ -170,7 +175,7 @@ func (rt *Runtime) Stats() Stats {
 		EventsIn: s.EventsIn.Load(), Acks: s.Acks.Load(), Duplicates: s.Duplicates.Load(),
 		Dispatched: s.Dispatched.Load(), Dropped: s.Dropped.Load(), HandlerPanics: s.HandlerPanics.Load(),
 		Malformed: s.Malformed.Load(), ResponseTimeouts: s.ResponseTimeout.Load(),
-		Backpressured: rt.env.Flow.Holds.Load(),
+		Backpressured: rt.env.Flow.Holds.Load(), CallbackPanics: rt.callbackPanics(),
 	}
 }
 

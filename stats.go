@@ -39,6 +39,11 @@ func (rt *Runtime) subscriberStats(ctx context.Context) ([]SubscriptionStats, er
 }
 
 // OnAck calls f with the latency of every Socket Mode ack once it is written: from reading the
-// envelope to writing its ack. f runs on the writer's goroutine, so it must be quick (a histogram's
-// Observe). A later call replaces f; nil removes it.
-func (rt *Runtime) OnAck(f func(latency time.Duration)) { rt.env.AckHook.Set(f) }
+// envelope to writing its ack, and returns a function that stops calling it. f runs on the writer's
+// goroutine, so it must be quick (a histogram's Observe). Every f added is called, in the order
+// added (ops adds its own). An f that panics is logged, counted in Stats.CallbackPanics and
+// removed; the runtime goes on.
+func (rt *Runtime) OnAck(f func(latency time.Duration)) (remove func()) {
+	rt.env.AckHook.SetLogger(rt.log)
+	return rt.env.AckHook.Add(f)
+}

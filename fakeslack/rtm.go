@@ -39,6 +39,42 @@ type RTMOptions struct {
 	// MaxTextChars is the longest message text accepted, in characters; longer text gets an error
 	// reply. Default 4000.
 	MaxTextChars int
+	// ErrorCodes are the codes of the error replies Slack does not document. Zero fields take
+	// DefaultRTMErrorCodes.
+	ErrorCodes RTMErrorCodes
+}
+
+// RTMErrorCodes are the error.code values of RTM error replies
+// ({"ok":false,"reply_to":N,"error":{"code":C,"msg":"…"}}) for refusals whose code Slack does not
+// document. Slack documents only -1 (rate limit, "slow down, too many messages..."), 1 ("Socket URL
+// has expired", in the connection's error frame) and 2 ("message text is missing"); these others
+// are fakeslack's own, named so a test can set what it expects.
+type RTMErrorCodes struct {
+	NoChannel       int `json:"no_channel"`        // a message or typing frame without channel
+	ChannelNotFound int `json:"channel_not_found"` // a channel the workspace does not have
+	TooLong         int `json:"too_long"`          // text over MaxTextChars
+	BadType         int `json:"bad_type"`          // a frame with an id and an unknown or missing type
+	Archived        int `json:"archived"`          // a message to an archived channel
+	BadFrame        int `json:"bad_frame"`         // a frame that is not JSON but has an "id"
+}
+
+// DefaultRTMErrorCodes returns the codes RTMOptions.ErrorCodes defaults to: 3 to 8, in the order
+// of RTMErrorCodes' fields.
+func DefaultRTMErrorCodes() RTMErrorCodes {
+	return RTMErrorCodes{NoChannel: 3, ChannelNotFound: 4, TooLong: 5, BadType: 6, Archived: 7, BadFrame: 8}
+}
+
+func (c RTMErrorCodes) withDefaults() RTMErrorCodes {
+	d := DefaultRTMErrorCodes()
+	for _, f := range []struct{ v, def *int }{
+		{&c.NoChannel, &d.NoChannel}, {&c.ChannelNotFound, &d.ChannelNotFound}, {&c.TooLong, &d.TooLong},
+		{&c.BadType, &d.BadType}, {&c.Archived, &d.Archived}, {&c.BadFrame, &d.BadFrame},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.def
+		}
+	}
+	return c
 }
 
 func (o RTMOptions) withDefaults() RTMOptions {
@@ -63,21 +99,15 @@ func (o RTMOptions) withDefaults() RTMOptions {
 	if o.MaxTextChars <= 0 {
 		o.MaxTextChars = 4000
 	}
+	o.ErrorCodes = o.ErrorCodes.withDefaults()
 	return o
 }
 
-// RTM error codes in {"ok":false,"reply_to":N,"error":{"code":C,"msg":"…"}} replies. Slack documents
-// only -1 (rate) and 2 (text missing), and 1 in the connection error frame; the others are ours.
+// The RTM error codes Slack documents: -1 (rate), 1 (in the connection error frame) and 2 (text
+// missing). The others are RTMOptions.ErrorCodes.
 const (
-	rtmErrSlowDown        = -1
-	rtmErrExpired         = 1
-	rtmErrNoText          = 2
-	rtmErrNoChannel       = 3
-	rtmErrChannelNotFound = 4
-	rtmErrTooLong         = 5
-	rtmErrBadType         = 6
-	rtmErrArchived        = 7
-	rtmErrBadFrame        = 8
+	rtmErrSlowDown = -1
+	rtmErrNoText   = 2
 )
 
 // rtmIDPattern finds the id of a frame that is not valid JSON, to answer it.
@@ -247,7 +277,7 @@ func (r *rtmServer) onFrame(rc *rtmConn, data []byte) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		if m := rtmIDPattern.FindSubmatch(data); m != nil {
 			if id, err2 := strconv.ParseInt(string(m[1]), 10, 64); err2 == nil {
-				r.replyError(rc, id, rtmErrBadFrame, "invalid JSON: "+err.Error())
+				r.replyError(rc, id, r.opts.ErrorCodes.BadFrame, "invalid JSON: "+err.Error())
 				return
 			}
 		}
@@ -274,7 +304,7 @@ func (r *rtmServer) onFrame(rc *rtmConn, data []byte) {
 		if typ == "" {
 			msg = "message type is missing"
 		}
-		r.replyError(rc, id, rtmErrBadType, msg)
+		r.replyError(rc, id, r.opts.ErrorCodes.BadType, msg)
 	}
 }
 
@@ -351,13 +381,13 @@ func (r *rtmServer) clientMessage(rc *rtmConn, data []byte, f map[string]json.Ra
 	chArg, text, threadTS := jsonString(f["channel"]), jsonString(f["text"]), jsonString(f["thread_ts"])
 	switch {
 	case chArg == "":
-		r.replyError(rc, id, rtmErrNoChannel, "message channel is missing")
+		r.replyError(rc, id, r.opts.ErrorCodes.NoChannel, "message channel is missing")
 		return
 	case text == "":
 		r.replyError(rc, id, rtmErrNoText, "message text is missing")
 		return
 	case utf8.RuneCountInString(text) > r.opts.MaxTextChars:
-		r.replyError(rc, id, rtmErrTooLong, "msg_too_long: message text is longer than "+itoa(int64(r.opts.MaxTextChars))+" characters")
+		r.replyError(rc, id, r.opts.ErrorCodes.TooLong, "msg_too_long: message text is longer than "+itoa(int64(r.opts.MaxTextChars))+" characters")
 		return
 	}
 	r.s.world.mu.Lock()
@@ -370,10 +400,10 @@ func (r *rtmServer) clientMessage(rc *rtmConn, data []byte, f map[string]json.Ra
 	r.s.world.mu.Unlock()
 	switch {
 	case !ok:
-		r.replyError(rc, id, rtmErrChannelNotFound, "channel_not_found: no channel "+chArg)
+		r.replyError(rc, id, r.opts.ErrorCodes.ChannelNotFound, "channel_not_found: no channel "+chArg)
 		return
 	case archived:
-		r.replyError(rc, id, rtmErrArchived, "is_archived: channel "+chID+" is archived")
+		r.replyError(rc, id, r.opts.ErrorCodes.Archived, "is_archived: channel "+chID+" is archived")
 		return
 	}
 	m := r.s.world.post(Message{Channel: chID, ThreadTS: threadTS, User: rc.user, BotID: rc.bot,
@@ -400,9 +430,9 @@ func (r *rtmServer) typing(rc *rtmConn, f map[string]json.RawMessage, id int64, 
 	r.s.world.mu.Unlock()
 	if !ok {
 		if hasID {
-			code, msg := rtmErrChannelNotFound, "channel_not_found: no channel "+chArg
+			code, msg := r.opts.ErrorCodes.ChannelNotFound, "channel_not_found: no channel "+chArg
 			if chArg == "" {
-				code, msg = rtmErrNoChannel, "typing channel is missing"
+				code, msg = r.opts.ErrorCodes.NoChannel, "typing channel is missing"
 			}
 			r.replyError(rc, id, code, msg)
 		}

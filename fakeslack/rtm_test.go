@@ -208,6 +208,36 @@ func TestRTMMessageErrors(t *testing.T) {
 	}
 }
 
+func TestRTMErrorCodesOption(t *testing.T) {
+	t.Parallel()
+	codes := fakeslack.RTMErrorCodes{NoChannel: 13, ChannelNotFound: 14, TooLong: 15, BadType: 16, Archived: 17, BadFrame: 18}
+	srv := start(t, fakeslack.Options{ChannelsPerWorkspace: 3, RTM: fakeslack.RTMOptions{WriteBurst: 100, ErrorCodes: codes}})
+	ws := srv.Workspaces()[0]
+	srv.SetChannelArchived(ws.Channels[2].ID, true)
+	c := rtmDial(t, srv, ws.ClassicBotToken)
+	for i, tt := range []struct {
+		frame string
+		code  float64
+	}{
+		{`{"type":"message","text":"x"}`, 13},
+		{`{"type":"message","channel":"C0NOPE","text":"x"}`, 14},
+		{`{"type":"message","channel":"general","text":"` + strings.Repeat("x", 4001) + `"}`, 15},
+		{`{"type":"frobnicate"}`, 16},
+		{`{"type":"message","channel":"` + ws.Channels[2].ID + `","text":"x"}`, 17},
+		{`{"type":"message","text":`, 18},
+		{`{"type":"message","channel":"general"}`, 2}, // documented: not configurable
+	} {
+		rtmSend(t, c, fmt.Sprintf(`{"id":%d,%s`, 300+i, tt.frame[1:]))
+		f := readFrame(t, c, rtmWait)
+		if e, _ := f["error"].(map[string]any); f["reply_to"] != float64(300+i) || e == nil || e["code"] != tt.code {
+			t.Errorf("%s: reply %v, want code %v", tt.frame, f, tt.code)
+		}
+	}
+	if d := fakeslack.DefaultRTMErrorCodes(); d.NoChannel != 3 || d.BadFrame != 8 {
+		t.Errorf("DefaultRTMErrorCodes() = %+v", d)
+	}
+}
+
 func TestRTMBadFramesIgnored(t *testing.T) {
 	t.Parallel()
 	srv := start(t, fakeslack.Options{})

@@ -43,6 +43,18 @@ type SocketModeOptions struct {
 	// MaxConnections is how many sockets an app may have open; one more is told
 	// too_many_websockets and closed. Default 10.
 	MaxConnections int
+	// TooManyCloseCode is the close code sent after too_many_websockets. Default 0: no close frame,
+	// the TCP connection is closed, as Slack was seen to do (the client reads 1006,
+	// java-slack-sdk#1223; Slack documents neither the frame nor the close). 1008 was fakeslack's
+	// earlier choice.
+	TooManyCloseCode int
+	// DisabledOpenError is the error apps.connections.open answers while the app's Socket Mode is
+	// off (DisableSocketMode). Slack's documentation is silent on this call while Socket Mode is
+	// off; default "link_disabled", the reason Slack gives on the socket when it is switched off.
+	DisabledOpenError string
+	// OpenWhileDisabled makes apps.connections.open answer ok while Socket Mode is off; the socket
+	// then gets link_disabled in place of hello and is closed (fakeslack's earlier behaviour).
+	OpenWhileDisabled bool
 	// TicketTTL is how long an apps.connections.open URL stays valid (it is also single-use).
 	// Default 30s.
 	TicketTTL time.Duration
@@ -82,6 +94,9 @@ func (o SocketModeOptions) withDefaults() SocketModeOptions {
 	}
 	if o.MaxConnections <= 0 {
 		o.MaxConnections = 10
+	}
+	if o.DisabledOpenError == "" {
+		o.DisabledOpenError = "link_disabled"
 	}
 	if o.TicketTTL <= 0 {
 		o.TicketTTL = 30 * time.Second
@@ -223,6 +238,10 @@ func (m *socketModeServer) open(req *apiRequest) (map[string]any, error) {
 	ticket := randomHex(16)
 	now := time.Now()
 	m.mu.Lock()
+	if m.disabled[req.Tok.app] && !m.opts.OpenWhileDisabled {
+		m.mu.Unlock()
+		return nil, apiErr(m.opts.DisabledOpenError)
+	}
 	for t, tk := range m.tickets {
 		if now.After(tk.expires) {
 			delete(m.tickets, t)
@@ -276,7 +295,7 @@ func (m *socketModeServer) serveSocket(w http.ResponseWriter, r *http.Request) {
 	case m.disabled[tk.app]:
 		refuse, closeCode = smLinkDisabled, websocket.CloseNormalClosure
 	case len(a.conns) >= m.opts.MaxConnections:
-		refuse, closeCode = smTooMany, websocket.ClosePolicyViolation
+		refuse, closeCode = smTooMany, m.opts.TooManyCloseCode
 	default:
 		a.conns = append(a.conns, c)
 		m.conns[sk.info.ID] = c
@@ -299,7 +318,11 @@ func (m *socketModeServer) serveSocket(w http.ResponseWriter, r *http.Request) {
 	if refuse != nil {
 		log.WithField("frame", string(refuse)).Info("socket mode socket refused")
 		_ = sk.send(refuse)
-		sk.closeClean(closeCode, "")
+		if closeCode > 0 {
+			sk.closeClean(closeCode, "")
+		} else {
+			sk.srv.goAfter(50*time.Millisecond, sk.drop) // let the frame reach the client before the TCP close
+		}
 		sk.serve(smReadLimit, func([]byte) {})
 		return
 	}

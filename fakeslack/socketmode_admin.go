@@ -50,8 +50,9 @@ func (s *Server) RefreshConnection(id string, warn bool) error {
 
 // DisableSocketMode turns an app's Socket Mode off, as the app settings toggle does: every open
 // socket of the app gets {"type":"disconnect","reason":"link_disabled"} and a clean close (1000).
-// While disabled, apps.connections.open still answers ok (Slack documents no error for it) but each
-// new socket gets link_disabled instead of hello and is closed; events are queued meanwhile.
+// While disabled, apps.connections.open answers SocketModeOptions.DisabledOpenError (default
+// link_disabled; Slack documents nothing for it), or with OpenWhileDisabled answers ok and each new
+// socket gets link_disabled instead of hello and is closed. Events are queued meanwhile.
 func (s *Server) DisableSocketMode(app string) error {
 	m := s.sm
 	if _, err := m.installed(app, ""); err != nil {

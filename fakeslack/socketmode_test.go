@@ -292,10 +292,24 @@ func TestSocketModeNumConnectionsAndTooMany(t *testing.T) {
 		f["debug_info"].(map[string]any)["host"] != "applink-local" {
 		t.Errorf("11th socket's first frame = %v, want disconnect too_many_websockets", f)
 	}
-	if err := cl.closed(smWait); closeCode(err) != websocket.ClosePolicyViolation {
-		t.Errorf("11th socket ended with %v, want close 1008", err)
+	if err := cl.closed(smWait); closeCode(err) != websocket.CloseAbnormalClosure {
+		t.Errorf("11th socket ended with %v, want 1006 (no close frame)", err)
 	}
 	waitFor(t, smWait, "the refused socket gone", func() bool { return len(srv.Connections(app.AppID)) == 10 })
+}
+
+func TestSocketModeTooManyCloseCodeOption(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{SocketMode: fakeslack.SocketModeOptions{MaxConnections: 1, TooManyCloseCode: websocket.ClosePolicyViolation}})
+	app, _ := firstApp(srv)
+	smConnect(t, srv, app, "")
+	cl := smDialURL(t, smURL(t, srv, app))
+	if f := cl.next(smWait); f["reason"] != "too_many_websockets" {
+		t.Errorf("second socket got %v", f)
+	}
+	if err := cl.closed(smWait); closeCode(err) != websocket.ClosePolicyViolation {
+		t.Errorf("second socket ended with %v, want close 1008", err)
+	}
 }
 
 func TestSocketModeMaxConnectionsOption(t *testing.T) {
@@ -779,13 +793,9 @@ func TestSocketModeLinkDisabled(t *testing.T) {
 	if err := cl.closed(smWait); closeCode(err) != websocket.CloseNormalClosure {
 		t.Errorf("closed with %v", err)
 	}
-	// While disabled the open succeeds but the socket is told link_disabled; events wait.
+	// While disabled apps.connections.open is refused; events wait.
 	inj, _ := srv.InjectEvent(app.AppID, ws.TeamID, json.RawMessage(`{"type":"queued"}`))
-	again := smDialURL(t, smURL(t, srv, app))
-	if f := again.next(smWait); f["reason"] != "link_disabled" {
-		t.Errorf("socket opened while disabled got %v", f)
-	}
-	again.closed(smWait)
+	wantError(t, apiForm(t, srv, "apps.connections.open", app.AppToken, nil), 200, "link_disabled")
 	if err := srv.EnableSocketMode(app.AppID); err != nil {
 		t.Fatal(err)
 	}
@@ -793,6 +803,26 @@ func TestSocketModeLinkDisabled(t *testing.T) {
 	if env := back.nextEnvelope(smWait); env["envelope_id"] != inj.EnvelopeID {
 		t.Errorf("after re-enabling got %v, want the queued event", env)
 	}
+}
+
+func TestSocketModeOpenWhileDisabledOption(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{SocketMode: fakeslack.SocketModeOptions{OpenWhileDisabled: true}})
+	app, _ := firstApp(srv)
+	if err := srv.DisableSocketMode(app.AppID); err != nil {
+		t.Fatal(err)
+	}
+	again := smDialURL(t, smURL(t, srv, app)) // the open answers ok
+	if f := again.next(smWait); f["reason"] != "link_disabled" {
+		t.Errorf("socket opened while disabled got %v", f)
+	}
+	if err := again.closed(smWait); closeCode(err) != websocket.CloseNormalClosure {
+		t.Errorf("closed with %v", err)
+	}
+	other := start(t, fakeslack.Options{SocketMode: fakeslack.SocketModeOptions{DisabledOpenError: "not_allowed"}})
+	oapp, _ := firstApp(other)
+	_ = other.DisableSocketMode(oapp.AppID)
+	wantError(t, apiForm(t, other, "apps.connections.open", oapp.AppToken, nil), 200, "not_allowed")
 }
 
 func TestSocketModeQueuedWhileOffline(t *testing.T) {

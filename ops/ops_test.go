@@ -1,13 +1,18 @@
 package ops_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	switchboard "github.com/switchboard-go/switchboard"
 	"github.com/switchboard-go/switchboard/fakeslack"
@@ -22,20 +27,29 @@ type fixture struct {
 	rt   *switchboard.Runtime
 	ops  *ops.Server
 	base string
+	logs *syncBuffer // the runtime's and the ops server's logs, at debug level
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, ops.Options{}) }
+
+// newFixtureWith starts the ops server with opts (Addr, NoProcessMetrics set here).
+func newFixtureWith(t *testing.T, opts ops.Options) *fixture {
 	t.Helper()
 	srv, err := fakeslack.New(fakeslack.Options{Workspaces: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := switchboard.New(switchboard.WithAPIURL(srv.APIURL()),
+	logs := &syncBuffer{}
+	log := logrus.New()
+	log.SetOutput(logs)
+	log.SetLevel(logrus.DebugLevel)
+	rt, err := switchboard.New(switchboard.WithAPIURL(srv.APIURL()), switchboard.WithLogger(log),
 		switchboard.WithBackoff(20*time.Millisecond, 200*time.Millisecond, time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := ops.New(rt, ops.Options{Addr: "127.0.0.1:0", NoProcessMetrics: true})
+	opts.Addr, opts.NoProcessMetrics, opts.Logger = "127.0.0.1:0", true, log
+	o, err := ops.New(rt, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +57,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, srv: srv, rt: rt, ops: o, base: "http://" + addr}
+	f := &fixture{t: t, srv: srv, rt: rt, ops: o, base: "http://" + addr, logs: logs}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -179,11 +193,21 @@ func TestStatus(t *testing.T) {
 	}
 }
 
-// /metrics carries link state, connects, reconnects by cause, events by type, the runtime's
-// counters, ack latency, subscriber queues and webhook outcomes.
+// /metrics carries links by state, connects, reconnects by cause, events by type, the runtime's
+// counters, ack latency, subscriber queues and webhook outcomes, by app and transport; per link
+// only when asked.
 func TestMetrics(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	for _, perLink := range []bool{false, true} {
+		t.Run(fmt.Sprintf("per-link=%v", perLink), func(t *testing.T) {
+			t.Parallel()
+			testMetrics(t, perLink)
+		})
+	}
+}
+
+func testMetrics(t *testing.T, perLink bool) {
+	f := newFixtureWith(t, ops.Options{PerLinkMetrics: perLink})
 	app := f.addApp(1)
 	eventually(t, "connected", func() bool { code, _ := f.get("/healthz"); return code == http.StatusOK })
 	ws := f.srv.Workspaces()[0]
@@ -202,10 +226,19 @@ func TestMetrics(t *testing.T) {
 	}
 	eventually(t, "a reconnect counted and the link back up", func() bool {
 		_, body := f.get("/metrics")
-		return metric(body, `switchboard_link_reconnects_total{cause="socket_read",link="`+link+`"}`) == "1" &&
-			metric(body, `switchboard_link_connects_total{link="`+link+`"}`) == "2" &&
-			metric(body, `switchboard_link_state{link="`+link+`",state="connected",transport="socketmode"}`) == "1"
+		ok := metric(body, `switchboard_reconnects_total{app="`+app.AppID+`",cause="read",transport="socketmode"}`) == "1" &&
+			metric(body, `switchboard_connects_total{app="`+app.AppID+`",transport="socketmode"}`) == "2" &&
+			metric(body, `switchboard_links{app="`+app.AppID+`",state="connected",transport="socketmode"}`) == "1"
+		if perLink {
+			ok = ok && metric(body, `switchboard_link_reconnects_total{cause="read",link="`+link+`"}`) == "1" &&
+				metric(body, `switchboard_link_connects_total{link="`+link+`"}`) == "2" &&
+				metric(body, `switchboard_link_state{link="`+link+`",state="connected",transport="socketmode"}`) == "1"
+		}
+		return ok
 	})
+	if _, body := f.get("/metrics"); !perLink && strings.Contains(body, "link=") {
+		t.Errorf("per-link series without PerLinkMetrics:\n%s", grep(body, "link="))
+	}
 
 	hooks, err := webhook.New()
 	if err != nil {
@@ -230,12 +263,14 @@ func TestMetrics(t *testing.T) {
 
 	_, body := f.get("/metrics")
 	for series, want := range map[string]string{
-		`switchboard_webhook_sends_total{outcome="delivered"}`:                                    "1",
-		`switchboard_link_state{link="` + link + `",state="reconnecting",transport="socketmode"}`: "0",
-		"switchboard_events_in_total":                                                             "7",
-		"switchboard_duplicates_dropped_total":                                                    "0",
-		`switchboard_subscriber_queue_depth{subscription="ops-events"}`:                           "0",
-		`switchboard_subscriber_dropped_total{subscription="ops-events"}`:                         "0",
+		`switchboard_webhook_sends_total{outcome="delivered"}`:                                   "1",
+		`switchboard_webhook_sends_total{outcome="no_service"}`:                                  "1",
+		`switchboard_links{app="` + app.AppID + `",state="reconnecting",transport="socketmode"}`: "0",
+		"switchboard_events_in_total":                                                            "7",
+		"switchboard_duplicates_dropped_total":                                                   "0",
+		"switchboard_callback_panics_total":                                                      "0",
+		`switchboard_subscriber_queue_depth{subscription="ops-events"}`:                          "0",
+		`switchboard_subscriber_dropped_total{subscription="ops-events"}`:                        "0",
 	} {
 		if got := metric(body, series); got != want {
 			t.Errorf("%s = %q, want %q", series, got, want)
@@ -244,6 +279,24 @@ func TestMetrics(t *testing.T) {
 	if !strings.Contains(body, `switchboard_webhook_sends_total{outcome="`) || strings.Count(body, "switchboard_webhook_sends_total{") != 2 {
 		t.Errorf("webhook outcomes:\n%s", grep(body, "webhook"))
 	}
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func grep(body, s string) string {

@@ -19,6 +19,7 @@ import (
 
 	switchboard "github.com/switchboard-go/switchboard"
 	"github.com/switchboard-go/switchboard/actors"
+	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/webhook"
 )
 
@@ -28,10 +29,25 @@ type Options struct {
 	Addr string
 	// Namespace prefixes every metric name. Default "switchboard".
 	Namespace string
-	// Logger receives the server's own logs. Default: discarded.
+	// Logger receives the server's own logs, redacted. Default: discarded.
 	Logger *logrus.Logger
-	// NoProcessMetrics leaves out the Go runtime and process collectors. Default false.
+	// NoProcessMetrics leaves out the Go runtime and process collectors. Default false. With a
+	// Registerer that has them already (prometheus.DefaultRegisterer), they are not added twice.
 	NoProcessMetrics bool
+	// Registerer is where the metrics are registered. Default: a registry of the Server's own
+	// (Registry), which /metrics serves.
+	Registerer prometheus.Registerer
+	// Gatherer is what /metrics serves. Default: the Server's own registry or, with a Registerer,
+	// the Registerer itself, which must then be a prometheus.Gatherer (a *prometheus.Registry is).
+	Gatherer prometheus.Gatherer
+	// PerLinkMetrics adds series per link: link_state{link,transport,state},
+	// link_connects_total{link}, link_reconnects_total{link,cause}, link_fatal_total{link,code}.
+	// Default off: a fleet of 10,000 workspaces would make 50,000 series and more. Without them,
+	// links, connects, reconnects and fatal stops are counted by app and transport, and each
+	// link's detail is in /status.
+	PerLinkMetrics bool
+	// IdleTimeout closes a keep-alive connection idle this long. Default 30s.
+	IdleTimeout time.Duration
 }
 
 // Server serves one Runtime's operations endpoints. Its methods are safe for concurrent use.
@@ -39,7 +55,7 @@ type Server struct {
 	rt      *switchboard.Runtime
 	opts    Options
 	log     *logrus.Entry
-	reg     *prometheus.Registry
+	reg     *prometheus.Registry // nil with Options.Registerer
 	m       *metrics
 	handler http.Handler
 
@@ -61,28 +77,52 @@ func New(rt *switchboard.Runtime, opts Options) (*Server, error) {
 	if opts.Namespace == "" {
 		opts.Namespace = "switchboard"
 	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = 30 * time.Second
+	}
+	if opts.IdleTimeout < 0 {
+		return nil, fmt.Errorf("ops: idle timeout %v must be positive", opts.IdleTimeout)
+	}
 	if opts.Logger == nil {
 		l := logrus.New()
 		l.SetOutput(io.Discard)
 		opts.Logger = l
 	}
-	s := &Server{rt: rt, opts: opts, log: opts.Logger.WithField("component", "ops"), reg: prometheus.NewRegistry()}
-	if !opts.NoProcessMetrics {
-		s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s := &Server{rt: rt, opts: opts, log: redact.Logger(opts.Logger).WithField("component", "ops")}
+	reg, gather := opts.Registerer, opts.Gatherer
+	if reg == nil {
+		s.reg = prometheus.NewRegistry()
+		reg = s.reg
 	}
-	s.m = newMetrics(opts.Namespace, s.reg, rt)
+	if gather == nil {
+		g, ok := reg.(prometheus.Gatherer)
+		if !ok {
+			return nil, errors.New("ops: Options.Registerer is not a prometheus.Gatherer: set Options.Gatherer")
+		}
+		gather = g
+	}
+	if !opts.NoProcessMetrics {
+		for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+			var are prometheus.AlreadyRegisteredError
+			if err := reg.Register(c); err != nil && !errors.As(err, &are) {
+				return nil, fmt.Errorf("ops: register process metrics: %w", err)
+			}
+		}
+	}
+	var err error
+	if s.m, err = newMetrics(opts.Namespace, reg, rt, opts.PerLinkMetrics); err != nil {
+		return nil, err
+	}
 	if err := rt.OnLifecycle(s.m.lifecycle, switchboard.Named("ops-lifecycle")); err != nil {
 		return nil, fmt.Errorf("ops: subscribe to lifecycle: %w", err)
 	}
-	count := func(_ context.Context, ev *switchboard.Event) {
-		s.m.events.WithLabelValues(string(ev.Kind), ev.Type).Inc()
-	}
+	count := func(_ context.Context, ev *switchboard.Event) { s.m.event(ev) }
 	if err := rt.Handle(switchboard.Filter{}, count, switchboard.Named("ops-events"), switchboard.Queue(8192, switchboard.DropNewest)); err != nil {
 		return nil, fmt.Errorf("ops: subscribe to events: %w", err)
 	}
-	rt.OnAck(s.ObserveAck)
+	rt.OnAck(s.ObserveAck) // beside the program's own observers
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /status", s.status)
 	s.handler = mux
@@ -92,7 +132,8 @@ func New(rt *switchboard.Runtime, opts Options) (*Server, error) {
 // Handler serves /metrics, /healthz and /status.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Registry is the Prometheus registry the metrics are in; register your own collectors on it.
+// Registry is the Server's own Prometheus registry, which /metrics serves; register your own
+// collectors on it. It is nil when Options.Registerer was set.
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
 
 // ObserveAck records one ack's latency, from reading the envelope to writing its ack.
@@ -116,7 +157,8 @@ func (s *Server) Start() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("ops: listen %s: %w", s.opts.Addr, err)
 	}
-	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: time.Minute, IdleTimeout: s.opts.IdleTimeout, MaxHeaderBytes: 64 << 10}
 	s.done = make(chan struct{})
 	srv, done := s.http, s.done
 	go func() { // owner: Server. Ends when Close shuts srv down; Close waits on done.

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	switchboard "github.com/switchboard-go/switchboard"
+	"github.com/switchboard-go/switchboard/fakeslack"
 	"github.com/switchboard-go/switchboard/messages"
 	"github.com/switchboard-go/switchboard/supervisor"
 )
@@ -162,5 +164,52 @@ func TestHungOpenCallTimesOut(t *testing.T) {
 				t.Error("the hung open call was not logged")
 			}
 		})
+	}
+}
+
+// TestMassDropIsPaced: when every link drops at once, the runtime's connect budget (default: 10 at
+// once, then one per 50ms) spreads the reconnects: no second sees anywhere near all of them, none
+// is refused with a 429, and every link comes back.
+func TestMassDropIsPaced(t *testing.T) {
+	t.Parallel()
+	const links = 60
+	srv, err := fakeslack.New(fakeslack.Options{Workspaces: links, Apps: -1, UsersPerWorkspace: 1, ChannelsPerWorkspace: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	counter := newConnectCounter()
+	hr := newHostileRuntime(t, srv.APIURL(), 15*time.Second,
+		switchboard.WithHTTPClient(&http.Client{Transport: counter, Timeout: 30 * time.Second}),
+		switchboard.WithBackoff(time.Second, 2*time.Minute, 300*time.Millisecond))
+	for _, ws := range srv.Workspaces() {
+		if err := hr.rt.AddWorkspace(context.Background(), switchboard.Workspace{Team: ws.TeamID, Token: ws.ClassicBotToken}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	isConnected := func(ev messages.Lifecycle) bool { _, ok := ev.(messages.Connected); return ok }
+	for range links {
+		hr.await(30*time.Second, "connected", isConnected)
+	}
+	time.Sleep(400 * time.Millisecond) // every session healthy (resetAfter 300ms): each drop retries at once
+	start := time.Now()
+	for _, c := range srv.Connections("") {
+		if err := srv.DropConnection(c.ID, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range links {
+		hr.await(30*time.Second, "reconnected", isConnected)
+	}
+	sent := counter.since(start)
+	if len(sent) < links {
+		t.Errorf("%d rtm.connect calls after the drop, want at least %d", len(sent), links)
+	}
+	// The budget allows 10 + 20 in any second; the rest is slack for scheduling.
+	if peak := peakPerSecond(sent); peak > 40 {
+		t.Errorf("%d rtm.connect calls in one second of %d, want at most 40", peak, len(sent))
+	}
+	if n := counter.limited.Load(); n > 0 {
+		t.Errorf("%d reconnects refused with 429", n)
 	}
 }

@@ -31,6 +31,9 @@ type config struct {
 	ackAfterHandlers bool
 	dedupeWindow     int
 	webhooks         *webhook.Client
+	connectBurst     int           // 0: actors.DefaultConnectBurst
+	connectEvery     time.Duration // 0: actors.DefaultConnectEvery
+	openTimeout      time.Duration // 0: actors.DefaultOpenTimeout
 }
 
 func defaultConfig() *config {
@@ -156,6 +159,33 @@ func WithDedupeWindow(n int) Option {
 			return fmt.Errorf("switchboard: dedupe window %d must be positive", n)
 		}
 		c.dedupeWindow = n
+		return nil
+	}
+}
+
+// WithConnectBudget sets the runtime-wide pace of reconnects: burst of them at once, then one every
+// every. Each session of a link but its first takes a slot before it calls apps.connections.open or
+// rtm.connect, so links that drop together come back at this pace instead of all at once. Default
+// 10 and 50ms (20 a second; 1,000 links are back in under a minute); burst must be ≥ 1 and every > 0.
+func WithConnectBudget(burst int, every time.Duration) Option {
+	return func(c *config) error {
+		if burst < 1 || every <= 0 {
+			return fmt.Errorf("switchboard: connect budget needs burst (%d) >= 1 and every (%v) > 0", burst, every)
+		}
+		c.connectBurst, c.connectEvery = burst, every
+		return nil
+	}
+}
+
+// WithOpenTimeout bounds each apps.connections.open and rtm.connect call, whatever the HTTP
+// client's own timeout: a call with no answer by then ends the session, which is logged and
+// retried. Default 10s; must be > 0.
+func WithOpenTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("switchboard: open timeout %v must be positive", d)
+		}
+		c.openTimeout = d
 		return nil
 	}
 }

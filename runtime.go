@@ -96,6 +96,8 @@ func New(opts ...Option) (*Runtime, error) {
 		System: system, Log: rt.log, Ctx: ctx, WG: &rt.wg, HTTP: cfg.http, APIURL: cfg.apiURL,
 		Dialer: &websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: websocket.DefaultDialer.Proxy},
 		Stats:  &actors.Stats{}, Flow: actors.NewFlow(),
+		Connects:    actors.ConnectBudget{Burst: cfg.connectBurst, Every: cfg.connectEvery},
+		OpenTimeout: cfg.openTimeout,
 	}
 	guardian := actor.WithGuardian(actor.NewOneForOneStrategy(10, time.Minute, func(reason any) actor.Directive {
 		rt.log.WithField("panic", fmt.Sprint(reason)).Error("runtime actor panicked, restarting it")

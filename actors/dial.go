@@ -42,8 +42,8 @@ func beginSession(env *Env, state *LinkState, link messages.Link, fields logrus.
 	fields["session"] = gen
 	log := env.Log.WithFields(fields)
 	if cause != nil {
-		env.publish(messages.Reconnecting{Link: link, Session: gen, Attempt: attempt, Delay: delay, Cause: cause})
 		log.WithError(cause).WithField("delay", delay).Warn("session ended, reconnecting")
+		env.publish(messages.Reconnecting{Link: link, Session: gen, Attempt: attempt, Delay: delay, Cause: cause})
 	}
 	return sess, log, attempt, delay
 }

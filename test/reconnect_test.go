@@ -140,7 +140,7 @@ func TestStopEndsAStalledHandshake(t *testing.T) {
 
 // TestHungOpenCallTimesOut: with an http.Client without a timeout, an apps.connections.open or
 // rtm.connect that never answers ends the session after the open deadline (logged, retried)
-// instead of leaving the link connecting forever.
+// instead of leaving the link connecting forever. The default deadline is 10s; this test sets 300ms.
 func TestHungOpenCallTimesOut(t *testing.T) {
 	t.Parallel()
 	for _, rtm := range []bool{false, true} {
@@ -150,7 +150,8 @@ func TestHungOpenCallTimesOut(t *testing.T) {
 				<-r.Context().Done() // never answers; ends when the client gives up
 				return true
 			}})
-			hr := newHostileRuntime(t, h.apiURL(), 5*time.Second, switchboard.WithHTTPClient(&http.Client{}))
+			hr := newHostileRuntime(t, h.apiURL(), 5*time.Second, switchboard.WithHTTPClient(&http.Client{}),
+				switchboard.WithOpenTimeout(300*time.Millisecond))
 			if rtm {
 				hr.addWorkspace()
 			} else {
@@ -160,9 +161,9 @@ func TestHungOpenCallTimesOut(t *testing.T) {
 			if !strings.Contains(ev.Cause.Error(), "no answer within") {
 				t.Errorf("cause %v, want the open deadline", ev.Cause)
 			}
-			if !strings.Contains(hr.logs.String(), "no answer within") {
-				t.Error("the hung open call was not logged")
-			}
+			waitFor(t, 5*time.Second, "the hung open call logged", func() bool {
+				return strings.Contains(hr.logs.String(), "no answer within")
+			})
 		})
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	slogrus "github.com/samber/slog-logrus/v2"
 	"github.com/sirupsen/logrus"
 	"go.uber.org/goleak"
 )
@@ -209,3 +211,18 @@ func TestLoggerNil(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// protoactor logs through slog-logrus: its lines and attributes are redacted too.
+func TestLoggerUnderSlog(t *testing.T) {
+	user := logrus.New()
+	var out syncBuffer
+	user.SetOutput(&out)
+	user.SetFormatter(&logrus.JSONFormatter{})
+	l := slog.New(slogrus.Option{Logger: Logger(user), Level: slog.LevelInfo}.NewLogrusHandler())
+	l.Warn("dead letter xoxb-1-2-SECRET", slog.Any("message", struct{ URL string }{"https://h/services/T1/B1/SECRET"}),
+		slog.String("pid", "ticket=SECRET"), slog.Int("n", 1))
+	got := out.String()
+	if strings.Contains(got, "SECRET") || !strings.Contains(got, "dead letter xoxb-…") {
+		t.Errorf("slog line: %s", got)
+	}
+}

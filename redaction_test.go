@@ -1,0 +1,97 @@
+package switchboard_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	switchboard "github.com/switchboard-go/switchboard"
+	"github.com/switchboard-go/switchboard/fakeslack"
+	"github.com/switchboard-go/switchboard/messages"
+)
+
+// A handler's panic value, and Slack's answers, reach the logs and Status redacted; the user's
+// logger is not changed.
+func TestLogsAndStatusRedacted(t *testing.T) {
+	t.Parallel()
+	srv, err := fakeslack.New(fakeslack.Options{Workspaces: 1, Apps: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ws, app := srv.Workspaces()[0], srv.Apps()[0]
+	logs := &logSink{}
+	log := logrus.New()
+	log.SetOutput(logs)
+	log.SetFormatter(&logrus.JSONFormatter{})
+	formatter := log.Formatter
+	rt, err := switchboard.New(switchboard.WithAPIURL(srv.APIURL()), switchboard.WithLogger(log),
+		switchboard.WithBackoff(10*time.Millisecond, 50*time.Millisecond, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := rt.Stop(ctx); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	}()
+	if log.Formatter != formatter || len(log.Hooks) != 0 {
+		t.Error("WithLogger changed the user's logger")
+	}
+	panicked := make(chan struct{}, 1)
+	if err := rt.OnEvent(func(context.Context, *switchboard.Event) {
+		panicked <- struct{}{}
+		panic("handler boom " + ws.BotToken + " " + ws.Webhooks[0].URL)
+	}, "message"); err != nil {
+		t.Fatal(err)
+	}
+	connected := make(chan struct{}, 10)
+	_ = rt.OnLifecycle(func(ev messages.Lifecycle) {
+		if _, ok := ev.(messages.Connected); ok {
+			connected <- struct{}{}
+		}
+	})
+	srv.RefuseOpens(app.AppID, 1, "weird_code "+ws.UserToken+" \x1b[31m", 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.AddApp(ctx, switchboard.App{ID: app.AppID, Token: app.AppToken}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-connected:
+	case <-ctx.Done():
+		t.Fatal("never connected")
+	}
+	if _, err := srv.InjectMessages(ctx, app.AppID, fakeslack.MessageStream{Team: ws.TeamID, Channel: ws.Channels[0].ID, TextPrefix: "m", Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-panicked:
+	case <-ctx.Done():
+		t.Fatal("the handler never ran")
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !strings.Contains(logs.String(), "handler boom") {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("the panic was not logged:\n%s", logs)
+		}
+	}
+	st := rt.Status()
+	if len(st) != 1 || !strings.Contains(st[0].LastError, "weird_code xoxp-…") {
+		t.Errorf("Status: %+v", st)
+	}
+	text := logs.String() + st[0].LastError
+	for _, secret := range []string{ws.BotToken[5:], ws.UserToken[5:], ws.Webhooks[0].URL[len(srv.URL()):]} {
+		if strings.Contains(text, secret) {
+			t.Errorf("%q in the logs or Status:\n%s", secret, text)
+		}
+	}
+}

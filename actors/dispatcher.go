@@ -27,6 +27,7 @@ type SubscriptionStats struct {
 	Name    string
 	Queued  int   // accepted and not yet handled: waiting, or in a handler; every key included
 	Dropped int64 // by the overflow policy the subscription chose; every key included
+	Keys    int   // live keys of a keyed subscription (PerTeam, PerChannel, PerThread); 0 otherwise
 }
 
 // dispatcher routes events to subscriptions. It drops Events API redeliveries it has seen within
@@ -83,7 +84,7 @@ func (d *dispatcher) Receive(ctx actor.Context) {
 	case SubscriberStats:
 		out := make([]SubscriptionStats, 0, len(d.subs))
 		for _, s := range d.subs {
-			out = append(out, SubscriptionStats{Name: s.spec.Name, Queued: int(s.counts.backlog.Load()), Dropped: s.counts.dropped.Load()})
+			out = append(out, SubscriptionStats{Name: s.spec.Name, Queued: int(s.counts.backlog.Load()), Dropped: s.counts.dropped.Load(), Keys: int(s.counts.keys.Load())})
 		}
 		ctx.Respond(out)
 	case *actor.Stopping:

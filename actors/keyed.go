@@ -25,6 +25,7 @@ type keyed struct {
 	lru      *list.List // of *keyChild, most recently used at the front
 	parked   []*messages.Event
 	retrying bool
+	leaving  int // key subscribers stopped and not yet terminated: they count toward the cap
 	stopping bool
 }
 
@@ -70,12 +71,20 @@ func (k *keyed) Receive(ctx actor.Context) {
 		k.unpark(ctx)
 	case idleCheck:
 		k.idle(ctx, msg)
+	case *actor.Terminated:
+		if k.leaving > 0 {
+			k.leaving--
+			if len(k.parked) > 0 {
+				k.unpark(ctx)
+			}
+		}
 	case *actor.Stopping, *actor.Restarting:
 		_, k.stopping = msg.(*actor.Stopping)
 		for _, c := range k.keys {
 			c.timer.Stop()
 		}
-		k.keys = map[string]*keyChild{}
+		k.counts.keys.Add(-int64(len(k.keys)))
+		k.keys, k.leaving = map[string]*keyChild{}, 0
 		k.lru.Init()
 		// Parked events were never placed: their placement is let go so that their acks (and
 		// readers) are not held forever; they are counted as dropped.
@@ -96,7 +105,12 @@ func (k *keyed) route(ctx actor.Context, ev *messages.Event) bool {
 	key := keyOf(k.spec.KeyBy, ev)
 	c := k.keys[key]
 	if c == nil {
-		if len(k.keys) >= k.maxKeys() && !k.evict(ctx) {
+		if len(k.keys)+k.leaving >= k.maxKeys() {
+			// Make room, and wait (parked) until the replaced key's subscriber has stopped, so
+			// that no more than MaxKeys ever live.
+			if k.leaving == 0 {
+				k.evict(ctx)
+			}
 			return false
 		}
 		q := newQueue(k.spec.QueueSize, k.spec.Overflow, k.env.Flow, k.counts)
@@ -105,6 +119,7 @@ func (k *keyed) route(ctx actor.Context, ev *messages.Event) bool {
 		c = &keyChild{key: key, pid: ctx.Spawn(subscriberProps(k.env, spec, q)), q: q}
 		c.elem = k.lru.PushFront(c)
 		k.keys[key] = c
+		k.counts.keys.Add(1)
 		c.timer = k.env.after(k.spec.IdleAfter, ctx.Self(), idleCheck{key: key, gen: c.gen})
 	} else {
 		k.lru.MoveToFront(c.elem)
@@ -126,7 +141,8 @@ func (k *keyed) maxKeys() int {
 // evictScan bounds how many keys, from the least recently used, evict looks at.
 const evictScan = 64
 
-// evict stops the least recently used key that has nothing queued or in its handler.
+// evict stops the least recently used key that has nothing queued or in its handler; false when
+// every key it looked at is busy.
 func (k *keyed) evict(ctx actor.Context) bool {
 	e := k.lru.Back()
 	for i := 0; e != nil && i < evictScan; i++ {
@@ -143,13 +159,15 @@ func (k *keyed) evict(ctx actor.Context) bool {
 func (k *keyed) stopKey(ctx actor.Context, c *keyChild) {
 	c.timer.Stop()
 	ctx.Poison(c.pid)
+	k.leaving++
 	k.lru.Remove(c.elem)
 	delete(k.keys, c.key)
+	k.counts.keys.Add(-1)
 }
 
 func (k *keyed) park(ctx actor.Context, ev *messages.Event) {
 	k.parked = append(k.parked, ev)
-	if !k.retrying {
+	if !k.retrying && k.leaving == 0 {
 		k.retrying = true
 		k.env.after(parkRetry, ctx.Self(), retryParked{})
 	}
@@ -167,8 +185,10 @@ func (k *keyed) unpark(ctx actor.Context) {
 		k.parked = nil
 		return
 	}
-	k.retrying = true
-	k.env.after(parkRetry, ctx.Self(), retryParked{})
+	if !k.retrying && k.leaving == 0 { // a leaving key's Terminated retries by itself
+		k.retrying = true
+		k.env.after(parkRetry, ctx.Self(), retryParked{})
+	}
 }
 
 func (k *keyed) idle(ctx actor.Context, msg idleCheck) {

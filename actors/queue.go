@@ -72,6 +72,8 @@ type subCounts struct {
 	backlog atomic.Int64
 	// dropped counts items dropped by the overflow policy.
 	dropped atomic.Int64
+	// keys counts a keyed subscription's live keys.
+	keys atomic.Int64
 
 	mu         sync.Mutex
 	lastLog    time.Time

@@ -100,7 +100,9 @@ func (rt *Runtime) RemoveApp(ctx context.Context, id string) error {
 	if !ok {
 		return fmt.Errorf("switchboard: no app %s", id)
 	}
-	return rt.removeLinks(ctx, names)
+	err := rt.removeLinks(ctx, names)
+	rt.system.Root.Send(rt.dispatcher, actors.ForgetApp{App: id}) // its dedupe memory goes with it
+	return err
 }
 
 func (rt *Runtime) removeLinks(ctx context.Context, names []string) error {

@@ -138,3 +138,34 @@ func stopRuntime(t *testing.T, rt *switchboard.Runtime) {
 		t.Errorf("Stop: %v", err)
 	}
 }
+
+// TestRemovedAppForgetsItsEventIDs: RemoveApp frees the app's dedupe memory, so an app added again
+// under the same ID starts with none (the same event ID is delivered again, not dropped).
+func TestRemovedAppForgetsItsEventIDs(t *testing.T) {
+	t.Parallel()
+	fs := newFrameServer(t, eventEnvelope(`"e1"`, "Ev1"))
+	rt, err := switchboard.New(switchboard.WithAPIURL(fs.srv.URL + "/api/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stopRuntime(t, rt) })
+	var handled atomic.Int32
+	if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) { handled.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	app := switchboard.App{ID: "A1", Token: "xapp-1-A1-1-s"}
+	if err := rt.AddApp(context.Background(), app); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the event handled", func() bool { return handled.Load() == 1 })
+	if err := rt.RemoveApp(context.Background(), app.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.AddApp(context.Background(), app); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the same event ID handled again by the re-added app", func() bool { return handled.Load() == 2 })
+	if d := rt.Stats().Duplicates; d != 0 {
+		t.Errorf("%d duplicates: the removed app's event IDs were remembered", d)
+	}
+}

@@ -20,12 +20,19 @@ import (
 type frameServer struct {
 	srv    *httptest.Server
 	frames [][]byte
+	gen    func(i int) []byte // after frames: gen(0), gen(1), … until it returns nil
 	got    chan []byte
 }
 
-func newFrameServer(t *testing.T, frames ...[]byte) *frameServer {
+func newFrameServer(t testing.TB, frames ...[]byte) *frameServer {
 	t.Helper()
-	fs := &frameServer{frames: frames, got: make(chan []byte, 64)}
+	return newGenServer(t, nil, frames...)
+}
+
+// newGenServer is newFrameServer whose socket goes on with the frames gen makes.
+func newGenServer(t testing.TB, gen func(int) []byte, frames ...[]byte) *frameServer {
+	t.Helper()
+	fs := &frameServer{frames: frames, gen: gen, got: make(chan []byte, 64)}
 	up := websocket.Upgrader{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/apps.connections.open", func(w http.ResponseWriter, r *http.Request) {
@@ -41,6 +48,16 @@ func newFrameServer(t *testing.T, frames ...[]byte) *frameServer {
 		_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello","num_connections":1}`))
 		for _, f := range fs.frames {
 			_ = ws.WriteMessage(websocket.TextMessage, f)
+		}
+		if fs.gen != nil {
+			go func() { // owner: this handler's socket; ends with the last frame or a failed write.
+				for i := 0; ; i++ {
+					f := fs.gen(i)
+					if f == nil || ws.WriteMessage(websocket.TextMessage, f) != nil {
+						return
+					}
+				}
+			}()
 		}
 		for {
 			_, data, err := ws.ReadMessage()

@@ -63,7 +63,7 @@ func (s *Server) InjectRTMEvent(team string, event any) (int, error) {
 // InjectRTMMessage posts m into its channel's history (Via "injected") and sends it as a message
 // event to every RTM socket of team. It returns the message's ts.
 func (s *Server) InjectRTMMessage(team string, m RTMMessage) (string, error) {
-	msgs, err := s.injectMessages(team, m, 1, false)
+	msgs, err := s.injectMessages(team, m, 1, 0)
 	if err != nil {
 		return "", err
 	}
@@ -72,47 +72,64 @@ func (s *Server) InjectRTMMessage(team string, m RTMMessage) (string, error) {
 }
 
 // InjectRTMStream posts n messages into m's channel, with texts m.Text+"1" … m.Text+"n", and sends
-// them to every RTM socket of team as fast as the sockets take them: the frames are encoded before
-// the first is written. It returns once all are written, with the number of frames written.
+// them to every RTM socket of team as fast as the sockets take them: the frames are encoded in
+// batches of rtmStreamBatch before the batch's first is written, so memory stays bounded however
+// large n is. It returns once all are written, with the number of frames written.
 func (s *Server) InjectRTMStream(team string, m RTMMessage, n int) (int, error) {
 	if n <= 0 {
 		return 0, nil
 	}
-	msgs, err := s.injectMessages(team, m, n, true)
-	if err != nil {
-		return 0, err
-	}
-	frames := make([][]byte, len(msgs))
-	for i, msg := range msgs {
-		frames[i] = messageFrame(team, msg)
-	}
+	socks := s.rtm.sockets(team)
+	failed := make([]bool, len(socks))
+	frames := make([][]byte, 0, min(n, rtmStreamBatch))
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		sent int
 	)
-	for _, sk := range s.rtm.sockets(team) {
-		wg.Add(1)
-		go func() { // owner: this call; ends when the frames are written or the socket fails; waited below.
-			defer wg.Done()
-			k := 0
-			for _, f := range frames {
-				if !s.rtm.sendEvent(sk, f) {
-					break
-				}
-				k++
+	for from := 1; from <= n; from += rtmStreamBatch {
+		msgs, err := s.injectMessages(team, m, min(rtmStreamBatch, n-from+1), from)
+		if err != nil {
+			return sent, err
+		}
+		frames = frames[:0]
+		if len(socks) == 0 {
+			continue // history only: nobody to write to
+		}
+		for _, msg := range msgs {
+			frames = append(frames, messageFrame(team, msg))
+		}
+		for i, sk := range socks {
+			if failed[i] {
+				continue
 			}
-			mu.Lock()
-			sent += k
-			mu.Unlock()
-		}()
+			wg.Add(1)
+			go func() { // owner: this call; ends when the batch is written or the socket fails; waited below.
+				defer wg.Done()
+				k := 0
+				for _, f := range frames {
+					if !s.rtm.sendEvent(sk, f) {
+						failed[i] = true
+						break
+					}
+					k++
+				}
+				mu.Lock()
+				sent += k
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	return sent, nil
 }
 
-// injectMessages appends n messages to history under one lock. numbered appends 1…n to the text.
-func (s *Server) injectMessages(team string, m RTMMessage, n int, numbered bool) ([]Message, error) {
+// rtmStreamBatch is how many messages InjectRTMStream renders at a time.
+const rtmStreamBatch = 10000
+
+// injectMessages appends n messages to history under one lock. With from > 0 the texts are
+// numbered from, from+1, ….
+func (s *Server) injectMessages(team string, m RTMMessage, n int, from int) ([]Message, error) {
 	s.world.mu.Lock()
 	defer s.world.mu.Unlock()
 	ws := s.world.byTeam[team]
@@ -130,11 +147,11 @@ func (s *Server) injectMessages(team string, m RTMMessage, n int, numbered bool)
 	out := make([]Message, n)
 	for i := range out {
 		text := m.Text
-		if numbered {
-			text += strconv.Itoa(i + 1)
+		if from > 0 {
+			text += strconv.Itoa(from + i)
 		}
 		msg := Message{Channel: ch.ID, ThreadTS: m.ThreadTS, User: user, Text: text, TS: s.world.nextTS(), Via: "injected"}
-		s.world.history[ch.ID] = append(s.world.history[ch.ID], msg)
+		s.world.appendHistory(msg)
 		out[i] = msg
 	}
 	return out, nil

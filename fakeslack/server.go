@@ -33,6 +33,12 @@ type Options struct {
 	// TranscriptSize is how many transcript entries are kept (oldest dropped first). Default 100000;
 	// negative disables the transcript.
 	TranscriptSize int
+	// TranscriptBytes bounds the Data (frames, bodies) the transcript keeps in all, oldest entries
+	// dropped first. Default 64 MiB.
+	TranscriptBytes int
+	// HistorySize is how many messages each channel's history keeps (History, thread parents,
+	// response_url edits), oldest dropped first. Default 10000; negative keeps none.
+	HistorySize int
 	// QueryTokens accepts a token in the query string of a GET request, as Slack does for apps
 	// created before 2021-02-24. Default false: refused (not_authed), as for newer apps.
 	QueryTokens bool
@@ -78,6 +84,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.TranscriptSize == 0 {
 		o.TranscriptSize = 100000
+	}
+	if o.TranscriptBytes <= 0 {
+		o.TranscriptBytes = 64 << 20
+	}
+	if o.HistorySize == 0 {
+		o.HistorySize = 10000
 	}
 	o.RTM = o.RTM.withDefaults()
 	o.SocketMode = o.SocketMode.withDefaults()
@@ -129,7 +141,7 @@ func New(opts Options) (*Server, error) {
 		limiter:    newRateLimiter(),
 		refusals:   newRefusals(),
 		sockets:    newSocketRegistry(),
-		transcript: newTranscript(opts.TranscriptSize),
+		transcript: newTranscript(opts.TranscriptSize, opts.TranscriptBytes, nil),
 		ctx:        ctx,
 		cancel:     cancel,
 	}
@@ -208,11 +220,11 @@ func (s *Server) Apps() []App {
 	return out
 }
 
-// History returns the messages posted in a channel, oldest first.
+// History returns the messages kept of a channel, oldest first: the last Options.HistorySize.
 func (s *Server) History(channelID string) []Message {
 	s.world.mu.Lock()
 	defer s.world.mu.Unlock()
-	return append([]Message(nil), s.world.history[channelID]...)
+	return s.world.history[channelID].list()
 }
 
 // RevokeToken makes every later use of tok fail with token_revoked and closes the sockets opened

@@ -44,19 +44,26 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 	}{plain(e), string(e.Data)})
 }
 
-// Transcript is a bounded, ordered record of traffic, oldest entries dropped first.
+// Transcript is a bounded, ordered record of traffic, oldest entries dropped first: at most
+// Options.TranscriptSize entries holding at most Options.TranscriptBytes of Data in all.
 type Transcript struct {
-	mu      sync.Mutex
-	size    int
-	entries []Entry // ring buffer once full
-	start   int
-	seq     uint64
+	mu       sync.Mutex
+	size     int     // entries kept at most; < 0: none
+	maxBytes int     // Data bytes kept at most
+	buf      []Entry // ring storage, grown up to size
+	start, n int     // oldest entry's index, entries kept
+	bytes    int     // Data bytes kept
+	seq      uint64
+	tap      func(Entry) // sees every entry as it is added (Recorder); nil for none
 }
 
-func newTranscript(size int) *Transcript { return &Transcript{size: size} }
+// newTranscript makes a transcript; tap (nil for none) is set once here, so add may read it unlocked.
+func newTranscript(size, maxBytes int, tap func(Entry)) *Transcript {
+	return &Transcript{size: size, maxBytes: maxBytes, tap: tap}
+}
 
 func (t *Transcript) add(e Entry) {
-	if t.size < 0 {
+	if t.size < 0 && t.tap == nil {
 		return
 	}
 	t.mu.Lock()
@@ -66,21 +73,38 @@ func (t *Transcript) add(e Entry) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	if len(t.entries) < t.size {
-		t.entries = append(t.entries, e)
+	if t.tap != nil {
+		t.tap(e)
+	}
+	if t.size < 1 {
 		return
 	}
-	t.entries[t.start] = e
-	t.start = (t.start + 1) % len(t.entries)
+	for t.n > 0 && (t.n == t.size || t.bytes+len(e.Data) > t.maxBytes) {
+		old := &t.buf[t.start]
+		t.bytes -= len(old.Data)
+		*old = Entry{}
+		t.start = (t.start + 1) % len(t.buf)
+		t.n--
+	}
+	if t.n == len(t.buf) { // storage full below size: double it, oldest first
+		grown := make([]Entry, min(t.size, max(64, 2*t.n)))
+		for i := range t.n {
+			grown[i] = t.buf[(t.start+i)%len(t.buf)]
+		}
+		t.buf, t.start = grown, 0
+	}
+	t.buf[(t.start+t.n)%len(t.buf)] = e
+	t.n++
+	t.bytes += len(e.Data)
 }
 
 // Entries returns the kept entries matching keep (all when keep is nil), oldest first.
 func (t *Transcript) Entries(keep func(Entry) bool) []Entry {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]Entry, 0, len(t.entries))
-	for i := range t.entries {
-		e := t.entries[(t.start+i)%len(t.entries)]
+	out := make([]Entry, 0, t.n)
+	for i := range t.n {
+		e := t.buf[(t.start+i)%len(t.buf)]
 		if keep == nil || keep(e) {
 			out = append(out, e)
 		}

@@ -119,11 +119,8 @@ func (s *Server) chatPostMessage(req *apiRequest) (map[string]any, error) {
 	threadTS := req.Arg("thread_ts")
 	parentUser := ""
 	if ok && threadTS != "" {
-		for _, m := range s.world.history[chID] {
-			if m.TS == threadTS {
-				parentUser = m.User
-				break
-			}
+		if m := s.world.history[chID].find(threadTS); m != nil {
+			parentUser = m.User
 		}
 	}
 	s.world.mu.Unlock()

@@ -427,12 +427,8 @@ func (h *hookServer) removeMessage(channel, ts string) {
 	w := h.s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	hist := w.history[channel]
-	for i := range hist {
-		if hist[i].TS == ts {
-			w.history[channel] = append(hist[:i:i], hist[i+1:]...)
-			return
-		}
+	if r := w.history[channel]; r != nil {
+		r.remove(ts)
 	}
 }
 
@@ -442,12 +438,10 @@ func (h *hookServer) replaceMessage(channel, ts string, m Message) bool {
 	w := h.s.world
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	hist := w.history[channel]
-	for i := range hist {
-		if hist[i].TS == ts {
-			hist[i].Text, hist[i].Raw = m.Text, m.Raw
-			return true
-		}
+	old := w.history[channel].find(ts)
+	if old == nil {
+		return false
 	}
-	return false
+	old.Text, old.Raw = m.Text, m.Raw
+	return true
 }

@@ -108,15 +108,16 @@ type tokenInfo struct {
 
 // world holds workspaces, apps, tokens and history. All fields are guarded by mu.
 type world struct {
-	mu         sync.Mutex
-	workspaces []*Workspace
-	byTeam     map[string]*Workspace
-	apps       []*App
-	byApp      map[string]*App
-	tokens     map[string]*tokenInfo
-	history    map[string][]Message // by channel ID
-	lastTS     int64                // microseconds, strictly increasing
-	hooks      map[string]Webhook   // by path "/services/T/B/X"
+	mu          sync.Mutex
+	workspaces  []*Workspace
+	byTeam      map[string]*Workspace
+	apps        []*App
+	byApp       map[string]*App
+	tokens      map[string]*tokenInfo
+	history     map[string]*msgRing // by channel ID
+	historySize int                 // Options.HistorySize
+	lastTS      int64               // microseconds, strictly increasing
+	hooks       map[string]Webhook  // by path "/services/T/B/X"
 }
 
 func randomHex(n int) string {
@@ -146,11 +147,12 @@ var granularScopes = []string{"chat:write", "channels:read", "channels:history",
 
 func newWorld(o *Options, baseURL string) *world {
 	w := &world{
-		byTeam:  map[string]*Workspace{},
-		byApp:   map[string]*App{},
-		tokens:  map[string]*tokenInfo{},
-		history: map[string][]Message{},
-		hooks:   map[string]Webhook{},
+		byTeam:      map[string]*Workspace{},
+		byApp:       map[string]*App{},
+		tokens:      map[string]*tokenInfo{},
+		history:     map[string]*msgRing{},
+		historySize: o.HistorySize,
+		hooks:       map[string]Webhook{},
 	}
 	for i := 1; i <= o.Workspaces; i++ {
 		team := id("T", 1000+i)
@@ -233,7 +235,7 @@ func (w *world) post(m Message) Message {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	m.TS = w.nextTS()
-	w.history[m.Channel] = append(w.history[m.Channel], m)
+	w.appendHistory(m)
 	return m
 }
 

@@ -87,8 +87,11 @@ func newMetrics(ns string, reg prometheus.Registerer, rt *switchboard.Runtime, p
 			[]string{"link", "transport", "state"}, nil)
 		cs = append(cs, m.linkConnects, m.linkReconnects, m.linkFatal)
 	}
-	for _, c := range cs {
+	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				reg.Unregister(done)
+			}
 			return nil, fmt.Errorf("ops: register metrics: %w", err)
 		}
 	}

@@ -12,7 +12,9 @@ import (
 // Subscribe asks the dispatcher to add a subscription; the answer is an error or nil.
 type Subscribe struct{ Spec SubscriberSpec }
 
-// Unsubscribe asks the dispatcher to stop a subscription; the answer is an error or nil.
+// Unsubscribe asks the dispatcher to stop a subscription; the answer is an error or nil. The
+// subscription takes no new event from then on, and stops once it has handled the events it
+// accepted.
 type Unsubscribe struct{ Name string }
 
 // SubscriberStats asks for each subscription's queue depth and drops; the answer is
@@ -39,6 +41,7 @@ type dispatcher struct {
 	env      *Env
 	window   int
 	subs     []*subscription
+	retiring []*subscription // unsubscribed, finishing what they accepted
 	seen     map[string]*idWindow // by app
 	stopping bool
 }
@@ -82,11 +85,18 @@ func (d *dispatcher) Receive(ctx actor.Context) {
 	case ForgetApp:
 		delete(d.seen, msg.App)
 	case SubscriberStats:
-		out := make([]SubscriptionStats, 0, len(d.subs))
-		for _, s := range d.subs {
+		out := make([]SubscriptionStats, 0, len(d.subs)+len(d.retiring))
+		for _, s := range append(d.subs[:len(d.subs):len(d.subs)], d.retiring...) {
 			out = append(out, SubscriptionStats{Name: s.spec.Name, Queued: int(s.counts.backlog.Load()), Dropped: s.counts.dropped.Load(), Keys: int(s.counts.keys.Load())})
 		}
 		ctx.Respond(out)
+	case *actor.Terminated:
+		for i, s := range d.retiring {
+			if s.pid.Equal(msg.Who) {
+				d.retiring = append(d.retiring[:i], d.retiring[i+1:]...)
+				break
+			}
+		}
 	case *actor.Stopping:
 		d.stopping = true
 	}
@@ -184,8 +194,11 @@ func (d *dispatcher) subscribe(ctx actor.Context, spec SubscriberSpec) error {
 func (d *dispatcher) unsubscribe(ctx actor.Context, name string) error {
 	for i, s := range d.subs {
 		if s.spec.Name == name {
-			ctx.Poison(s.pid)
+			// No new events; the subscription stops once it has handled what it accepted (those
+			// may be acked already), and counts in SubscriberStats until then.
+			ctx.Send(s.pid, unsubscribed{})
 			d.subs = append(d.subs[:i], d.subs[i+1:]...)
+			d.retiring = append(d.retiring, s)
 			return nil
 		}
 	}

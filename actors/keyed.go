@@ -26,6 +26,7 @@ type keyed struct {
 	parked   []*messages.Event
 	retrying bool
 	leaving  int // key subscribers stopped and not yet terminated: they count toward the cap
+	retiring bool // unsubscribed: every key finishes what it has, then keyed stops
 	stopping bool
 }
 
@@ -69,6 +70,12 @@ func (k *keyed) Receive(ctx actor.Context) {
 	case retryParked:
 		k.retrying = false
 		k.unpark(ctx)
+	case unsubscribed:
+		k.retiring = true
+		for _, c := range k.keys {
+			k.retireKey(ctx, c)
+		}
+		k.stopIfRetired(ctx)
 	case idleCheck:
 		k.idle(ctx, msg)
 	case *actor.Terminated:
@@ -78,6 +85,7 @@ func (k *keyed) Receive(ctx actor.Context) {
 				k.unpark(ctx)
 			}
 		}
+		k.stopIfRetired(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		_, k.stopping = msg.(*actor.Stopping)
 		for _, c := range k.keys {
@@ -128,7 +136,27 @@ func (k *keyed) route(ctx actor.Context, ev *messages.Event) bool {
 	pushTo(ctx, k.env, c.pid, c.q, ev)
 	k.counts.backlog.Add(-1) // counted by the dispatcher until now; the key's queue counts it from here
 	placed(ev)
+	if k.retiring { // a parked event placed after the subscription ended
+		k.retireKey(ctx, c)
+	}
 	return true
+}
+
+// retireKey tells a key's subscriber to stop once it has handled what it has.
+func (k *keyed) retireKey(ctx actor.Context, c *keyChild) {
+	c.timer.Stop()
+	ctx.Send(c.pid, unsubscribed{})
+	k.lru.Remove(c.elem)
+	delete(k.keys, c.key)
+	k.counts.keys.Add(-1)
+	k.leaving++
+}
+
+// stopIfRetired stops a retired keyed once every key's subscriber ended and nothing is parked.
+func (k *keyed) stopIfRetired(ctx actor.Context) {
+	if k.retiring && len(k.keys) == 0 && k.leaving == 0 && len(k.parked) == 0 {
+		ctx.Stop(ctx.Self())
+	}
 }
 
 func (k *keyed) maxKeys() int {

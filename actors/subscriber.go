@@ -86,7 +86,12 @@ type subscriber struct {
 	child    *actor.PID // the user's actor, for Props subscriptions
 	busy     bool       // an event is at the user's actor
 	stopping bool
+	retiring bool // unsubscribed: stop once the queue is empty and nothing is in a handler
 }
+
+// unsubscribed tells a subscriber (or keyed) that its subscription ended: it takes no new events and
+// stops once it has handled those it accepted.
+type unsubscribed struct{}
 
 // HandleFailure restarts the user's actor alone.
 func (s *subscriber) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, _ any) {
@@ -113,6 +118,9 @@ func (s *subscriber) Receive(ctx actor.Context) {
 		}
 	case wake:
 		s.drain(ctx)
+	case unsubscribed:
+		s.retiring = true
+		s.drain(ctx)
 	case handled:
 		s.busy = false
 		release(msg.item)
@@ -136,6 +144,9 @@ func (s *subscriber) drain(ctx actor.Context) {
 		}
 		item, ok := s.q.pop()
 		if !ok {
+			if s.retiring {
+				ctx.Stop(ctx.Self())
+			}
 			return
 		}
 		if s.child != nil {

@@ -243,3 +243,56 @@ func subStats(t *testing.T, h *harness, name string) switchboard.SubscriptionSta
 	t.Fatalf("no subscription %q in %+v", name, st)
 	return switchboard.SubscriptionStats{}
 }
+
+// TestUnsubscribeFinishesWhatItAccepted: Unsubscribe stops new events at once, but the events the
+// subscription already accepted (and that were acked) are still handled; then it is gone.
+func TestUnsubscribeFinishesWhatItAccepted(t *testing.T) {
+	t.Parallel()
+	for _, keyed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keyed=%v", keyed), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, fakeslack.Options{})
+			release := make(chan struct{})
+			var calls atomic.Int32
+			opts := []switchboard.SubscribeOption{switchboard.Named("leaving")}
+			if keyed {
+				opts = append(opts, switchboard.PerChannel(time.Hour))
+			}
+			if err := h.rt.Handle(messageEvents, func(context.Context, *switchboard.Event) {
+				if calls.Add(1) == 1 {
+					<-release
+				}
+			}, opts...); err != nil {
+				t.Fatal(err)
+			}
+			app := h.addApp(1)
+			h.awaitConnected(1, 5*time.Second)
+			ws := h.srv.Workspaces()[0]
+			injectN(t, h, app.ID, ws.TeamID, ws.Channels[0].ID, "m", 20)
+			waitFor(t, 5*time.Second, "20 accepted and acked", func() bool {
+				return subStats(t, h, "leaving").Queued == 20 && h.srv.Stats().Acked == 20
+			})
+			if err := h.rt.Unsubscribe(context.Background(), "leaving"); err != nil {
+				t.Fatal(err)
+			}
+			injectN(t, h, app.ID, ws.TeamID, ws.Channels[0].ID, "late", 5)
+			waitFor(t, 5*time.Second, "the late events acked", func() bool { return h.srv.Stats().Acked == 25 })
+			close(release)
+			waitFor(t, 5*time.Second, "the subscription gone", func() bool {
+				st, err := h.rt.SubscriberStats(context.Background())
+				if err != nil {
+					return false
+				}
+				for _, s := range st {
+					if s.Name == "leaving" {
+						return false
+					}
+				}
+				return true
+			})
+			if n := calls.Load(); n != 20 {
+				t.Errorf("handled %d, want the 20 accepted before Unsubscribe (and none after)", n)
+			}
+		})
+	}
+}

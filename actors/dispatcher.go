@@ -41,7 +41,7 @@ type dispatcher struct {
 	env      *Env
 	window   int
 	subs     []*subscription
-	retiring []*subscription // unsubscribed, finishing what they accepted
+	retiring []*subscription      // unsubscribed, finishing what they accepted
 	seen     map[string]*idWindow // by app
 	stopping bool
 }

@@ -25,7 +25,7 @@ type keyed struct {
 	lru      *list.List // of *keyChild, most recently used at the front
 	parked   []*messages.Event
 	retrying bool
-	leaving  int // key subscribers stopped and not yet terminated: they count toward the cap
+	leaving  int  // key subscribers stopped and not yet terminated: they count toward the cap
 	retiring bool // unsubscribed: every key finishes what it has, then keyed stops
 	stopping bool
 }

@@ -24,12 +24,13 @@ const run = `(?:\\.|[^ "'<>()\[\]{},;&|` + "`" + `])`
 // patterns are the secret shapes. Each has exactly one capturing group: the part that is kept;
 // what follows it in the match is replaced by "…".
 var patterns = []string{
-	`((?:xox[a-z]|xapp)-)` + run + `*`,                                      // tokens
-	`(/(?:services|commands|actions|app)/(?:[a-z0-9]{1,32}/)?)` + run + `+`, // webhook, response_url
-	`(/(?:websocket|link)/)` + run + `+`,                                    // RTM and Socket Mode tickets
-	`([a-z_]*(?:token|secret|ticket|password|passwd)=)` + run + `+`,         // query and form values
-	`((?:proxy-)?authorization: *(?:bearer +|basic +)?)` + run + `+`,        // headers
-	`([a-z][a-z0-9+.\-]*://)[^/?# "'<>]+@`,                                  // user:pass@ in URLs
+	`((?:xox[a-z]|xapp)-)` + run + `*`,                                  // tokens
+	`(/(?:services|commands|actions)/(?:[a-z0-9]{1,32}/)?)` + run + `+`, // webhook, response_url
+	`(/app/(?-i:[A-Z0-9][A-Z0-9\x00-\x1f\x7f]{1,31})/)` + run + `+`,     // response_url; not /app/main.go
+	`((?:^|[ "'=]|://[^/ "']*)/(?:websocket|link)/)` + run + `+`,        // RTM and Socket Mode tickets; not gorilla/websocket/
+	`([a-z_]*(?:token|secret|ticket|password|passwd)=)` + run + `+`,     // query and form values
+	`((?:proxy-)?authorization: *(?:bearer +|basic +)?)` + run + `+`,    // headers
+	`([a-z][a-z0-9+.\-]*://)[^/?# "'<>]+@`,                              // user:pass@ in URLs
 }
 
 var secretRE = regexp.MustCompile(`(?is)` + strings.Join(patterns, "|"))

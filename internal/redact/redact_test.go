@@ -44,7 +44,13 @@ func TestString(t *testing.T) {
 		{"Proxy-Authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz", "Proxy-Authorization: Basic …"},
 		{"proxyconnect tcp: http://user:p%40ss@proxy:3128 failed", "p%40ss", "http://…@proxy:3128 failed"},
 		{"http://us\x01er:pa@ss@proxy:3128/x", "pa@ss", "http://…@proxy:3128/x"},
+		{"https://hooks.slack.com/app/T111/222/appSECRET", "appSECRET", "/app/T111/…"},
+		{"https://hooks.slack.com/app/T1\x002/222/appSECRET", "appSECRET", "/app/T1\x002/…"},
+		{"/websocket/tktSECRET", "tktSECRET", "/websocket/…"},
+		{`GET "/link/?ticket=tktSECRET"`, "tktSECRET", `"/link/…"`},
 		// no secret: unchanged
+		{"github.com/gorilla/websocket/conn.go:123", "", "github.com/gorilla/websocket/conn.go:123"},
+		{"panic at /app/handlers/deploy.go:42", "", "/app/handlers/deploy.go:42"},
 		{"session ended: socket read: EOF", "", "session ended: socket read: EOF"},
 		{"ws://127.0.0.1:34609", "", "ws://127.0.0.1:34609"},
 	} {

@@ -36,6 +36,11 @@ type Options struct {
 	// TranscriptBytes bounds the Data (frames, bodies) the transcript keeps in all, oldest entries
 	// dropped first. Default 64 MiB.
 	TranscriptBytes int
+	// Record, when set, receives every transcript entry as it happens, one JSON object a line
+	// (Entry's JSON), whatever TranscriptSize keeps: a recording that ReadRecording reads and
+	// Replay plays back. Writes are buffered (flushed every 100 ms and by Close); a write error
+	// ends the recording, and Close logs it.
+	Record io.Writer
 	// HistorySize is how many messages each channel's history keeps (History, thread parents,
 	// response_url edits), oldest dropped first. Default 10000; negative keeps none.
 	HistorySize int
@@ -141,13 +146,14 @@ func New(opts Options) (*Server, error) {
 		limiter:    newRateLimiter(),
 		refusals:   newRefusals(),
 		sockets:    newSocketRegistry(),
-		transcript: newTranscript(opts.TranscriptSize, opts.TranscriptBytes, nil),
+		transcript: newTranscript(opts.TranscriptSize, opts.TranscriptBytes, newRecorder(opts.Record)),
 		ctx:        ctx,
 		cancel:     cancel,
 	}
 	s.world = newWorld(&opts, s.base)
 	s.routeWebAPI()
 	s.routeAdmin()
+	s.routeReplay()
 	s.rtm = newRTMServer(s)
 	s.sm = newSocketModeServer(s)
 	s.hooks = newHookServer(s)
@@ -173,6 +179,9 @@ func (s *Server) Close() error {
 		s.sm.close()
 		s.hooks.close()
 		s.wg.Wait()
+		if err := s.transcript.flush(); err != nil {
+			s.log.WithError(err).Error("recording not written")
+		}
 	})
 	return nil
 }

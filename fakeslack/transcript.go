@@ -44,6 +44,23 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 	}{plain(e), string(e.Data)})
 }
 
+// UnmarshalJSON reads what MarshalJSON wrote (a line of a recording).
+func (e *Entry) UnmarshalJSON(b []byte) error {
+	type plain Entry
+	var v struct {
+		plain
+		Data string `json:"data"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*e = Entry(v.plain)
+	if v.Data != "" {
+		e.Data = []byte(v.Data)
+	}
+	return nil
+}
+
 // Transcript is a bounded, ordered record of traffic, oldest entries dropped first: at most
 // Options.TranscriptSize entries holding at most Options.TranscriptBytes of Data in all.
 type Transcript struct {
@@ -54,16 +71,16 @@ type Transcript struct {
 	start, n int     // oldest entry's index, entries kept
 	bytes    int     // Data bytes kept
 	seq      uint64
-	tap      func(Entry) // sees every entry as it is added (Recorder); nil for none
+	rec      *recorder // Options.Record; nil for none. Set once by newTranscript.
 }
 
-// newTranscript makes a transcript; tap (nil for none) is set once here, so add may read it unlocked.
-func newTranscript(size, maxBytes int, tap func(Entry)) *Transcript {
-	return &Transcript{size: size, maxBytes: maxBytes, tap: tap}
+// newTranscript makes a transcript; rec may be nil.
+func newTranscript(size, maxBytes int, rec *recorder) *Transcript {
+	return &Transcript{size: size, maxBytes: maxBytes, rec: rec}
 }
 
 func (t *Transcript) add(e Entry) {
-	if t.size < 0 && t.tap == nil {
+	if t.size < 0 && t.rec == nil {
 		return
 	}
 	t.mu.Lock()
@@ -73,8 +90,8 @@ func (t *Transcript) add(e Entry) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	if t.tap != nil {
-		t.tap(e)
+	if t.rec != nil {
+		t.rec.write(e)
 	}
 	if t.size < 1 {
 		return

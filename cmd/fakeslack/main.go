@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -54,6 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	script := fs.String("script", "", "a scenario `file` (YAML or JSON) to run once the server is up")
 	queryTokens := fs.Bool("query-tokens", false, "accept tokens in the query string of GET requests, as Slack does for apps created before 2021-02-24")
 	barePaths := fs.Bool("bare-paths", false, "serve the Web API at /<method> too, not only /api/<method> (Slack does not)")
+	record := fs.String("record", "", "write every transcript entry to `file` as JSON lines (a recording a script's replay step plays back)")
 	verbose := fs.Bool("v", false, "log debug detail (each webhook post, each script answer)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: fakeslack [flags]\n\nRuns a Slack stand-in; prints its URLs and tokens as one JSON line on stdout.\n\n")
@@ -93,6 +95,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "fakeslack: script %s: %v\n", *script, err)
 			return 2
 		}
+		if err := checkReplays(steps, filepath.Dir(*script)); err != nil {
+			fmt.Fprintf(stderr, "fakeslack: script %s: %v\n", *script, err)
+			return 2
+		}
 	}
 
 	logger := logrus.New()
@@ -100,10 +106,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *verbose {
 		logger.SetLevel(logrus.DebugLevel)
 	}
+	var recordFile *os.File
+	if *record != "" {
+		f, err := os.Create(*record)
+		if err != nil {
+			fmt.Fprintf(stderr, "fakeslack: -record: %v\n", err)
+			return 2
+		}
+		recordFile = f
+		defer func() {
+			if err := recordFile.Close(); err != nil {
+				fmt.Fprintf(stderr, "fakeslack: -record: %v\n", err)
+			}
+		}()
+	}
 	opts := fakeslack.Options{
 		Addr: *addr, Workspaces: orNone(*workspaces), Apps: orNone(*apps),
 		ChannelsPerWorkspace: *channels, UsersPerWorkspace: *users, Logger: logger,
 		QueryTokens: *queryTokens, BarePaths: *barePaths,
+	}
+	if recordFile != nil {
+		opts.Record = recordFile
 	}
 	srv, err := fakeslack.New(opts)
 	if err != nil {

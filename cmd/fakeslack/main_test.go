@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -368,4 +369,102 @@ func TestResolvePlaceholders(t *testing.T) {
 			t.Errorf("resolve(%s) = %v, want an error", bad, err)
 		}
 	}
+}
+
+// TestRecordThenReplay records a session with -record, then replays its server side from a
+// script's replay step on a fresh run: a new client gets the recorded message.
+func TestRecordThenReplay(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rec := filepath.Join(dir, "session.jsonl")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	codes := make(chan int, 1)
+	go func() { // owner: this test. Ends when cancel is called below.
+		codes <- run(ctx, []string{"-workspaces", "1", "-apps", "0", "-record", rec}, pw, io.Discard)
+		_ = pw.Close()
+	}()
+	b := readBanner(t, pr)
+	go func() { _, _ = io.Copy(io.Discard, pr) }() // owner: this test. Ends when run closes pw.
+	ws := b.Workspaces[0]
+	c := rtmClient(t, b.APIURL, ws.ClassicBotToken)
+	resp, err := http.Post(b.AdminURL+"teams/"+ws.TeamID+"/rtm/messages", "application/json",
+		strings.NewReader(`{"channel":"general","text":"recorded"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if f := rtmRead(t, c); f["text"] != "recorded" {
+		t.Fatalf("frame = %v", f)
+	}
+	_ = c.Close()
+	cancel()
+	if code := <-codes; code != 0 {
+		t.Fatalf("recording run returned %d", code)
+	}
+	data, err := os.ReadFile(rec)
+	if err != nil || !strings.Contains(string(data), `"kind":"frame_out"`) || !strings.Contains(string(data), "recorded") {
+		t.Fatalf("recording %q (%v) lacks the frame sent", data, err)
+	}
+
+	script := filepath.Join(dir, "replay.yaml")
+	if err := os.WriteFile(script, []byte("- action: replay\n  file: session.jsonl\n  speed: -1\n  conn_wait: 10s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b2 := start(t, "-workspaces", "1", "-apps", "0", "-script", script)
+	c2 := rtmClient(t, b2.APIURL, b2.Workspaces[0].ClassicBotToken)
+	if f := rtmRead(t, c2); f["type"] != "message" || f["text"] != "recorded" {
+		t.Errorf("replayed frame = %v", f)
+	}
+}
+
+func TestReplayOfBadRecordingExits2(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_ = os.WriteFile(filepath.Join(dir, "bad.jsonl"), []byte("not json\n"), 0o600)
+	script := filepath.Join(dir, "s.yaml")
+	_ = os.WriteFile(script, []byte("- action: replay\n  file: bad.jsonl\n"), 0o600)
+	var stderr strings.Builder
+	if code := run(context.Background(), []string{"-script", script}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "recording line 1") {
+		t.Errorf("run = %d, stderr %q; want 2 naming the bad line", code, stderr.String())
+	}
+}
+
+// rtmClient connects over RTM (rtm.connect, then the socket) and reads hello.
+func rtmClient(t *testing.T, apiURL, token string) *websocket.Conn {
+	t.Helper()
+	resp, err := http.PostForm(apiURL+"rtm.connect", url.Values{"token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		OK  bool   `json:"ok"`
+		URL string `json:"url"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	_ = resp.Body.Close()
+	if !body.OK {
+		t.Fatalf("rtm.connect: %+v", body)
+	}
+	c, r, err := websocket.DefaultDialer.Dial(body.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = r.Body.Close()
+	t.Cleanup(func() { _ = c.Close() })
+	if f := rtmRead(t, c); f["type"] != "hello" {
+		t.Fatalf("first frame = %v", f)
+	}
+	return c
+}
+
+func rtmRead(t *testing.T, c *websocket.Conn) map[string]any {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	var f map[string]any
+	if err := c.ReadJSON(&f); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return f
 }

@@ -10,6 +10,8 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -69,6 +71,7 @@ var actions = map[string]actionSpec{
 	"fail_webhook":        {path: "webhooks/fail", required: []string{"url", "count"}, optional: []string{"status", "body"}},
 	"archive_channel":     {path: "channels/archive", required: []string{"team", "channel"}, optional: []string{"archived"}},
 	"admin":               {required: []string{"path"}, optional: []string{"method", "body"}},
+	"replay":              {path: "replay", required: []string{"file"}, optional: []string{"speed", "subject", "conn_wait", "max_gap"}},
 }
 
 // step is one validated script step.
@@ -360,6 +363,9 @@ func (r *runner) do(ctx context.Context, st step) (string, error) {
 	if st.spec.perConn != "" {
 		return r.perConnection(ctx, st.spec.perConn, args)
 	}
+	if st.action == "replay" {
+		return r.replay(ctx, args)
+	}
 	method, path, body := http.MethodPost, st.spec.path, any(args)
 	if st.action == "admin" {
 		path = strings.TrimPrefix(args["path"].(string), "/")
@@ -412,6 +418,62 @@ func (r *runner) perConnection(ctx context.Context, op string, args map[string]a
 		done = append(done, c.ID)
 	}
 	return fmt.Sprintf(`{"connections":%q}`, done), nil
+}
+
+// checkReplays makes each replay step's file relative to dir (the script's directory) unless it is
+// absolute, and checks that it reads as a recording, so a bad one stops the command before it
+// serves.
+func checkReplays(steps []step, dir string) error {
+	for i := range steps {
+		if steps[i].action != "replay" {
+			continue
+		}
+		name, ok := steps[i].args["file"].(string)
+		if !ok || name == "" {
+			return fmt.Errorf("step %d: replay: \"file\" must be a path", steps[i].n)
+		}
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(dir, name)
+			steps[i].args["file"] = name
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("step %d: replay: %w", steps[i].n, err)
+		}
+		_, err = fakeslack.ReadRecording(f)
+		_ = f.Close()
+		if err != nil {
+			return fmt.Errorf("step %d: replay %s: %w", steps[i].n, name, err)
+		}
+	}
+	return nil
+}
+
+// replay posts the recording in args["file"] (written by -record) to the replay route, which
+// answers once it has played it; only ctx bounds the wait.
+func (r *runner) replay(ctx context.Context, args map[string]any) (string, error) {
+	name := fmt.Sprint(args["file"])
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return "", fmt.Errorf("replay: %w", err)
+	}
+	if _, err := fakeslack.ReadRecording(bytes.NewReader(data)); err != nil {
+		return "", fmt.Errorf("replay %s: %w", name, err)
+	}
+	delete(args, "file")
+	args["entries"] = string(data)
+	for _, k := range []string{"conn_wait", "max_gap"} {
+		if v, ok := args[k]; ok {
+			d, err := durationArg(v)
+			if err != nil {
+				return "", fmt.Errorf("replay %s: %w", k, err)
+			}
+			args[k] = d.String()
+		}
+	}
+	long := *r.hc
+	long.Timeout = 0
+	return (&runner{admin: r.admin, hc: &long, log: r.log}).call(ctx, http.MethodPost, "replay", args)
 }
 
 // call sends one admin request and returns the answer's body; a status other than 200 is an error.

@@ -141,13 +141,25 @@ func BenchmarkReconnectLoneLink(b *testing.B) {
 }
 
 // BenchmarkReconnectMassDrop connects 1,000 RTM workspaces, then drops every socket at once and
-// waits until each link is Connected again, paced by the runtime's default connect budget. fakeslack
-// limits rtm.connect per token as Slack does per workspace (defaults: 20 a minute, burst 20). It
-// reports the seconds from the drop to the last Connected, the 429s the reconnects got, the
+// waits until each link is Connected again: paced by the runtime's default connect budget (10 at
+// once, then 20 a second), and, for comparison, with a budget that never waits (budget=off).
+// fakeslack limits rtm.connect per token as Slack does per workspace (defaults: 20 a minute, burst
+// 20). It reports the seconds from the drop to the last Connected, the 429s the reconnects got, the
 // rtm.connect calls in the busiest second, and the calls made (1,000 when none is refused). Run it
 // with -benchtime 1x.
 func BenchmarkReconnectMassDrop(b *testing.B) {
-	const links = 1000
+	for _, budget := range []struct {
+		name string
+		opt  []switchboard.Option
+	}{
+		{"default", nil},
+		{"off", []switchboard.Option{switchboard.WithConnectBudget(1<<20, time.Nanosecond)}},
+	} {
+		b.Run("budget="+budget.name, func(b *testing.B) { benchMassDrop(b, 1000, budget.opt...) })
+	}
+}
+
+func benchMassDrop(b *testing.B, links int, opts ...switchboard.Option) {
 	srv, err := fakeslack.New(fakeslack.Options{Workspaces: links, Apps: -1, UsersPerWorkspace: 2,
 		ChannelsPerWorkspace: 1, TranscriptSize: -1})
 	if err != nil {
@@ -155,9 +167,9 @@ func BenchmarkReconnectMassDrop(b *testing.B) {
 	}
 	defer srv.Close()
 	counter := newConnectCounter()
-	rt, err := switchboard.New(switchboard.WithAPIURL(srv.APIURL()),
+	rt, err := switchboard.New(append([]switchboard.Option{switchboard.WithAPIURL(srv.APIURL()),
 		switchboard.WithHTTPClient(&http.Client{Transport: counter, Timeout: 30 * time.Second}),
-		switchboard.WithBackoff(time.Second, 2*time.Minute, time.Second))
+		switchboard.WithBackoff(time.Second, 2*time.Minute, time.Second)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -186,7 +198,7 @@ func BenchmarkReconnectMassDrop(b *testing.B) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	waitUp(links, 2*time.Minute)
+	waitUp(int64(links), 2*time.Minute)
 	var took time.Duration
 	var sent []time.Time
 	limitedBefore := counter.limited.Load()

@@ -17,6 +17,20 @@
 // /_admin/ (see admin.go and the README). Everything clients sent is kept in a bounded transcript,
 // and counters track deliveries, acks and redeliveries, for assertions.
 //
+// # Fidelity
+//
+// Web API calls are read as Slack documents them, method by method (webapi_args.go): the Web API
+// is served at /api/<method> only, JSON is read only by the methods that take it, tokens come from
+// the Authorization header or a form body. Where Slack's documentation is silent the choice made is
+// a named option (Options.QueryTokens, SocketModeOptions.DisabledOpenError and TooManyCloseCode,
+// RTMOptions.ErrorCodes, …) and the code says so.
+//
+// # Recording
+//
+// Options.Record receives every transcript entry as a JSON line; ReadRecording reads such a
+// recording and Server.Replay plays its server side back to new clients, so a session seen once
+// with any client can become a test.
+//
 // # Rate limits
 //
 // Web API limits are per method and token, as Slack's are per method, app and workspace. The default

@@ -73,7 +73,8 @@ func requireNode(t *testing.T) {
 }
 
 // startNode runs node/<script>.js with env; the process is killed, and waited for, when the test
-// ends or after scriptTimeout.
+// ends or after scriptTimeout. With CONFORMANCE_TRACE set, each report is also printed to stderr
+// with the time it was read (the reports carry node's own time as "t").
 func startNode(t *testing.T, script string, env map[string]string) *node {
 	t.Helper()
 	requireNode(t)
@@ -108,6 +109,9 @@ func startNode(t *testing.T, script string, env map[string]string) *node {
 			var r report
 			if json.Unmarshal(sc.Bytes(), &r) != nil {
 				continue
+			}
+			if os.Getenv("CONFORMANCE_TRACE") != "" {
+				fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05.000"), sc.Text())
 			}
 			n.lines <- r
 		}

@@ -5,7 +5,7 @@ const readline = require('node:readline');
 
 // out writes one report line for the Go test.
 function out(obj) {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
+  process.stdout.write(`${JSON.stringify({ ...obj, t: Date.now() })}\n`);
 }
 
 // env returns a required environment variable, or ends the script.

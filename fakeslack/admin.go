@@ -34,6 +34,7 @@ import (
 //	GET  /_admin/webhooks/posts?url=            posts to a webhook or response_url, with their answers
 //	POST /_admin/response-urls                  {"kind","team","channel"} → {"response_url"}
 //	POST /_admin/channels/archive               {"team","channel","archived"}: archive or unarchive
+//	POST /_admin/replay                         {"entries","speed","subject","conn_wait","max_gap"}: play a recording (replay.go)
 
 // MaxAdminStream is the largest "count" the admin stream routes accept: the RTM stream renders
 // every message before writing the first, so an unbounded count would let one request exhaust

@@ -76,6 +76,8 @@ func TestWebAPIAcceptRefuse(t *testing.T) {
 		// Forms, queries and their mix.
 		{"form", rawCall{path: "/api/chat.postMessage", ctype: form, auth: bot, body: post}, "", ""},
 		{"form charset superfluous", rawCall{path: "/api/chat.postMessage", ctype: form + "; charset=utf-8", auth: bot, body: post}, "", "superfluous_charset"},
+		{"form latin-1 charset", rawCall{path: "/api/chat.postMessage", ctype: form + "; charset=ISO-8859-1", auth: bot, body: post}, "", "superfluous_charset"},
+		{"broken multipart", rawCall{path: "/api/chat.postMessage", ctype: "multipart/form-data; boundary=xyz", auth: bot, body: "garbage"}, "invalid_form_data", ""},
 		{"form bad charset", rawCall{path: "/api/chat.postMessage", ctype: form + "; charset=ebcdic", auth: bot, body: post}, "invalid_charset", ""},
 		{"form token", rawCall{path: "/api/chat.postMessage", ctype: form, body: post + "&token=" + bot}, "", ""},
 		{"text/plain read as form", rawCall{path: "/api/chat.postMessage", ctype: "text/plain", auth: bot, body: post}, "", ""},

@@ -2,6 +2,7 @@ package switchboard_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -130,7 +131,10 @@ func ExampleRuntime_OnLifecycle() {
 	for ev := range events {
 		switch e := ev.(type) {
 		case messages.Reconnecting:
-			fmt.Println("reconnecting after a", e.Cause.(*messages.SocketError).Op, "error")
+			var se *messages.SocketError
+			if errors.As(e.Cause, &se) {
+				fmt.Println("reconnecting after a", se.Op, "error")
+			}
 		case messages.Connected:
 			fmt.Println("connected, session", e.Session > 0)
 			if e.Attempt > 0 {

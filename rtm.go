@@ -228,7 +228,7 @@ type Reply struct {
 func (rt *Runtime) Send(ctx context.Context, team string, m RTMMessage) (Reply, error) {
 	r, err := rt.rtmSend(ctx, team, actors.RTMSend{Type: "message", Channel: m.Channel, Text: m.Text, ThreadTS: m.ThreadTS})
 	if err != nil {
-		return Reply{}, err
+		return Reply{}, redactError(err)
 	}
 	return Reply{ID: r.ID, TS: r.TS, Text: r.Text}, nil
 }
@@ -237,7 +237,7 @@ func (rt *Runtime) Send(ctx context.Context, team string, m RTMMessage) (Reply, 
 // (Slack answers typing only when it refuses it); it fails as Send does.
 func (rt *Runtime) Typing(ctx context.Context, team, channel string) error {
 	_, err := rt.rtmSend(ctx, team, actors.RTMSend{Type: "typing", Channel: channel})
-	return err
+	return redactError(err)
 }
 
 // sendAnswerGrace is how long a send waits for the writer's own answer once its session ended.

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -59,8 +60,20 @@ func (e *Env) nextSession() uint64 { return e.sessions.Add(1) }
 // send delivers msg to pid from any goroutine.
 func (e *Env) send(pid *actor.PID, msg any) { e.System.Root.Send(pid, msg) }
 
-// publish hands a lifecycle event to the dispatcher.
+// publish hands a lifecycle event to the dispatcher, its error redacted (errors.Is and As still
+// reach the original).
 func (e *Env) publish(ev messages.Lifecycle) {
+	switch x := ev.(type) {
+	case messages.Disconnected:
+		x.Reason = redact.Error(x.Reason)
+		ev = x
+	case messages.Reconnecting:
+		x.Cause = redact.Error(x.Cause)
+		ev = x
+	case messages.Fatal:
+		x.Error = redact.Error(x.Error)
+		ev = x
+	}
 	if e.Dispatcher != nil {
 		e.send(e.Dispatcher, ev)
 	}

@@ -75,6 +75,7 @@ func newMetrics(ns string, reg prometheus.Registerer, rt *switchboard.Runtime, p
 		counter("subscriber_overflow_total", "Deliveries dropped by a full subscriber queue (all subscriptions).", func(s switchboard.Stats) int64 { return s.Dropped }),
 		counter("handler_panics_total", "Handler and subscriber actor panics.", func(s switchboard.Stats) int64 { return s.HandlerPanics }),
 		counter("callback_panics_total", "Panics of OnAck observers and InstallationStore lookups, recovered.", func(s switchboard.Stats) int64 { return s.CallbackPanics }),
+		counter("backpressure_holds_total", "Times a reader held an event back (and stopped reading its socket) because a Backpressure queue was full.", func(s switchboard.Stats) int64 { return s.Backpressured }),
 		counter("malformed_frames_total", "Frames that did not decode.", func(s switchboard.Stats) int64 { return s.Malformed }),
 		counter("response_timeouts_total", "Envelopes acked empty because no response came in time.", func(s switchboard.Stats) int64 { return s.ResponseTimeouts }),
 		fleet,

@@ -191,8 +191,8 @@ func BenchmarkDispatcherFanout(b *testing.B) {
 }
 
 // BenchmarkReconnectAfterDrop measures the time from an abrupt drop of a healthy session to
-// Connected again, with the default initial backoff (first retry after a healthy session: uniform
-// in [0, 1s]); a session counts as healthy after 1s instead of the default minute, and each op
+// Connected again, with the default policy (the first failure of a connected session reconnects at
+// once; the runtime's connect budget paces the rest); a session counts as healthy after 1s instead of the default minute, and each op
 // waits that out, so that every drop meets a healthy session. Each op drops every link once, all
 // at once: 20 RTM workspaces, or a Socket Mode app's 8 connections. It reports p50, p99 and max
 // over all drops, in ms.

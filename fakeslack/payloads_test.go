@@ -1,0 +1,155 @@
+package fakeslack_test
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/slack-go/slack"
+
+	"github.com/switchboard-go/switchboard/fakeslack"
+)
+
+// skeleton maps each path of a JSON value to its kind ("string", "bool", "number", "null",
+// "object", "array"); array elements share the path "[]".
+func skeleton(t testing.TB, raw []byte) map[string]string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, raw)
+	}
+	out := map[string]string{}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			out[path] = "object"
+			for k, e := range x {
+				walk(path+"."+k, e)
+			}
+		case []any:
+			out[path] = "array"
+			for _, e := range x {
+				walk(path+"[]", e)
+			}
+		case string:
+			out[path] = "string"
+		case bool:
+			out[path] = "bool"
+		case float64:
+			out[path] = "number"
+		case nil:
+			out[path] = "null"
+		}
+	}
+	walk("", v)
+	return out
+}
+
+// sameSkeleton reports the paths where got and want differ in presence or kind.
+func sameSkeleton(t *testing.T, what string, got, want []byte) {
+	t.Helper()
+	g, w := skeleton(t, got), skeleton(t, want)
+	for _, p := range slices.Sorted(maps.Keys(w)) {
+		if g[p] != w[p] {
+			t.Errorf("%s: %s is %q, Slack's is %q", what, p, g[p], w[p])
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(g)) {
+		if _, ok := w[p]; !ok {
+			t.Errorf("%s: %s (%s) is not in Slack's payload", what, p, g[p])
+		}
+	}
+}
+
+// TestPayloadShapes checks the slash command and interaction payloads, built from slack-go types,
+// key by key and kind by kind against Slack's (SLACK_PROTOCOL.md §4.6 and the capture in
+// slack-go#1265), and that slack-go reads them back.
+func TestPayloadShapes(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{})
+	app, ws := firstApp(srv)
+	cl, _ := smConnect(t, srv, app, "")
+
+	// The examples' values; only keys and kinds are compared. Deviations from the cited
+	// examples: no enterprise_id/enterprise_name in team (not an Enterprise Grid workspace), an
+	// empty view (blocks [] and state.values {}), a block_actions message of one button, and
+	// is_enterprise_install/enterprise on block_actions as on shortcut.
+	slash := `{"token":"verification-token","team_id":"T111","team_domain":"xxx","channel_id":"C111","channel_name":"random",
+		"user_id":"U111","user_name":"testxyz","command":"/hello-socket-mode","text":"","api_app_id":"A111",
+		"is_enterprise_install":"false","response_url":"https://hooks.slack.com/commands/T111/111/xxx","trigger_id":"111.222.xxx"}`
+	blockActions := `{"type":"block_actions","user":{"id":"U111","username":"u","name":"u","team_id":"T111"},"api_app_id":"A111",
+		"token":"x","container":{"type":"message","message_ts":"1.2","channel_id":"C111","is_ephemeral":false},
+		"trigger_id":"1.2.x","team":{"id":"T111","domain":"d"},"enterprise":null,"is_enterprise_install":false,
+		"channel":{"id":"C111","name":"random"},"state":{"values":{}},
+		"message":{"bot_id":"B111","type":"message","text":"t","user":"U222","ts":"1.2","team":"T111",
+			"blocks":[{"type":"actions","block_id":"b","elements":[{"type":"button","action_id":"a","text":{"type":"plain_text","text":"Click Me!","emoji":true},"value":"v"}]}]},
+		"response_url":"https://hooks.slack.com/actions/T111/111/xxx",
+		"actions":[{"action_id":"a","block_id":"b","text":{"type":"plain_text","text":"Click Me!","emoji":true},"value":"v","type":"button","action_ts":"1.2"}]}`
+	viewSubmission := `{"type":"view_submission","team":{"id":"T111","domain":"d"},
+		"user":{"id":"W111","username":"u","name":"u","team_id":"T111"},"api_app_id":"A111","token":"x","trigger_id":"1.2.x",
+		"is_enterprise_install":false,"enterprise":null,
+		"view":{"id":"V111","team_id":"T111","type":"modal","blocks":[],"private_metadata":"p","callback_id":"view-id",
+			"state":{"values":{}},"hash":"1.x","title":{"type":"plain_text","text":"My App"},"clear_on_close":false,
+			"notify_on_close":false,"close":{"type":"plain_text","text":"Cancel"},"submit":{"type":"plain_text","text":"Submit"},
+			"previous_view_id":null,"root_view_id":"V111","app_id":"A111","external_id":"","app_installed_team_id":"T111","bot_id":"B111"},
+		"response_urls":[]}`
+	shortcut := `{"type":"shortcut","token":"verification-token","action_ts":"1610198080.300836","team":{"id":"T111","domain":"testxyz"},
+		"user":{"id":"U111","username":"testxyz","team_id":"T111"},"is_enterprise_install":false,"enterprise":null,
+		"callback_id":"do-something","trigger_id":"111.222.xxx"}`
+	messageAction := `{"type":"message_action","token":"x","action_ts":"1.2","team":{"id":"T111","domain":"d"},
+		"user":{"id":"W111","name":"u"},"channel":{"id":"C111","name":"dev"},"is_enterprise_install":false,"enterprise":null,
+		"callback_id":"c","trigger_id":"1.2.x","message_ts":"1.2","message":{"type":"message","text":"t","user":"W111","ts":"1.2","team":"T111"},
+		"response_url":"https://hooks.slack.com/app/T111/111/xxx"}`
+	blockSuggestion := `{"type":"block_suggestion","user":{"id":"U1","name":"panther"},"team":{"id":"T1","domain":"rilke"},
+		"api_app_id":"A1","token":"x","block_id":"search-block","action_id":"seach-action","value":"an",
+		"view":{"id":"V111","type":"modal","callback_id":"view-id"}}`
+
+	if _, err := srv.InjectSlashCommand(app.AppID, fakeslack.SlashCommand{Team: ws.TeamID, Command: "/x"}); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawPayload(t, cl)
+	sameSkeleton(t, "slash_commands", raw, []byte(slash))
+	var cmd slack.SlashCommand
+	if err := json.Unmarshal(raw, &cmd); err != nil || cmd.Command != "/x" || cmd.TeamID != ws.TeamID || cmd.IsEnterpriseInstall {
+		t.Errorf("slack.SlashCommand = %+v, %v", cmd, err)
+	}
+
+	for _, tt := range []struct {
+		typ  string
+		want string
+	}{
+		{"block_actions", blockActions}, {"view_submission", viewSubmission}, {"shortcut", shortcut},
+		{"message_action", messageAction}, {"block_suggestion", blockSuggestion},
+	} {
+		in := fakeslack.Interaction{Type: tt.typ, Team: ws.TeamID, ActionID: "a", BlockID: "b", Value: "v", CallbackID: "c"}
+		if _, err := srv.InjectInteraction(app.AppID, in); err != nil {
+			t.Fatalf("%s: %v", tt.typ, err)
+		}
+		raw := rawPayload(t, cl)
+		sameSkeleton(t, tt.typ, raw, []byte(tt.want))
+		var ic slack.InteractionCallback
+		if err := json.Unmarshal(raw, &ic); err != nil || string(ic.Type) != tt.typ || ic.Team.ID != ws.TeamID || ic.User.ID != ws.Users[0].ID {
+			t.Errorf("%s: slack.InteractionCallback = %+v, %v", tt.typ, ic, err)
+		}
+		if tt.typ == "block_actions" {
+			if len(ic.ActionCallback.BlockActions) != 1 || ic.ActionCallback.BlockActions[0].ActionID != "a" || ic.Container.ChannelID != ws.Channels[0].ID {
+				t.Errorf("block_actions: actions %+v, container %+v", ic.ActionCallback.BlockActions, ic.Container)
+			}
+		}
+	}
+}
+
+// rawPayload reads the next envelope from cl, acks it and returns its payload as sent.
+func rawPayload(t *testing.T, cl *smClient) []byte {
+	t.Helper()
+	env := cl.nextEnvelope(smWait)
+	cl.ack(env["envelope_id"].(string), nil)
+	raw, err := json.Marshal(env["payload"])
+	if err != nil || !strings.HasPrefix(string(raw), "{") {
+		t.Fatalf("payload %v: %v", env["payload"], err)
+	}
+	return raw
+}

@@ -158,11 +158,11 @@ var (
 
 	interactionShapes = map[slack.InteractionType]shape{
 		slack.InteractionTypeBlockActions: interactionBase.with(shape{
-			"user":      keys("id", "username", "name", "team_id"),
-			"container": keys("type", "message_ts", "channel_id", "is_ephemeral"),
-			"channel":   keys("id", "name"),
-			"message":   keys("bot_id", "type", "text", "user", "ts", "team", "blocks"),
-			"actions":   keys("action_id", "block_id", "value", "type", "action_ts", "text"),
+			"user":       keys("id", "username", "name", "team_id"),
+			"container":  keys("type", "message_ts", "channel_id", "is_ephemeral"),
+			"channel":    keys("id", "name"),
+			"message":    keys("bot_id", "type", "text", "user", "ts", "team", "blocks"),
+			"actions":    keys("action_id", "block_id", "value", "type", "action_ts", "text"),
 			"api_app_id": nil, "trigger_id": nil, "state": nil, "response_url": nil,
 		}),
 		slack.InteractionTypeViewSubmission: interactionBase.with(shape{
@@ -294,9 +294,9 @@ func (m *socketModeServer) interaction(typ slack.InteractionType, app string, p 
 		ic.View = slack.View{
 			ID: viewID, TeamID: p.team, Type: slack.VTModal, Blocks: slack.Blocks{BlockSet: []slack.Block{}},
 			PrivateMetadata: in.PrivateMetadata, CallbackID: in.CallbackID, Hash: actionTS + ".fakeslack",
-			Title:  &slack.TextBlockObject{Type: slack.PlainTextType, Text: "Fake Slack"},
-			Close:  &slack.TextBlockObject{Type: slack.PlainTextType, Text: "Cancel"},
-			Submit: &slack.TextBlockObject{Type: slack.PlainTextType, Text: "Submit"},
+			Title:      &slack.TextBlockObject{Type: slack.PlainTextType, Text: "Fake Slack"},
+			Close:      &slack.TextBlockObject{Type: slack.PlainTextType, Text: "Cancel"},
+			Submit:     &slack.TextBlockObject{Type: slack.PlainTextType, Text: "Submit"},
 			RootViewID: viewID, AppID: app, AppInstalledTeamID: p.team, BotID: p.botID,
 		}
 	case slack.InteractionTypeMessageAction:

@@ -9,7 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/switchboard-go/switchboard/actors"
+	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/messages"
 )
@@ -54,8 +54,8 @@ func (rt *Runtime) AddApp(ctx context.Context, app App) error {
 	if app.Connections == 0 {
 		app.Connections = 1
 	}
-	if app.Connections < 1 || app.Connections > actors.MaxAppConnections {
-		return fmt.Errorf("switchboard: app %s: %d connections, Slack allows 1 to %d", app.ID, app.Connections, actors.MaxAppConnections)
+	if app.Connections < 1 || app.Connections > engine.MaxAppConnections {
+		return fmt.Errorf("switchboard: app %s: %d connections, Slack allows 1 to %d", app.ID, app.Connections, engine.MaxAppConnections)
 	}
 	rt.mu.Lock()
 	if _, ok := rt.apps[app.ID]; ok {
@@ -69,13 +69,13 @@ func (rt *Runtime) AddApp(ctx context.Context, app App) error {
 	var added []string
 	for i := 1; i <= app.Connections; i++ {
 		link := messages.Link{Transport: messages.SocketMode, App: app.ID, Name: fmt.Sprintf("%s/%d", app.ID, i)}
-		state := actors.NewLinkState(link)
-		spec := actors.SocketModeSpec{
+		state := engine.NewLinkState(link)
+		spec := engine.SocketModeSpec{
 			Link: link, AppToken: app.Token, Client: clients,
 			PingInterval: rt.cfg.pingInterval, StaleAfter: rt.cfg.staleAfter, HelloTimeout: rt.cfg.helloTimeout,
 			ResponseDeadline: rt.cfg.responseDeadline, AckAfterHandlers: rt.cfg.ackAfterHandlers,
 		}
-		if err := rt.ask(ctx, rt.supervisor, actors.AddLink{Spec: spec, State: state}); err != nil {
+		if err := rt.ask(ctx, rt.supervisor, engine.AddLink{Spec: spec, State: state}); err != nil {
 			rt.removeLinks(context.WithoutCancel(ctx), added)
 			rt.mu.Lock()
 			delete(rt.apps, app.ID)
@@ -101,14 +101,14 @@ func (rt *Runtime) RemoveApp(ctx context.Context, id string) error {
 		return fmt.Errorf("switchboard: no app %s", id)
 	}
 	err := rt.removeLinks(ctx, names)
-	rt.system.Root.Send(rt.dispatcher, actors.ForgetApp{App: id}) // its dedupe memory goes with it
+	rt.system.Root.Send(rt.dispatcher, engine.ForgetApp{App: id}) // its dedupe memory goes with it
 	return err
 }
 
 func (rt *Runtime) removeLinks(ctx context.Context, names []string) error {
 	var errs []error
 	for _, name := range names {
-		if err := rt.ask(ctx, rt.supervisor, actors.RemoveLink{Name: name}); err != nil {
+		if err := rt.ask(ctx, rt.supervisor, engine.RemoveLink{Name: name}); err != nil {
 			errs = append(errs, err)
 		}
 		rt.mu.Lock()

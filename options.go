@@ -31,9 +31,9 @@ type config struct {
 	ackAfterHandlers bool
 	dedupeWindow     int
 	webhooks         *webhook.Client
-	connectBurst     int           // 0: actors.DefaultConnectBurst
-	connectEvery     time.Duration // 0: actors.DefaultConnectEvery
-	openTimeout      time.Duration // 0: actors.DefaultOpenTimeout
+	connectBurst     int           // 0: engine.DefaultConnectBurst
+	connectEvery     time.Duration // 0: engine.DefaultConnectEvery
+	openTimeout      time.Duration // 0: engine.DefaultOpenTimeout
 }
 
 func defaultConfig() *config {

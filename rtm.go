@@ -12,7 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
 
-	"github.com/switchboard-go/switchboard/actors"
+	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -74,7 +74,7 @@ type Workspace struct {
 
 // rtmFleet is the runtime's RTM workspaces; guarded by Runtime.mu.
 type rtmFleet struct {
-	routes map[string]*actors.RTMRoute // by team ID
+	routes map[string]*engine.RTMRoute // by team ID
 	dialer *websocket.Dialer           // shared default dialer, made on first use
 }
 
@@ -85,18 +85,18 @@ func (rt *Runtime) AddWorkspace(ctx context.Context, ws Workspace) error {
 	if err != nil {
 		return err
 	}
-	state := actors.NewLinkState(spec.Link)
+	state := engine.NewLinkState(spec.Link)
 	rt.mu.Lock()
 	if _, ok := rt.links[ws.Team]; ok || rt.rtm.routes[ws.Team] != nil {
 		rt.mu.Unlock()
 		return fmt.Errorf("switchboard: workspace %s already added", ws.Team)
 	}
 	if rt.rtm.routes == nil {
-		rt.rtm.routes = map[string]*actors.RTMRoute{}
+		rt.rtm.routes = map[string]*engine.RTMRoute{}
 	}
 	rt.rtm.routes[ws.Team] = spec.Route
 	rt.mu.Unlock()
-	if err := rt.ask(ctx, rt.supervisor, actors.AddLink{Spec: spec, State: state}); err != nil {
+	if err := rt.ask(ctx, rt.supervisor, engine.AddLink{Spec: spec, State: state}); err != nil {
 		rt.mu.Lock()
 		delete(rt.rtm.routes, ws.Team)
 		rt.mu.Unlock()
@@ -121,22 +121,22 @@ func (rt *Runtime) RemoveWorkspace(ctx context.Context, team string) error {
 	return rt.removeLinks(ctx, []string{team})
 }
 
-func (rt *Runtime) rtmSpec(ws Workspace) (actors.RTMSpec, error) {
+func (rt *Runtime) rtmSpec(ws Workspace) (engine.RTMSpec, error) {
 	if ws.Team == "" {
-		return actors.RTMSpec{}, errors.New("switchboard: workspace needs a team ID")
+		return engine.RTMSpec{}, errors.New("switchboard: workspace needs a team ID")
 	}
 	if !strings.HasPrefix(ws.Token, "xoxb-") && !strings.HasPrefix(ws.Token, "xoxp-") {
-		return actors.RTMSpec{}, fmt.Errorf("switchboard: workspace %s: RTM needs a bot (xoxb-) or user (xoxp-) token", ws.Team)
+		return engine.RTMSpec{}, fmt.Errorf("switchboard: workspace %s: RTM needs a bot (xoxb-) or user (xoxp-) token", ws.Team)
 	}
 	switch ws.ConnectMethod {
 	case "":
 		ws.ConnectMethod = RTMConnect
 	case RTMConnect, RTMStart:
 	default:
-		return actors.RTMSpec{}, fmt.Errorf("switchboard: workspace %s: connect method %q is not %s or %s", ws.Team, ws.ConnectMethod, RTMConnect, RTMStart)
+		return engine.RTMSpec{}, fmt.Errorf("switchboard: workspace %s: connect method %q is not %s or %s", ws.Team, ws.ConnectMethod, RTMConnect, RTMStart)
 	}
 	if ws.PingInterval < 0 || ws.PongTimeout < 0 || ws.WriteBurst < 0 || ws.WriteRefill < 0 || ws.SendQueue < 0 {
-		return actors.RTMSpec{}, fmt.Errorf("switchboard: workspace %s: negative setting", ws.Team)
+		return engine.RTMSpec{}, fmt.Errorf("switchboard: workspace %s: negative setting", ws.Team)
 	}
 	if ws.PingInterval == 0 {
 		ws.PingInterval = rt.cfg.pingInterval
@@ -156,14 +156,14 @@ func (rt *Runtime) rtmSpec(ws Workspace) (actors.RTMSpec, error) {
 		ws.HTTPClient = rt.cfg.http
 	}
 	link := messages.Link{Transport: messages.RTM, Team: ws.Team, Name: ws.Team}
-	return actors.RTMSpec{
+	return engine.RTMSpec{
 		Link: link, Token: ws.Token, ConnectMethod: ws.ConnectMethod,
 		APIURL: ws.APIURL, HTTP: ws.HTTPClient, Dialer: ws.Dialer, Headers: ws.Headers.Clone(),
 		Client:       workspaceClient(ws),
 		PingInterval: ws.PingInterval, PongTimeout: ws.PongTimeout, HelloTimeout: rt.cfg.helloTimeout,
-		Writer:      actors.RTMWriterConfig{Burst: ws.WriteBurst, Refill: ws.WriteRefill, Queue: ws.SendQueue},
+		Writer:      engine.RTMWriterConfig{Burst: ws.WriteBurst, Refill: ws.WriteRefill, Queue: ws.SendQueue},
 		NoReconnect: ws.AutoReconnect != nil && !*ws.AutoReconnect,
-		Route:       &actors.RTMRoute{},
+		Route:       &engine.RTMRoute{},
 	}, nil
 }
 
@@ -226,7 +226,7 @@ type Reply struct {
 // have been sent; with ErrStopped once the runtime stops; with ctx.Err() when ctx ends first, in
 // which case a message already queued may still be sent.
 func (rt *Runtime) Send(ctx context.Context, team string, m RTMMessage) (Reply, error) {
-	r, err := rt.rtmSend(ctx, team, actors.RTMSend{Type: "message", Channel: m.Channel, Text: m.Text, ThreadTS: m.ThreadTS})
+	r, err := rt.rtmSend(ctx, team, engine.RTMSend{Type: "message", Channel: m.Channel, Text: m.Text, ThreadTS: m.ThreadTS})
 	if err != nil {
 		return Reply{}, redactError(err)
 	}
@@ -236,43 +236,43 @@ func (rt *Runtime) Send(ctx context.Context, team string, m RTMMessage) (Reply, 
 // Typing tells channel's members that the bot is typing. It returns once the frame is written
 // (Slack answers typing only when it refuses it); it fails as Send does.
 func (rt *Runtime) Typing(ctx context.Context, team, channel string) error {
-	_, err := rt.rtmSend(ctx, team, actors.RTMSend{Type: "typing", Channel: channel})
+	_, err := rt.rtmSend(ctx, team, engine.RTMSend{Type: "typing", Channel: channel})
 	return redactError(err)
 }
 
 // sendAnswerGrace is how long a send waits for the writer's own answer once its session ended.
 const sendAnswerGrace = 2 * time.Second
 
-func (rt *Runtime) rtmSend(ctx context.Context, team string, msg actors.RTMSend) (actors.RTMReply, error) {
+func (rt *Runtime) rtmSend(ctx context.Context, team string, msg engine.RTMSend) (engine.RTMReply, error) {
 	if rt.isStopped() {
-		return actors.RTMReply{}, ErrStopped
+		return engine.RTMReply{}, ErrStopped
 	}
 	if err := ctx.Err(); err != nil {
-		return actors.RTMReply{}, err
+		return engine.RTMReply{}, err
 	}
 	rt.mu.Lock()
 	route := rt.rtm.routes[team]
 	rt.mu.Unlock()
 	if route == nil {
-		return actors.RTMReply{}, fmt.Errorf("%w: %s", ErrUnknownWorkspace, team)
+		return engine.RTMReply{}, fmt.Errorf("%w: %s", ErrUnknownWorkspace, team)
 	}
 	pid, done := route.Writer()
 	if pid == nil {
-		return actors.RTMReply{}, fmt.Errorf("%w: %s", ErrNotConnected, team)
+		return engine.RTMReply{}, fmt.Errorf("%w: %s", ErrNotConnected, team)
 	}
 	select {
 	case <-done: // the session just ended: nothing was written
-		return actors.RTMReply{}, &messages.SessionEndedError{}
+		return engine.RTMReply{}, &messages.SessionEndedError{}
 	default:
 	}
-	reply := make(chan actors.RTMReply, 1)
+	reply := make(chan engine.RTMReply, 1)
 	msg.Reply = reply
 	rt.system.Root.Send(pid, msg)
-	var r actors.RTMReply
+	var r engine.RTMReply
 	select {
 	case r = <-reply:
 	case <-ctx.Done():
-		return actors.RTMReply{}, ctx.Err()
+		return engine.RTMReply{}, ctx.Err()
 	case <-done: // the writer answers all it took as it stops; give it a moment
 		select {
 		case r = <-reply:
@@ -280,7 +280,7 @@ func (rt *Runtime) rtmSend(ctx context.Context, team string, msg actors.RTMSend)
 			// The send reached the mailbox of a writer that stopped first: it cannot tell.
 			r.Err = &messages.SessionEndedError{MaybeSent: true}
 		case <-ctx.Done():
-			return actors.RTMReply{}, ctx.Err()
+			return engine.RTMReply{}, ctx.Err()
 		}
 	}
 	if r.Err != nil && errors.Is(r.Err, ErrSessionEnded) && rt.isStopped() {

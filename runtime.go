@@ -13,7 +13,7 @@ import (
 	slogrus "github.com/samber/slog-logrus/v2"
 	"github.com/sirupsen/logrus"
 
-	"github.com/switchboard-go/switchboard/actors"
+	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 	"github.com/switchboard-go/switchboard/supervisor"
 	"github.com/switchboard-go/switchboard/webhook"
@@ -23,15 +23,15 @@ import (
 type Event = messages.Event
 
 // Handler handles one event on its subscription's actor; ctx ends when the runtime stops.
-type Handler = actors.Handler
+type Handler = engine.Handler
 
 // Status is a snapshot of one link.
-type Status = actors.Status
+type Status = engine.Status
 
 // ErrStopped is returned by calls made after Stop.
 var ErrStopped = messages.ErrStopped
 
-// askTimeout bounds requests to the runtime's own actors.
+// askTimeout bounds requests to the runtime's own engine.
 const askTimeout = 5 * time.Second
 
 // deadLetterThrottle is protoactor's dead-letter logging window. Each window starts a goroutine
@@ -48,7 +48,7 @@ type Runtime struct {
 	cfg        *config
 	log        *logrus.Entry
 	system     *actor.ActorSystem
-	env        *actors.Env
+	env        *engine.Env
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	supervisor *actor.PID
@@ -57,7 +57,7 @@ type Runtime struct {
 
 	mu      sync.Mutex
 	stopped bool
-	links   map[string]*actors.LinkState // by link name
+	links   map[string]*engine.LinkState // by link name
 	apps    map[string][]string          // app ID → its link names
 	rtm     rtmFleet                     // RTM workspaces (rtm.go)
 	subs    int
@@ -83,7 +83,7 @@ func New(opts ...Option) (*Runtime, error) {
 		log:    logrus.NewEntry(cfg.log).WithField("component", "switchboard"),
 		system: system,
 		cancel: cancel,
-		links:  map[string]*actors.LinkState{},
+		links:  map[string]*engine.LinkState{},
 		apps:   map[string][]string{},
 	}
 	if rt.webhooks = cfg.webhooks; rt.webhooks == nil {
@@ -92,23 +92,23 @@ func New(opts ...Option) (*Runtime, error) {
 			return nil, fmt.Errorf("switchboard: webhook client: %w", err)
 		}
 	}
-	rt.env = &actors.Env{
+	rt.env = &engine.Env{
 		System: system, Log: rt.log, Ctx: ctx, WG: &rt.wg, HTTP: cfg.http, APIURL: cfg.apiURL,
 		Dialer: &websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: websocket.DefaultDialer.Proxy},
-		Stats:  &actors.Stats{}, Flow: actors.NewFlow(),
-		Connects:    actors.ConnectBudget{Burst: cfg.connectBurst, Every: cfg.connectEvery},
+		Stats:  &engine.Stats{}, Flow: engine.NewFlow(),
+		Connects:    engine.ConnectBudget{Burst: cfg.connectBurst, Every: cfg.connectEvery},
 		OpenTimeout: cfg.openTimeout,
 	}
 	guardian := actor.WithGuardian(actor.NewOneForOneStrategy(10, time.Minute, func(reason any) actor.Directive {
 		rt.log.WithField("panic", fmt.Sprint(reason)).Error("runtime actor panicked, restarting it")
 		return actor.RestartDirective
 	}))
-	if rt.dispatcher, err = system.Root.SpawnNamed(actors.DispatcherProps(rt.env, cfg.dedupeWindow).Configure(guardian), "dispatcher"); err != nil {
+	if rt.dispatcher, err = system.Root.SpawnNamed(engine.DispatcherProps(rt.env, cfg.dedupeWindow).Configure(guardian), "dispatcher"); err != nil {
 		return nil, fmt.Errorf("switchboard: spawn dispatcher: %w", err)
 	}
 	rt.env.Dispatcher = rt.dispatcher
 	policy := supervisor.Policy{Initial: cfg.initialBackoff, Max: cfg.maxBackoff, ResetAfter: cfg.resetAfter}
-	if rt.supervisor, err = system.Root.SpawnNamed(actors.SupervisorProps(rt.env, policy).Configure(guardian), "supervisor"); err != nil {
+	if rt.supervisor, err = system.Root.SpawnNamed(engine.SupervisorProps(rt.env, policy).Configure(guardian), "supervisor"); err != nil {
 		return nil, fmt.Errorf("switchboard: spawn supervisor: %w", err)
 	}
 	return rt, nil
@@ -244,14 +244,14 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 // drain tells every connection to stop dispatching and waits until each writer has written the
 // acks queued so far.
 func (rt *Runtime) drain(ctx context.Context) error {
-	res, err := rt.system.Root.RequestFuture(rt.supervisor, actors.ListConnections{}, askTimeout).Result()
+	res, err := rt.system.Root.RequestFuture(rt.supervisor, engine.ListConnections{}, askTimeout).Result()
 	if err != nil {
 		return fmt.Errorf("list connections: %w", err)
 	}
 	pids, _ := res.([]*actor.PID)
 	futures := make([]*actor.Future, len(pids))
 	for i, pid := range pids {
-		futures[i] = rt.system.Root.RequestFuture(pid, messages.Drain{}, drainTimeout)
+		futures[i] = rt.system.Root.RequestFuture(pid, engine.Drain{}, drainTimeout)
 	}
 	var errs []error
 	for i, f := range futures {

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/switchboard-go/switchboard/actors"
+	"github.com/switchboard-go/switchboard/internal/engine"
 )
 
 // SubscriptionStats is one subscription's queue: events accepted and not yet handled (waiting, or
 // in a handler right now; for a keyed subscription, over every key) and events dropped by its
 // overflow policy since it started (for a keyed subscription, counted in Stats.Dropped only).
-type SubscriptionStats = actors.SubscriptionStats
+type SubscriptionStats = engine.SubscriptionStats
 
 // SubscriberStats returns the queue state of every subscription, in subscription order. It asks the
 // dispatcher, so it waits behind the events already in its mailbox.
@@ -23,7 +23,7 @@ func (rt *Runtime) SubscriberStats(ctx context.Context) ([]SubscriptionStats, er
 }
 
 func (rt *Runtime) subscriberStats(ctx context.Context) ([]SubscriptionStats, error) {
-	f := rt.system.Root.RequestFuture(rt.dispatcher, actors.SubscriberStats{}, askTimeout)
+	f := rt.system.Root.RequestFuture(rt.dispatcher, engine.SubscriberStats{}, askTimeout)
 	if err := waitFuture(ctx, f); err != nil {
 		return nil, fmt.Errorf("switchboard: subscriber stats: %w", err)
 	}
@@ -31,7 +31,7 @@ func (rt *Runtime) subscriberStats(ctx context.Context) ([]SubscriptionStats, er
 	if err != nil {
 		return nil, fmt.Errorf("switchboard: subscriber stats: %w", err)
 	}
-	out, ok := res.([]actors.SubscriptionStats)
+	out, ok := res.([]engine.SubscriptionStats)
 	if !ok {
 		return nil, fmt.Errorf("switchboard: subscriber stats: unexpected answer %T", res)
 	}

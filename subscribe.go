@@ -7,37 +7,37 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/switchboard-go/switchboard/actors"
+	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
 // Filter selects events by kind, type, team and channel; an empty field matches everything.
-type Filter = actors.Filter
+type Filter = engine.Filter
 
 // Overflow policies for a subscription's queue. Backpressure, the default, loses nothing: a full
 // queue holds every reader back (so Slack's events wait, unacked, in TCP and at Slack) until the
 // queue has drained to half. DropNewest and DropOldest keep the readers going and drop, counted
 // per subscription (SubscriberStats), in Stats.Dropped, and logged at most every 10 s.
 const (
-	Backpressure = actors.Backpressure
-	DropNewest   = actors.DropNewest
-	DropOldest   = actors.DropOldest
+	Backpressure = engine.Backpressure
+	DropNewest   = engine.DropNewest
+	DropOldest   = engine.DropOldest
 )
 
 // SubscribeOption tunes one subscription.
-type SubscribeOption func(*actors.SubscriberSpec) error
+type SubscribeOption func(*engine.SubscriberSpec) error
 
 // Named names the subscription (in logs, stats and Unsubscribe). Default "sub-N".
 func Named(name string) SubscribeOption {
-	return func(s *actors.SubscriberSpec) error { s.Name = name; return nil }
+	return func(s *engine.SubscriberSpec) error { s.Name = name; return nil }
 }
 
 // Queue bounds the events waiting for the subscription (per key when keyed) and says what happens
 // when it is full. Default 1024, Backpressure. A Backpressure queue may hold a few more than size:
 // the events already on their way when it filled (at most 256 per connection). Queue memory grows
 // with use and is given back when the queue empties.
-func Queue(size int, overflow actors.Overflow) SubscribeOption {
-	return func(s *actors.SubscriberSpec) error {
+func Queue(size int, overflow engine.Overflow) SubscribeOption {
+	return func(s *engine.SubscriberSpec) error {
 		if size <= 0 {
 			return fmt.Errorf("switchboard: queue size %d must be positive", size)
 		}
@@ -49,9 +49,9 @@ func Queue(size int, overflow actors.Overflow) SubscribeOption {
 // PerTeam, PerChannel and PerThread run one actor per workspace, channel or thread, spawned on its
 // first event and stopped after idle (default 5m) without events. At most MaxKeys keys (default
 // 10,000) live at once: see MaxKeys.
-func PerTeam(idle time.Duration) SubscribeOption    { return keyBy(actors.KeyTeam, idle) }
-func PerChannel(idle time.Duration) SubscribeOption { return keyBy(actors.KeyChannel, idle) }
-func PerThread(idle time.Duration) SubscribeOption  { return keyBy(actors.KeyThread, idle) }
+func PerTeam(idle time.Duration) SubscribeOption    { return keyBy(engine.KeyTeam, idle) }
+func PerChannel(idle time.Duration) SubscribeOption { return keyBy(engine.KeyChannel, idle) }
+func PerThread(idle time.Duration) SubscribeOption  { return keyBy(engine.KeyThread, idle) }
 
 // MaxKeys caps the live keys of a PerTeam, PerChannel or PerThread subscription (default 10,000).
 // At the cap, a new key's actor replaces the least recently used key's actor that has nothing
@@ -59,7 +59,7 @@ func PerThread(idle time.Duration) SubscribeOption  { return keyBy(actors.KeyThr
 // While every key is busy, events wait in arrival order and the readers hold back, as for a full
 // Backpressure queue.
 func MaxKeys(n int) SubscribeOption {
-	return func(s *actors.SubscriberSpec) error {
+	return func(s *engine.SubscriberSpec) error {
 		if n <= 0 {
 			return fmt.Errorf("switchboard: max keys %d must be positive", n)
 		}
@@ -68,8 +68,8 @@ func MaxKeys(n int) SubscribeOption {
 	}
 }
 
-func keyBy(k actors.KeyBy, idle time.Duration) SubscribeOption {
-	return func(s *actors.SubscriberSpec) error {
+func keyBy(k engine.KeyBy, idle time.Duration) SubscribeOption {
+	return func(s *engine.SubscriberSpec) error {
 		if idle < 0 {
 			return fmt.Errorf("switchboard: idle %v must not be negative", idle)
 		}
@@ -80,7 +80,7 @@ func keyBy(k actors.KeyBy, idle time.Duration) SubscribeOption {
 
 // Handle runs h for every event that passes f, on the subscription's own actor.
 func (rt *Runtime) Handle(f Filter, h Handler, opts ...SubscribeOption) error {
-	return rt.subscribe(actors.SubscriberSpec{Filter: f, Handler: h}, opts)
+	return rt.subscribe(engine.SubscriberSpec{Filter: f, Handler: h}, opts)
 }
 
 // OnEvent runs h for Events API events of the given inner types ("message", "app_mention", …);
@@ -104,21 +104,21 @@ func (rt *Runtime) OnInteraction(h Handler, types ...string) error {
 // OnLifecycle runs f for every lifecycle event (Connecting, Connected, Disconnected,
 // Reconnecting, Fatal), on its own actor.
 func (rt *Runtime) OnLifecycle(f func(messages.Lifecycle), opts ...SubscribeOption) error {
-	return rt.subscribe(actors.SubscriberSpec{Lifecycle: f}, opts)
+	return rt.subscribe(engine.SubscriberSpec{Lifecycle: f}, opts)
 }
 
 // Subscribe spawns the actor of props and sends it every event that passes f, as *Event messages,
 // one at a time (the next is sent once Receive returned). A panic restarts that actor alone.
 func (rt *Runtime) Subscribe(f Filter, props *actor.Props, opts ...SubscribeOption) error {
-	return rt.subscribe(actors.SubscriberSpec{Filter: f, Props: props}, opts)
+	return rt.subscribe(engine.SubscriberSpec{Filter: f, Props: props}, opts)
 }
 
 // Unsubscribe stops a subscription by name.
 func (rt *Runtime) Unsubscribe(ctx context.Context, name string) error {
-	return rt.ask(ctx, rt.dispatcher, actors.Unsubscribe{Name: name})
+	return rt.ask(ctx, rt.dispatcher, engine.Unsubscribe{Name: name})
 }
 
-func (rt *Runtime) subscribe(spec actors.SubscriberSpec, opts []SubscribeOption) error {
+func (rt *Runtime) subscribe(spec engine.SubscriberSpec, opts []SubscribeOption) error {
 	for _, o := range opts {
 		if err := o(&spec); err != nil {
 			return err
@@ -130,5 +130,5 @@ func (rt *Runtime) subscribe(spec actors.SubscriberSpec, opts []SubscribeOption)
 		spec.Name = fmt.Sprintf("sub-%d", rt.subs)
 		rt.mu.Unlock()
 	}
-	return rt.ask(context.Background(), rt.dispatcher, actors.Subscribe{Spec: spec})
+	return rt.ask(context.Background(), rt.dispatcher, engine.Subscribe{Spec: spec})
 }

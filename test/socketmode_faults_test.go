@@ -12,8 +12,8 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	switchboard "github.com/switchboard-go/switchboard"
-	"github.com/switchboard-go/switchboard/actors"
 	"github.com/switchboard-go/switchboard/fakeslack"
+	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -200,7 +200,7 @@ func TestRefreshMakesBeforeBreak(t *testing.T) {
 	}
 	c.exactlyOnce(t, "m", 100)
 	for _, st := range h.rt.Status() {
-		if st.State != actors.StateConnected {
+		if st.State != engine.StateConnected {
 			t.Errorf("%s is %s after refresh", st.Link, st.State)
 		}
 	}
@@ -231,7 +231,7 @@ func TestTooManyWebsocketsBacksOffWithGrowingCappedDelays(t *testing.T) {
 	}
 	connected := 0
 	for _, st := range h.rt.Status() {
-		if st.State == actors.StateConnected {
+		if st.State == engine.StateConnected {
 			connected++
 		}
 	}
@@ -273,7 +273,7 @@ func awaitFatal(h *harness, code messages.Code) messages.Fatal {
 	}
 	waitFor(h.t, 5*time.Second, "status fatal", func() bool {
 		st := h.rt.Status()
-		return len(st) == 1 && st[0].State == actors.StateFatal && strings.Contains(st[0].LastError, string(code))
+		return len(st) == 1 && st[0].State == engine.StateFatal && strings.Contains(st[0].LastError, string(code))
 	})
 	return ev
 }

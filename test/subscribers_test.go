@@ -14,8 +14,8 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	switchboard "github.com/switchboard-go/switchboard"
-	"github.com/switchboard-go/switchboard/actors"
 	"github.com/switchboard-go/switchboard/fakeslack"
+	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -89,7 +89,7 @@ func TestPerChannelActorsRunApartAndStopWhenIdle(t *testing.T) {
 func TestQueueOverflowPolicies(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		policy actors.Overflow
+		policy engine.Overflow
 		want   []string // after the blocked first event, what the handler sees
 	}{
 		{switchboard.DropNewest, []string{"m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "m10"}},
@@ -213,7 +213,7 @@ func TestAddAndRemoveAppsLive(t *testing.T) {
 		t.Fatalf("status lists %d links, want 2", len(st))
 	}
 	for _, s := range st {
-		if s.Link.App != apps[1].AppID || s.State != actors.StateConnected || s.Session == 0 || s.ConnectedAt.IsZero() {
+		if s.Link.App != apps[1].AppID || s.State != engine.StateConnected || s.Session == 0 || s.ConnectedAt.IsZero() {
 			t.Errorf("status %+v", s)
 		}
 	}

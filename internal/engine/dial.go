@@ -1,4 +1,4 @@
-package actors
+package engine
 
 import (
 	"context"
@@ -63,7 +63,7 @@ func dialSession(env *Env, sess *session, self *actor.PID, dialer *websocket.Dia
 		}
 		url, body, err := openWithin(sess.ctx, env.openTimeout(), open)
 		if err != nil {
-			env.send(self, messages.OpenFailed{Session: sess.gen, Err: err})
+			env.send(self, OpenFailed{Session: sess.gen, Err: err})
 			return
 		}
 		ws, resp, err := dialContext(sess.ctx, dialer, url, header)
@@ -71,7 +71,7 @@ func dialSession(env *Env, sess *session, self *actor.PID, dialer *websocket.Dia
 			_ = resp.Body.Close()
 		}
 		if err != nil {
-			env.send(self, messages.OpenFailed{Session: sess.gen, Err: &messages.SocketError{Op: "dial " + redact.URL(url), Err: err}})
+			env.send(self, OpenFailed{Session: sess.gen, Err: &messages.SocketError{Op: "dial " + redact.URL(url), Err: err}})
 			return
 		}
 		ws.SetReadLimit(maxFrameBytes)

@@ -1,4 +1,4 @@
-package actors
+package engine
 
 import (
 	"fmt"
@@ -74,7 +74,7 @@ func (d *dispatcher) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 
 func (d *dispatcher) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
-	case messages.Dispatch:
+	case Dispatch:
 		d.dispatch(ctx, msg.Event)
 	case messages.Lifecycle:
 		d.lifecycle(ctx, msg)

@@ -15,4 +15,4 @@
 // Every goroutine an actor starts is counted in Env.WG and ends when its session or the runtime
 // context ends; the runtime waits for them after stopping the actors. No goroutine touches actor
 // state: they send session-tagged messages in.
-package actors
+package engine

@@ -1,4 +1,4 @@
-package actors
+package engine
 
 import (
 	"fmt"
@@ -79,9 +79,9 @@ func (s *linkSupervisor) Receive(ctx actor.Context) {
 		ctx.Respond(s.add(ctx, msg))
 	case RemoveLink:
 		ctx.Respond(s.remove(ctx, msg.Name))
-	case messages.LinkUp:
+	case LinkUp:
 		s.linkUp(ctx, msg)
-	case messages.RefreshRequested:
+	case RefreshRequested:
 		s.refresh(ctx, msg)
 	case retire:
 		ctx.Poison(msg.pid)
@@ -142,7 +142,7 @@ func (s *linkSupervisor) remove(ctx actor.Context, name string) error {
 // refresh starts a replacement when the app has room for one more socket; otherwise the old
 // connection reconnects (break before make) when Slack's refresh_requested comes. A replacement is
 // a clean reconnect: it waits the policy's CleanDelay when they repeat.
-func (s *linkSupervisor) refresh(ctx actor.Context, msg messages.RefreshRequested) {
+func (s *linkSupervisor) refresh(ctx actor.Context, msg RefreshRequested) {
 	e := s.byPID[msg.PID.Id]
 	if e == nil || !msg.PID.Equal(e.pid) || e.replacement != nil {
 		return
@@ -158,13 +158,13 @@ func (s *linkSupervisor) refresh(ctx actor.Context, msg messages.RefreshRequeste
 		return
 	}
 	if msg.Reason == "refresh_requested" {
-		ctx.Send(msg.PID, messages.Reconnect{})
+		ctx.Send(msg.PID, Reconnect{})
 	}
 }
 
 // linkUp retires the old connection once its replacement said hello, after a grace period that
 // lets acks of events still being handled on the old socket go out.
-func (s *linkSupervisor) linkUp(ctx actor.Context, msg messages.LinkUp) {
+func (s *linkSupervisor) linkUp(ctx actor.Context, msg LinkUp) {
 	e := s.byPID[msg.PID.Id]
 	if e == nil || !msg.PID.Equal(e.replacement) {
 		return

@@ -1,11 +1,9 @@
-package actors
+package engine
 
 import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/switchboard-go/switchboard/messages"
 )
 
 // pinger keeps a session alive and declares it stale: every interval it asks the writer for a
@@ -49,11 +47,11 @@ func (p *pinger) Receive(ctx actor.Context) {
 func (p *pinger) tick(ctx actor.Context) {
 	now := time.Now()
 	if silent := p.sess.silentFor(now); silent > p.staleAfter {
-		ctx.Send(p.parent, messages.LinkStale{Session: p.sess.gen, Silent: silent})
+		ctx.Send(p.parent, LinkStale{Session: p.sess.gen, Silent: silent})
 		return
 	}
 	if now.Sub(p.lastPing) >= p.interval {
-		ctx.Send(p.writer, messages.SendPing{})
+		ctx.Send(p.writer, SendPing{})
 		p.lastPing = now
 	}
 	p.schedule(ctx)

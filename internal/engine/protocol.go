@@ -1,4 +1,4 @@
-package messages
+package engine
 
 import (
 	"time"
@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/switchboard-go/switchboard/internal/wire"
+	"github.com/switchboard-go/switchboard/messages"
 )
 
 // The messages below travel between Switchboard's own actors. Each that a goroutine sends in
@@ -75,17 +76,17 @@ type SendFrame struct{ Data []byte }
 type SendPing struct{}
 
 // Dispatch hands an event to the dispatcher.
-type Dispatch struct{ Event *Event }
+type Dispatch struct{ Event *messages.Event }
 
 // LinkUp tells the supervisor that a connection's session said hello.
 type LinkUp struct {
-	Link Link
+	Link messages.Link
 	PID  *actor.PID
 }
 
 // RefreshRequested tells the supervisor that Slack asked a connection to make way for a new one.
 type RefreshRequested struct {
-	Link   Link
+	Link   messages.Link
 	PID    *actor.PID
 	Reason string // "warning" or "refresh_requested"
 }

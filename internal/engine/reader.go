@@ -1,4 +1,4 @@
-package actors
+package engine
 
 import (
 	"time"
@@ -62,7 +62,7 @@ func (r *reader) start() {
 		for {
 			mt, data, err := ws.ReadMessage()
 			if err != nil {
-				env.send(parent, messages.ReadFailed{Session: sess.gen, Err: &messages.SocketError{Op: "read", Err: err}})
+				env.send(parent, ReadFailed{Session: sess.gen, Err: &messages.SocketError{Op: "read", Err: err}})
 				return
 			}
 			now := time.Now()
@@ -101,7 +101,7 @@ func decodeSocketMode(gen uint64) decodeFunc {
 		if err != nil {
 			return nil, false, err
 		}
-		m := messages.FrameRead{Session: gen, Frame: f, Received: now}
+		m := FrameRead{Session: gen, Frame: f, Received: now}
 		switch f.Type {
 		case "events_api", "slash_commands", "interactive":
 			if m.Route, err = wire.RouteSocketPayload(f.Type, f.Payload); err != nil {

@@ -1,4 +1,4 @@
-package actors
+package engine
 
 import (
 	"context"
@@ -118,9 +118,9 @@ func RTMProps(env *Env, spec RTMSpec, state *LinkState) *actor.Props {
 }
 
 func (c *rtm) Receive(ctx actor.Context) {
-	if _, ok := ctx.Message().(messages.Drain); ok {
+	if _, ok := ctx.Message().(Drain); ok {
 		// RTM has no acks to flush; sends still waiting are answered when the writer stops.
-		ctx.Respond(messages.Drained{})
+		ctx.Respond(Drained{})
 		return
 	}
 	if c.ending {
@@ -137,23 +137,23 @@ func (c *rtm) Receive(ctx actor.Context) {
 		if msg.session == c.sess.gen {
 			c.opened(ctx, msg.body)
 		}
-	case messages.OpenFailed:
+	case OpenFailed:
 		c.fail(msg.Session, msg.Err)
-	case messages.RTMFrameRead:
+	case RTMFrameRead:
 		if msg.Session == c.sess.gen {
 			c.frame(ctx, msg)
 		}
-	case messages.ReadFailed:
+	case ReadFailed:
 		c.fail(msg.Session, msg.Err)
-	case messages.WriteFailed:
+	case WriteFailed:
 		c.fail(msg.Session, msg.Err)
-	case messages.LinkStale:
+	case LinkStale:
 		c.fail(msg.Session, fmt.Errorf("%w: no pong, silent for %v", messages.ErrStale, msg.Silent.Round(time.Millisecond)))
 	case helloTimeout:
 		if msg.session == c.sess.gen && !c.helloed {
 			panic(messages.ErrHelloTimeout)
 		}
-	case messages.Reconnect:
+	case Reconnect:
 		panic(messages.ErrGoodbye)
 	case *actor.Restarting, *actor.Stopping:
 		c.end()
@@ -190,7 +190,7 @@ func (c *rtm) opened(ctx actor.Context, body []byte) {
 	c.timer = c.env.after(c.spec.HelloTimeout, self, helloTimeout{session: c.sess.gen})
 }
 
-func (c *rtm) frame(ctx actor.Context, msg messages.RTMFrameRead) {
+func (c *rtm) frame(ctx actor.Context, msg RTMFrameRead) {
 	f := msg.Frame
 	if !isRTMEvent(f) {
 		c.sess.release() // an event's credit comes back once it is placed
@@ -236,17 +236,17 @@ func (c *rtm) hello(ctx actor.Context, received time.Time) {
 	c.spec.Route.up(c.writer)
 	c.log.Info("connected")
 	c.env.publish(messages.Connected{Link: c.spec.Link, Session: c.sess.gen, Attempt: c.attempt, NumConnections: 1})
-	ctx.Send(ctx.Parent(), messages.LinkUp{Link: c.spec.Link, PID: ctx.Self()})
+	ctx.Send(ctx.Parent(), LinkUp{Link: c.spec.Link, PID: ctx.Self()})
 	// The initial state goes to subscribers as the session's first event, not kept here.
 	ev := &messages.Event{Link: c.spec.Link, Session: c.sess.gen, Kind: messages.KindRTM, Type: "open",
 		Team: c.spec.Link.Team, Received: received, Raw: c.body}
 	c.body = nil
 	ev.AttachClients(c.spec.Client)
-	c.env.send(c.env.Dispatcher, messages.Dispatch{Event: ev})
+	c.env.send(c.env.Dispatcher, Dispatch{Event: ev})
 }
 
 // event hands an RTM event to the dispatcher.
-func (c *rtm) event(msg messages.RTMFrameRead) {
+func (c *rtm) event(msg RTMFrameRead) {
 	f := msg.Frame
 	c.env.Stats.EventsIn.Add(1)
 	ev := &messages.Event{
@@ -263,7 +263,7 @@ func (c *rtm) event(msg messages.RTMFrameRead) {
 	}
 	ev.AttachClients(c.spec.Client)
 	ev.AttachPlacement(messages.NewPlacement(c.sess.release))
-	c.env.send(c.env.Dispatcher, messages.Dispatch{Event: ev})
+	c.env.send(c.env.Dispatcher, Dispatch{Event: ev})
 }
 
 // fail ends the session with err if it belongs to the current session.
@@ -293,7 +293,7 @@ func decodeRTM(gen uint64) decodeFunc {
 		if err != nil {
 			return nil, false, err
 		}
-		return messages.RTMFrameRead{Session: gen, Frame: f, Raw: data, Received: now}, isRTMEvent(f), nil
+		return RTMFrameRead{Session: gen, Frame: f, Raw: data, Received: now}, isRTMEvent(f), nil
 	}
 }
 

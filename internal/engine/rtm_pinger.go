@@ -1,11 +1,9 @@
-package actors
+package engine
 
 import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/switchboard-go/switchboard/messages"
 )
 
 // rtmPinger keeps an RTM session alive and declares it stale, like pinger does for Socket Mode but
@@ -59,7 +57,7 @@ func (p *rtmPinger) tick(ctx actor.Context) {
 		if p.sess.paused.Load() {
 			p.sentAt = now // the pong waits behind frames the reader holds back: not a dead link
 		} else if waited := now.Sub(p.sentAt); waited > p.pongTimeout {
-			ctx.Send(p.parent, messages.LinkStale{Session: p.sess.gen, Silent: p.sess.silentFor(now)})
+			ctx.Send(p.parent, LinkStale{Session: p.sess.gen, Silent: p.sess.silentFor(now)})
 			return
 		}
 	} else if p.sess.silentFor(now) >= p.interval {

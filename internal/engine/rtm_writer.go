@@ -1,4 +1,4 @@
-package actors
+package engine
 
 import (
 	"encoding/json"
@@ -153,7 +153,7 @@ func (w *rtmWriter) start() {
 					err = ws.WriteMessage(websocket.TextMessage, o.data)
 				}
 				if err != nil && ws != nil {
-					env.send(parent, messages.WriteFailed{Session: sess.gen, Err: &messages.SocketError{Op: "write", Err: err}})
+					env.send(parent, WriteFailed{Session: sess.gen, Err: &messages.SocketError{Op: "write", Err: err}})
 					ws = nil // write nothing more; the session is ending
 				}
 				if o.typing {
@@ -272,7 +272,7 @@ func (w *rtmWriter) handoff(o rtmOut) {
 		if o.sender != nil {
 			answer(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{Cause: messages.ErrWriteStalled}})
 		}
-		w.env.send(w.parent, messages.WriteFailed{Session: w.sess.gen, Err: messages.ErrWriteStalled})
+		w.env.send(w.parent, WriteFailed{Session: w.sess.gen, Err: messages.ErrWriteStalled})
 	}
 }
 

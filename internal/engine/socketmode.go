@@ -1,4 +1,4 @@
-package actors
+package engine
 
 import (
 	"context"
@@ -62,8 +62,8 @@ func (c *socketMode) Receive(ctx actor.Context) {
 	if c.ending {
 		// The session is over: nothing is left to flush, and panicking now would restart a
 		// stopping connection.
-		if _, ok := ctx.Message().(messages.Drain); ok {
-			ctx.Respond(messages.Drained{})
+		if _, ok := ctx.Message().(Drain); ok {
+			ctx.Respond(Drained{})
 		}
 		return
 	}
@@ -74,35 +74,35 @@ func (c *socketMode) Receive(ctx actor.Context) {
 		if msg.session == c.sess.gen {
 			c.dial(ctx)
 		}
-	case messages.SocketOpened:
+	case SocketOpened:
 		if msg.Session == c.sess.gen {
 			c.opened(ctx)
 		}
-	case messages.OpenFailed:
+	case OpenFailed:
 		c.fail(msg.Session, msg.Err)
-	case messages.FrameRead:
+	case FrameRead:
 		if msg.Session == c.sess.gen {
 			c.frame(ctx, msg)
 		}
-	case messages.ReadFailed:
+	case ReadFailed:
 		if msg.Session == c.sess.gen && c.refreshed {
 			panic(fmt.Errorf("%w: %v", messages.ErrGoodbye, msg.Err))
 		}
 		c.fail(msg.Session, msg.Err)
-	case messages.WriteFailed:
+	case WriteFailed:
 		c.fail(msg.Session, msg.Err)
-	case messages.LinkStale:
+	case LinkStale:
 		c.fail(msg.Session, fmt.Errorf("%w for %v", messages.ErrStale, msg.Silent.Round(time.Millisecond)))
 	case helloTimeout:
 		if msg.session == c.sess.gen && !c.helloed {
 			panic(messages.ErrHelloTimeout)
 		}
-	case messages.Reconnect:
+	case Reconnect:
 		panic(messages.ErrGoodbye)
-	case messages.Drain:
+	case Drain:
 		c.draining = true
 		if c.writer == nil {
-			ctx.Respond(messages.Drained{})
+			ctx.Respond(Drained{})
 			return
 		}
 		ctx.Forward(c.writer)
@@ -134,7 +134,7 @@ func (c *socketMode) dial(ctx actor.Context) {
 			url, err := openSocketModeURL(ctx, env, token)
 			return url, nil, err
 		},
-		func([]byte) any { return messages.SocketOpened{Session: gen} })
+		func([]byte) any { return SocketOpened{Session: gen} })
 }
 
 func (c *socketMode) opened(ctx actor.Context) {
@@ -145,7 +145,7 @@ func (c *socketMode) opened(ctx actor.Context) {
 	c.timer = c.env.after(c.spec.HelloTimeout, self, helloTimeout{session: c.sess.gen})
 }
 
-func (c *socketMode) frame(ctx actor.Context, msg messages.FrameRead) {
+func (c *socketMode) frame(ctx actor.Context, msg FrameRead) {
 	f := msg.Frame
 	switch f.Type {
 	case "events_api", "slash_commands", "interactive":
@@ -179,7 +179,7 @@ func (c *socketMode) hello(ctx actor.Context, n int) {
 	c.state.connected()
 	c.log.WithField("num_connections", n).Info("connected")
 	c.env.publish(messages.Connected{Link: c.spec.Link, Session: c.sess.gen, Attempt: c.attempt, NumConnections: n})
-	ctx.Send(ctx.Parent(), messages.LinkUp{Link: c.spec.Link, PID: ctx.Self()})
+	ctx.Send(ctx.Parent(), LinkUp{Link: c.spec.Link, PID: ctx.Self()})
 }
 
 func (c *socketMode) disconnect(ctx actor.Context, reason string) {
@@ -187,7 +187,7 @@ func (c *socketMode) disconnect(ctx actor.Context, reason string) {
 	switch reason {
 	case "warning", "refresh_requested":
 		c.refreshed = reason == "refresh_requested" || c.refreshed
-		ctx.Send(ctx.Parent(), messages.RefreshRequested{Link: c.spec.Link, PID: ctx.Self(), Reason: reason})
+		ctx.Send(ctx.Parent(), RefreshRequested{Link: c.spec.Link, PID: ctx.Self(), Reason: reason})
 	case string(messages.ErrLinkDisabled):
 		panic(messages.ErrLinkDisabled)
 	case string(messages.ErrTooManyWebsockets):
@@ -198,7 +198,7 @@ func (c *socketMode) disconnect(ctx actor.Context, reason string) {
 }
 
 // envelope hands an event to the dispatcher and acks it as the ack policy says.
-func (c *socketMode) envelope(msg messages.FrameRead) {
+func (c *socketMode) envelope(msg FrameRead) {
 	f, r := msg.Frame, msg.Route
 	c.env.Stats.EventsIn.Add(1)
 	ev := &messages.Event{
@@ -210,7 +210,7 @@ func (c *socketMode) envelope(msg messages.FrameRead) {
 	ev.AttachClients(c.spec.Client)
 	env, writer, id, raw, received, credit := c.env, c.writer, f.EnvelopeID, f.RawEnvelopeID, msg.Received, c.sess.release
 	ack := messages.NewAck(f.Accepts, func(payload []byte) {
-		env.send(writer, messages.SendAck{EnvelopeID: id, RawID: raw, Payload: payload, Received: received, Written: credit})
+		env.send(writer, SendAck{EnvelopeID: id, RawID: raw, Payload: payload, Received: received, Written: credit})
 	})
 	ev.AttachAck(ack)
 	// By default the ack goes once the event sits in every queue that will deliver it: a full
@@ -221,7 +221,7 @@ func (c *socketMode) envelope(msg messages.FrameRead) {
 			ack.Send(nil)
 		}
 	}))
-	env.send(env.Dispatcher, messages.Dispatch{Event: ev})
+	env.send(env.Dispatcher, Dispatch{Event: ev})
 	if f.Accepts {
 		time.AfterFunc(c.spec.ResponseDeadline, func() {
 			if ack.Send(nil) {

@@ -1,4 +1,4 @@
-package actors
+package engine
 
 import (
 	"time"
@@ -45,15 +45,15 @@ func (w *writer) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		w.start()
-	case messages.SendAck:
+	case SendAck:
 		w.enqueue(outFrame{data: ackFrame(msg.RawID, msg.EnvelopeID, msg.Payload), ack: true, received: msg.Received, written: msg.Written})
-	case messages.SendFrame:
+	case SendFrame:
 		w.enqueue(outFrame{data: msg.Data})
-	case messages.SendPing:
+	case SendPing:
 		w.enqueue(outFrame{ping: true})
-	case messages.Drain:
+	case Drain:
 		if w.queue == nil || w.failed {
-			ctx.Respond(messages.Drained{})
+			ctx.Respond(Drained{})
 			return
 		}
 		w.enqueue(outFrame{flush: ctx.Sender()})
@@ -75,7 +75,7 @@ func (w *writer) start() {
 				f.written() // the frame leaves the queue now: written below, or dropped with the session
 			}
 			if f.flush != nil {
-				env.send(f.flush, messages.Drained{})
+				env.send(f.flush, Drained{})
 				continue
 			}
 			if ws == nil {
@@ -89,7 +89,7 @@ func (w *writer) start() {
 				err = ws.WriteMessage(websocket.TextMessage, f.data)
 			}
 			if err != nil {
-				env.send(parent, messages.WriteFailed{Session: sess.gen, Err: &messages.SocketError{Op: "write", Err: err}})
+				env.send(parent, WriteFailed{Session: sess.gen, Err: &messages.SocketError{Op: "write", Err: err}})
 				ws = nil // drain q without writing until the writer stops
 				continue
 			}
@@ -117,7 +117,7 @@ func (w *writer) enqueue(f outFrame) {
 			f.written()
 		}
 		w.failed = true
-		w.env.send(w.parent, messages.WriteFailed{Session: w.sess.gen, Err: messages.ErrWriteStalled})
+		w.env.send(w.parent, WriteFailed{Session: w.sess.gen, Err: messages.ErrWriteStalled})
 	}
 }
 

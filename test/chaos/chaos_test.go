@@ -18,8 +18,8 @@ import (
 	"go.uber.org/goleak"
 
 	switchboard "github.com/switchboard-go/switchboard"
-	"github.com/switchboard-go/switchboard/actors"
 	"github.com/switchboard-go/switchboard/fakeslack"
+	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -259,7 +259,7 @@ func (s *soak) awaitAllConnected(timeout time.Duration) {
 	for {
 		var down []string
 		for _, st := range s.rt.Status() {
-			if st.State != actors.StateConnected {
+			if st.State != engine.StateConnected {
 				down = append(down, fmt.Sprintf("%s:%s(%s)", st.Link.Name, st.State, st.LastError))
 			}
 		}

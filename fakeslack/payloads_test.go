@@ -3,6 +3,7 @@ package fakeslack_test
 import (
 	"encoding/json"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -152,4 +153,50 @@ func rawPayload(t *testing.T, cl *smClient) []byte {
 		t.Fatalf("payload %v: %v", env["payload"], err)
 	}
 	return raw
+}
+
+// TestWebAPIObjectShapes checks the channel and user objects, built from slack.Channel and
+// slack.User, against Slack's: a captured conversations.info answer for a public channel and the
+// users.info example of Slack's documentation (less email, image_original, status_text,
+// status_emoji and has_2fa, which need scopes or a profile the generated users lack). slack-go
+// reads them back.
+func TestWebAPIObjectShapes(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{})
+	ws := srv.Workspaces()[0]
+	channel := `{"id":"C07R1A2DAS0","name":"general","is_channel":true,"is_group":false,"is_im":false,"is_mpim":false,
+		"is_private":false,"created":1728409452,"is_archived":false,"is_general":true,"unlinked":0,"name_normalized":"general",
+		"is_shared":false,"is_org_shared":false,"is_pending_ext_shared":false,"pending_shared":[],"context_team_id":"T06UD92BS3C",
+		"updated":1728409453555,"parent_conversation":null,"creator":"U06UG1CAYH2","is_ext_shared":false,
+		"shared_team_ids":["T06UD92BS3C"],"pending_connected_team_ids":[],"is_member":true,
+		"topic":{"value":"","creator":"","last_set":0},"purpose":{"value":"","creator":"","last_set":0},
+		"previous_names":[],"num_members":4}`
+	user := `{"id":"W012A3CDE","team_id":"T012AB3C4","name":"spengler","deleted":false,"color":"9f69e7",
+		"real_name":"Egon Spengler","tz":"America/Los_Angeles","tz_label":"Pacific Daylight Time","tz_offset":-25200,
+		"profile":{"avatar_hash":"ge3b51ca72de","real_name":"Egon Spengler","display_name":"spengler",
+			"real_name_normalized":"Egon Spengler","display_name_normalized":"spengler",
+			"image_24":"https://.../a.jpg","image_32":"https://.../a.jpg","image_48":"https://.../a.jpg",
+			"image_72":"https://.../a.jpg","image_192":"https://.../a.jpg","image_512":"https://.../a.jpg","team":"T012AB3C4"},
+		"is_admin":true,"is_owner":false,"is_primary_owner":false,"is_restricted":false,"is_ultra_restricted":false,
+		"is_bot":false,"updated":1502138686,"is_app_user":false}`
+
+	r := apiForm(t, srv, "conversations.list", ws.BotToken, nil)
+	wantOK(t, r)
+	first, _ := json.Marshal(r.Body["channels"].([]any)[0])
+	sameSkeleton(t, "conversations.list channel", first, []byte(channel))
+	r = apiForm(t, srv, "users.info", ws.BotToken, url.Values{"user": {ws.Users[0].ID}})
+	wantOK(t, r)
+	got, _ := json.Marshal(r.Body["user"])
+	sameSkeleton(t, "users.info user", got, []byte(user))
+
+	api := slack.New(ws.BotToken, slack.OptionAPIURL(srv.APIURL()))
+	chans, _, err := api.GetConversations(&slack.GetConversationsParameters{})
+	if err != nil || len(chans) != len(ws.Channels) || chans[0].ID != ws.Channels[0].ID || chans[0].Name != "general" ||
+		!chans[0].IsGeneral || chans[0].ContextTeamID != ws.TeamID || chans[0].NumMembers != len(ws.Users) {
+		t.Errorf("GetConversations = %+v, %v", chans, err)
+	}
+	u, err := api.GetUserInfo(ws.BotUserID)
+	if err != nil || u.ID != ws.BotUserID || !u.IsBot || u.Profile.BotID != ws.BotID || u.TeamID != ws.TeamID || u.Profile.Image48 == "" {
+		t.Errorf("GetUserInfo = %+v, %v", u, err)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/slack-go/slack"
 )
 
 // This file holds the Web API methods: auth.test, chat.postMessage, conversations.list, users.info,
@@ -226,26 +228,44 @@ func (s *Server) conversationsList(req *apiRequest) (map[string]any, error) {
 	return map[string]any{"channels": out, "response_metadata": map[string]any{"next_cursor": next}}, nil
 }
 
-// channelObject renders a channel as Slack's conversation object. ws may be nil.
+// channelShape is a public channel as conversations.list and rtm.start send it: the keys of
+// slack.Channel that captured conversations.list and conversations.info answers carry (not
+// is_open, is_read_only, priority, user, members, locale, properties, …, which belong to other
+// kinds of conversation or to options).
+var channelShape = keys("id", "name", "name_normalized", "is_channel", "is_group", "is_im", "is_mpim", "is_private",
+	"is_archived", "is_general", "is_member", "is_shared", "is_ext_shared", "is_org_shared", "is_pending_ext_shared",
+	"unlinked", "created", "creator", "context_team_id", "shared_team_ids", "num_members", "topic", "purpose")
+
+// channelObject renders a channel as Slack's conversation object, built as a slack.Channel. ws may
+// be nil.
 func channelObject(c Channel, ws *Workspace) map[string]any {
-	team, creator, members := "", "", 0
+	var ch slack.Channel
+	ch.ID, ch.Name, ch.NameNormalized, ch.IsArchived = c.ID, c.Name, c.Name, c.Archived
+	ch.IsChannel, ch.IsGeneral, ch.IsMember = true, c.Name == "general", true
+	ch.Created = slack.JSONTime(fakeEpoch)
 	if ws != nil {
-		team = ws.TeamID
-		members = len(ws.Users)
+		ch.ContextTeamID, ch.SharedTeamIDs, ch.NumMembers = ws.TeamID, []string{ws.TeamID}, len(ws.Users)
 		if len(ws.Users) > 0 {
-			creator = ws.Users[0].ID
+			ch.Creator = ws.Users[0].ID
 		}
 	}
-	return map[string]any{
-		"id": c.ID, "name": c.Name, "name_normalized": c.Name,
-		"is_channel": true, "is_group": false, "is_im": false, "is_mpim": false, "is_private": false,
-		"is_archived": c.Archived, "is_general": c.Name == "general", "is_member": true,
-		"is_shared": false, "is_ext_shared": false, "is_org_shared": false,
-		"created": 1700000000, "creator": creator, "context_team_id": team, "num_members": members,
-		"topic":   map[string]any{"value": "", "creator": "", "last_set": 0},
-		"purpose": map[string]any{"value": "", "creator": "", "last_set": 0},
+	obj, err := project(ch, channelShape)
+	if err != nil {
+		panic(fmt.Errorf("fakeslack: encode channel: %w", err)) // a slack.Channel always encodes
 	}
+	// Keys slack.Channel does not have (updated, in milliseconds, and parent_conversation) or
+	// omits when empty, where Slack sends [].
+	obj["updated"] = fakeEpoch * 1000
+	obj["parent_conversation"] = nil
+	obj["pending_shared"], obj["pending_connected_team_ids"], obj["previous_names"] = []string{}, []string{}, []string{}
+	if ws == nil {
+		obj["shared_team_ids"] = []string{}
+	}
+	return obj
 }
+
+// fakeEpoch is the creation time of everything generated, in Unix seconds.
+const fakeEpoch = 1700000000
 
 // usersInfo answers users.info.
 func (s *Server) usersInfo(req *apiRequest) (map[string]any, error) {
@@ -266,21 +286,36 @@ func (s *Server) usersInfo(req *apiRequest) (map[string]any, error) {
 	return nil, apiErr("user_not_found")
 }
 
-// userObject renders a user as Slack's user object.
+// userShape is a user as users.info and rtm.start send it: the keys of slack.User in Slack's
+// documented users.info example (not presence, locale, enterprise_user, is_stranger, …, which
+// need options, scopes or an Enterprise Grid).
+var userShape = keys("id", "team_id", "name", "deleted", "color", "real_name", "tz", "tz_label", "tz_offset",
+	"is_admin", "is_owner", "is_primary_owner", "is_restricted", "is_ultra_restricted", "is_bot", "is_app_user", "updated").
+	with(shape{"profile": keys("avatar_hash", "real_name", "real_name_normalized", "display_name", "display_name_normalized",
+		"image_24", "image_32", "image_48", "image_72", "image_192", "image_512", "team", "bot_id")})
+
+// userObject renders a user as Slack's user object, built as a slack.User.
 func userObject(u User, ws *Workspace) map[string]any {
-	profile := map[string]any{
-		"real_name": u.RealName, "real_name_normalized": u.RealName, "display_name": u.Name,
-		"display_name_normalized": u.Name, "team": ws.TeamID,
+	avatar := "g" + strings.ToLower(u.ID)
+	su := slack.User{
+		ID: u.ID, TeamID: ws.TeamID, Name: u.Name, RealName: u.RealName, IsBot: u.IsBot, Color: "9f69e7",
+		TZ: "Europe/London", TZLabel: "Greenwich Mean Time", Updated: slack.JSONTime(fakeEpoch),
+		Profile: slack.UserProfile{
+			AvatarHash: avatar, RealName: u.RealName, RealNameNormalized: u.RealName,
+			DisplayName: u.Name, DisplayNameNormalized: u.Name, Team: ws.TeamID,
+		},
 	}
 	if u.IsBot && u.ID == ws.BotUserID {
-		profile["bot_id"] = ws.BotID
+		su.Profile.BotID = ws.BotID
 	}
-	return map[string]any{
-		"id": u.ID, "team_id": ws.TeamID, "name": u.Name, "real_name": u.RealName, "deleted": false,
-		"is_bot": u.IsBot, "is_app_user": false, "is_admin": false, "is_owner": false,
-		"tz": "Europe/London", "tz_label": "Greenwich Mean Time", "tz_offset": 0,
-		"updated": 1700000000, "profile": profile,
+	img := func(px int) string { return fmt.Sprintf("https://avatars.slack-edge.com/%s_%d.png", avatar, px) }
+	p := &su.Profile
+	p.Image24, p.Image32, p.Image48, p.Image72, p.Image192, p.Image512 = img(24), img(32), img(48), img(72), img(192), img(512)
+	obj, err := project(su, userShape)
+	if err != nil {
+		panic(fmt.Errorf("fakeslack: encode user: %w", err)) // a slack.User always encodes
 	}
+	return obj
 }
 
 // SetChannelArchived archives (or unarchives) the channel with the given ID in whichever workspace

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/slack-go/slack/socketmode"
 )
 
 // ReplayOptions configures Replay. Zero fields take the defaults named on each field.
@@ -72,20 +74,15 @@ func (s *Server) Replay(ctx context.Context, entries []Entry, o ReplayOptions) (
 			continue
 		}
 		var f struct {
-			Type     string          `json:"type"`
-			Reason   string          `json:"reason"`
-			ReplyTo  json.RawMessage `json:"reply_to"`
-			Envelope string          `json:"envelope_id"`
-			Payload  json.RawMessage `json:"payload"`
-			Accepts  bool            `json:"accepts_response_payload"`
-			Retry    int             `json:"retry_attempt"`
+			socketmode.Request                 // a Socket Mode frame
+			ReplyTo            json.RawMessage `json:"reply_to"` // an RTM reply
 		}
 		if json.Unmarshal(e.Data, &f) != nil {
 			continue
 		}
 		var do func() bool
 		if e.App != "" {
-			do = s.replaySocketMode(e, f.Type, f.Reason, f.Envelope, f.Payload, f.Accepts, f.Retry)
+			do = s.replaySocketMode(e, f.Request)
 		} else {
 			if f.Type == "hello" || f.ReplyTo != nil || f.Type == "pong" {
 				continue
@@ -131,11 +128,12 @@ func (s *Server) replayRTM(e Entry, typ string) func() bool {
 }
 
 // replaySocketMode returns how to replay one Socket Mode frame, or nil to skip it.
-func (s *Server) replaySocketMode(e Entry, typ, reason, id string, payload json.RawMessage, accepts bool, retry int) func() bool {
+func (s *Server) replaySocketMode(e Entry, f socketmode.Request) func() bool {
 	m := s.sm
+	typ, id, payload, accepts := f.Type, f.EnvelopeID, f.Payload, f.AcceptsResponsePayload
 	switch typ {
 	case typeEventsAPI, typeSlashCommands, typeInteractive:
-		if retry > 0 || len(payload) == 0 {
+		if f.RetryAttempt > 0 || len(payload) == 0 {
 			return nil
 		}
 		var team struct {
@@ -164,7 +162,7 @@ func (s *Server) replaySocketMode(e Entry, typ, reason, id string, payload json.
 			return true
 		}
 	case "disconnect":
-		switch reason {
+		switch f.Reason {
 		case "refresh_requested":
 			return func() bool {
 				ok := false

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/slack-go/slack/socketmode"
 )
 
 // SocketModeOptions configures Socket Mode sockets. Zero fields take the defaults named on each field.
@@ -385,12 +386,6 @@ func (m *socketModeServer) connGone(c *smConn) {
 	}
 }
 
-// smAck is a client's ack frame.
-type smAck struct {
-	EnvelopeID string          `json:"envelope_id"`
-	Payload    json.RawMessage `json:"payload"`
-}
-
 // onFrame handles a frame a client sent: an ack, or something logged and ignored.
 func (m *socketModeServer) onFrame(c *smConn, data []byte) {
 	log := m.s.log.WithFields(map[string]any{"app": c.app.id, "conn": c.sk.info.ID})
@@ -398,7 +393,8 @@ func (m *socketModeServer) onFrame(c *smConn, data []byte) {
 		log.WithField("bytes", len(data)).Warn("ack of 20 KiB or more ignored, as Slack does")
 		return
 	}
-	var ack smAck
+	var raw json.RawMessage
+	ack := socketmode.Response{Payload: &raw} // the payload is kept as sent, for AckPayload
 	if err := json.Unmarshal(data, &ack); err != nil {
 		log.WithError(err).Warn("malformed socket mode frame ignored")
 		return
@@ -407,7 +403,7 @@ func (m *socketModeServer) onFrame(c *smConn, data []byte) {
 		log.Warn("socket mode frame without envelope_id ignored")
 		return
 	}
-	payload := ackPayload(ack.Payload)
+	payload := ackPayload(raw)
 	m.mu.Lock()
 	env := m.pending[ack.EnvelopeID]
 	if env == nil || env.app != c.app {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gorilla/websocket"
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-go/switchboard/fakeslack"
@@ -199,4 +200,44 @@ func TestWebAPIObjectShapes(t *testing.T) {
 	if err != nil || u.ID != ws.BotUserID || !u.IsBot || u.Profile.BotID != ws.BotID || u.TeamID != ws.TeamID || u.Profile.Image48 == "" {
 		t.Errorf("GetUserInfo = %+v, %v", u, err)
 	}
+}
+
+// TestRTMFrameShapes checks the RTM replies and events built from slack-go types
+// (slack.AckMessage, slack.UserTypingEvent, slack.PresenceChangeEvent) and the message event,
+// key by key and kind by kind, against SLACK_PROTOCOL.md §3.3–§3.7 (the captured message frame
+// less client_msg_id, which only a user's client sets).
+func TestRTMFrameShapes(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{})
+	ws := srv.Workspaces()[0]
+	a := rtmDial(t, srv, ws.ClassicBotToken)
+	b := rtmDial(t, srv, ws.UserToken) // a user writes: a bot's message would carry bot_id
+	frame := func(c *websocket.Conn, keep func(map[string]any) bool) []byte {
+		t.Helper()
+		data, _ := json.Marshal(readUntil(t, c, "frame", keep))
+		return data
+	}
+	ofType := func(typ string) func(map[string]any) bool {
+		return func(f map[string]any) bool { return f["type"] == typ }
+	}
+
+	rtmSend(t, b, map[string]any{"id": 1, "type": "message", "channel": ws.Channels[0].ID, "text": "Hello world"})
+	sameSkeleton(t, "ok reply", frame(b, replyTo(1)), []byte(`{"ok":true,"reply_to":1,"ts":"1355517523.000005","text":"Hello world"}`))
+	sameSkeleton(t, "message event", frame(a, ofType("message")), []byte(`{"suppress_notification":false,"type":"message",
+		"text":"bot ping","user":"U01234567","team":"T01234567","user_team":"T01234567","source_team":"T01234567",
+		"channel":"C01234567","event_ts":"1563179412.003900","ts":"1563179412.003900"}`))
+	rtmSend(t, b, map[string]any{"id": 2, "type": "message", "channel": ws.Channels[0].ID})
+	sameSkeleton(t, "error reply", frame(b, replyTo(2)), []byte(`{"ok":false,"reply_to":2,"error":{"code":2,"msg":"message text is missing"}}`))
+	rtmSend(t, b, map[string]any{"id": 3, "type": "typing", "channel": ws.Channels[0].ID})
+	sameSkeleton(t, "user_typing", frame(a, ofType("user_typing")), []byte(`{"type":"user_typing","channel":"C01234567","user":"U01234567"}`))
+	rtmSend(t, a, map[string]any{"type": "presence_query", "ids": []string{ws.Users[1].ID}})
+	sameSkeleton(t, "presence_change", frame(a, ofType("presence_change")), []byte(`{"type":"presence_change","user":"U024BE7LH","presence":"away"}`))
+
+	r := apiForm(t, srv, "rtm.connect", ws.ClassicBotToken, url.Values{"batch_presence_aware": {"1"}})
+	wantOK(t, r)
+	c := dial(t, r.Body["url"].(string))
+	readFrame(t, c, rtmWait) // hello
+	rtmSend(t, c, map[string]any{"type": "presence_query", "ids": []string{ws.Users[0].ID, ws.Users[1].ID}})
+	sameSkeleton(t, "batched presence_change", frame(c, ofType("presence_change")),
+		[]byte(`{"type":"presence_change","users":["U024BE7LH","U012EA2U1"],"presence":"away"}`))
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+	"github.com/slack-go/slack"
 )
 
 // RTMOptions configures RTM sockets. Zero fields take the defaults named on each field.
@@ -284,15 +285,19 @@ func (r *rtmServer) onFrame(rc *rtmConn, data []byte) {
 		log.WithError(err).Warn("rtm frame is not a JSON object, ignored")
 		return
 	}
+	// The frame as slack-go sends it. Its JSON is good, so an error here is a field of the wrong
+	// kind, which is left empty as a missing one would be.
+	var out slack.OutgoingMessage
+	_ = json.Unmarshal(data, &out)
 	id, hasID := frameID(f["id"])
-	typ := jsonString(f["type"])
+	typ := jsonString(f["type"]) // from the map: encoding/json would also take "Type"
 	switch typ {
 	case "ping":
 		r.pong(rc, f, id, hasID)
 	case "message":
-		r.clientMessage(rc, data, f, id, hasID)
+		r.clientMessage(rc, data, out, id, hasID)
 	case "typing":
-		r.typing(rc, f, id, hasID)
+		r.typing(rc, out, id, hasID)
 	case "presence_sub", "presence_query":
 		r.presence(rc, f, typ == "presence_sub")
 	default:
@@ -340,10 +345,10 @@ type rtmBucket struct {
 // allowWrite spends one write from the bucket of rc (or of the frame's channel, with
 // WritePerChannel). When it is empty it answers the slow-down error (if the frame has an id), and
 // after MaxViolations refusals in a row it closes the socket.
-func (r *rtmServer) allowWrite(rc *rtmConn, f map[string]json.RawMessage, id int64, hasID bool) bool {
+func (r *rtmServer) allowWrite(rc *rtmConn, channel string, id int64, hasID bool) bool {
 	key := ""
 	if r.opts.WritePerChannel {
-		key = jsonString(f["channel"])
+		key = channel
 	}
 	now := time.Now()
 	b := rc.buckets[key]
@@ -370,15 +375,15 @@ func (r *rtmServer) allowWrite(rc *rtmConn, f map[string]json.RawMessage, id int
 }
 
 // clientMessage posts a client's message frame (§3.3) and answers it.
-func (r *rtmServer) clientMessage(rc *rtmConn, data []byte, f map[string]json.RawMessage, id int64, hasID bool) {
+func (r *rtmServer) clientMessage(rc *rtmConn, data []byte, f slack.OutgoingMessage, id int64, hasID bool) {
 	if !hasID {
 		r.s.log.WithField("conn", rc.sk.info.ID).Warn("rtm message without id, ignored")
 		return
 	}
-	if !r.allowWrite(rc, f, id, hasID) {
+	if !r.allowWrite(rc, f.Channel, id, hasID) {
 		return
 	}
-	chArg, text, threadTS := jsonString(f["channel"]), jsonString(f["text"]), jsonString(f["thread_ts"])
+	chArg, text, threadTS := f.Channel, f.Text, f.ThreadTimestamp
 	switch {
 	case chArg == "":
 		r.replyError(rc, id, r.opts.ErrorCodes.NoChannel, "message channel is missing")
@@ -408,19 +413,20 @@ func (r *rtmServer) clientMessage(rc *rtmConn, data []byte, f map[string]json.Ra
 	}
 	m := r.s.world.post(Message{Channel: chID, ThreadTS: threadTS, User: rc.user, BotID: rc.bot,
 		Text: text, Raw: append([]byte(nil), data...), Via: "rtm"})
-	reply, _ := json.Marshal(map[string]any{"ok": true, "reply_to": id, "ts": m.TS, "text": text})
-	if rc.sk.send(reply) == nil {
+	ack, err := project(slack.AckMessage{ReplyTo: int(id), Timestamp: m.TS, Text: text, RTMResponse: slack.RTMResponse{Ok: true}}, rtmAckShape)
+	reply, _ := json.Marshal(ack)
+	if err == nil && rc.sk.send(reply) == nil {
 		r.s.counters.rtmReplies.Add(1)
 	}
 	r.broadcast(rc.team, messageFrame(rc.team, m), nil)
 }
 
 // typing fans a typing frame out as user_typing to the workspace's other RTM sockets (§3.5).
-func (r *rtmServer) typing(rc *rtmConn, f map[string]json.RawMessage, id int64, hasID bool) {
-	if !r.allowWrite(rc, f, id, hasID) {
+func (r *rtmServer) typing(rc *rtmConn, f slack.OutgoingMessage, id int64, hasID bool) {
+	if !r.allowWrite(rc, f.Channel, id, hasID) {
 		return
 	}
-	chArg := jsonString(f["channel"])
+	chArg := f.Channel
 	r.s.world.mu.Lock()
 	ch, ok := r.s.world.channel(rc.team, chArg)
 	var chID string
@@ -438,7 +444,7 @@ func (r *rtmServer) typing(rc *rtmConn, f map[string]json.RawMessage, id int64, 
 		}
 		return
 	}
-	ev, _ := json.Marshal(map[string]string{"type": "user_typing", "channel": chID, "user": rc.user})
+	ev, _ := json.Marshal(slack.UserTypingEvent{Type: "user_typing", Channel: chID, User: rc.user})
 	r.broadcast(rc.team, ev, rc.sk)
 }
 
@@ -479,23 +485,53 @@ func (r *rtmServer) presence(rc *rtmConn, f map[string]json.RawMessage, sub bool
 	if len(users) == 0 {
 		return
 	}
+	// slack.PresenceChangeEvent marshals both user and users; Slack sends one of them.
 	if rc.batchPresence {
-		ev, _ := json.Marshal(map[string]any{"type": "presence_change", "users": users, "presence": "active"})
-		r.sendEvent(rc.sk, ev)
+		ev, _ := project(slack.PresenceChangeEvent{Type: "presence_change", Users: users, Presence: "active"}, keys("type", "users", "presence"))
+		r.sendValue(rc.sk, ev)
 		return
 	}
 	for _, u := range users {
-		ev, _ := json.Marshal(map[string]any{"type": "presence_change", "user": u, "presence": "active"})
-		r.sendEvent(rc.sk, ev)
+		ev, _ := project(slack.PresenceChangeEvent{Type: "presence_change", User: u, Presence: "active"}, keys("type", "user", "presence"))
+		r.sendValue(rc.sk, ev)
 	}
 }
 
-// replyError answers frame id with {"ok":false,"reply_to":id,"error":{"code":code,"msg":msg}}.
+// rtmAckShape is a reply to a message frame: slack.AckMessage without the "error":null it
+// marshals.
+var rtmAckShape = keys("ok", "reply_to", "ts", "text")
+
+// rtmErrorReply is an error reply, {"ok":false,"reply_to":N,"error":{"code":C,"msg":"…"}}. It is
+// not a slack.AckMessage: that would add "ts" and "text", and its slack.RTMError has no JSON tags,
+// so it marshals "Code" and "Msg" (slack-go reads Slack's lower-case keys only because
+// encoding/json matches keys without regard to case).
+type rtmErrorReply struct {
+	OK      bool  `json:"ok"`
+	ReplyTo int64 `json:"reply_to"`
+	Error   struct {
+		Code int    `json:"code"`
+		Msg  string `json:"msg"`
+	} `json:"error"`
+}
+
+// replyError answers frame id with an error reply.
 func (r *rtmServer) replyError(rc *rtmConn, id int64, code int, msg string) {
-	data, _ := json.Marshal(map[string]any{"ok": false, "reply_to": id, "error": map[string]any{"code": code, "msg": msg}})
+	reply := rtmErrorReply{ReplyTo: id}
+	reply.Error.Code, reply.Error.Msg = code, msg
+	data, _ := json.Marshal(reply)
 	if rc.sk.send(data) == nil {
 		r.s.counters.rtmReplies.Add(1)
 	}
+}
+
+// sendValue writes v, encoded as JSON, as one event frame and counts it.
+func (r *rtmServer) sendValue(sk *socket, v any) bool {
+	frame, err := json.Marshal(v)
+	if err != nil {
+		r.s.log.WithError(err).Error("encode rtm event")
+		return false
+	}
+	return r.sendEvent(sk, frame)
 }
 
 // sendEvent writes one event frame and counts it.

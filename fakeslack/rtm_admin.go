@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+
+	"github.com/slack-go/slack"
 )
 
 // This file holds RTM event injection and fan-out, and the RTM admin routes (registered by
@@ -189,7 +191,7 @@ func (s *Server) SendRTMReconnectURL(team string) (int, error) {
 		if !ok {
 			continue
 		}
-		ev, _ := json.Marshal(map[string]string{"type": "reconnect_url", "url": s.rtm.issue(sk.token, tok, false)})
+		ev, _ := json.Marshal(slack.ReconnectUrlEvent{Type: "reconnect_url", URL: s.rtm.issue(sk.token, tok, false)})
 		if s.rtm.sendEvent(sk, ev) {
 			n++
 		}

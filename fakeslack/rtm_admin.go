@@ -323,7 +323,14 @@ func messageFrame(team string, m Message) []byte {
 	return data
 }
 
-// rtmMessageEvent is the RTM message event's shape, in the field order of a captured Slack frame.
+// rtmMessageEvent is the RTM message event's shape, in the field order of a captured Slack frame
+// (SLACK_PROTOCOL.md §3.7).
+//
+// It is not a slack.Msg (slack.MessageEvent), which renders the same JSON only with shadow fields
+// (it lacks suppress_notification, user_team and source_team, omits an empty text, and always
+// marshals replace_original, delete_original, metadata and blocks; TestRTMMessageFrame): this
+// struct is InjectRTMStream's hot path and marshals 2.3 times faster (BenchmarkRTMMessageFrame:
+// 0.38 µs and 480 B against 0.85 µs and 1184 B a frame, -cpu 1 on a 2-core AMD EPYC).
 type rtmMessageEvent struct {
 	Type                 string `json:"type"`
 	SuppressNotification bool   `json:"suppress_notification"`

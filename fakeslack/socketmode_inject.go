@@ -299,28 +299,41 @@ func (s *Server) InjectMessages(ctx context.Context, app string, st MessageStrea
 			return i, ctx.Err()
 		}
 		ts = appendTS(ts[:0], first+int64(i))
-		ev := make([]byte, 0, 400+len(text))
-		ev = append(ev, `{"client_msg_id":"`...)
-		ev = m.ids.appendUUID(ev)
-		ev = append(ev, `","type":"message","text":`...)
-		ev = append(ev, text...)
-		ev = strconv.AppendInt(ev, int64(i+1), 10)
-		ev = append(ev, `","user":"`...)
-		ev = append(ev, user...)
-		ev = append(ev, `","ts":"`...)
-		ev = append(ev, ts...)
-		ev = append(ev, `","team":"`...)
-		ev = append(ev, st.Team...)
-		ev = append(ev, `","channel":"`...)
-		ev = append(ev, chID...)
-		ev = append(ev, `","event_ts":"`...)
-		ev = append(ev, ts...)
-		ev = append(ev, `","channel_type":"channel"}`...)
+		ev := m.appendMessageEvent(make([]byte, 0, 400+len(text)), text, i+1, user, ts, st.Team, chID)
 		payload := m.eventPayload(make([]byte, 0, len(ev)+360), st.Team, app, bot, m.ids.eventID(), first/1e6, evCtx, ev)
 		env := m.newEnvelope(typeEventsAPI, a, st.Team, payload, false)
 		m.deliver(env)
 	}
 	return st.Count, nil
+}
+
+// appendMessageEvent appends InjectMessages' n-th message event to dst; text is the JSON string of
+// the text prefix without its closing quote.
+//
+// It is rendered from a template rather than marshalled from slackevents.MessageEvent (nor its
+// payload, in eventPayload, from slackevents.EventsAPICallbackEvent): the two render the same JSON
+// (TestMessageEventTemplate), and the template is 8 times faster (BenchmarkMessageEvent, event and
+// payload: 0.33 µs and 5 allocations against 2.65 µs and 12, -cpu 1 on a 2-core AMD EPYC). The
+// slack-go rendering also needs shadow fields for what those types get wrong here: no team,
+// thread_ts "" and blocks null always, enterprise_id "" where Slack sends null, authed_users and
+// authed_teams null.
+func (m *socketModeServer) appendMessageEvent(dst, text []byte, n int, user string, ts []byte, team, channel string) []byte {
+	dst = append(dst, `{"client_msg_id":"`...)
+	dst = m.ids.appendUUID(dst)
+	dst = append(dst, `","type":"message","text":`...)
+	dst = append(dst, text...)
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	dst = append(dst, `","user":"`...)
+	dst = append(dst, user...)
+	dst = append(dst, `","ts":"`...)
+	dst = append(dst, ts...)
+	dst = append(dst, `","team":"`...)
+	dst = append(dst, team...)
+	dst = append(dst, `","channel":"`...)
+	dst = append(dst, channel...)
+	dst = append(dst, `","event_ts":"`...)
+	dst = append(dst, ts...)
+	return append(dst, `","channel_type":"channel"}`...)
 }
 
 // eventPayload appends an event_callback wrapper around event to dst.

@@ -136,24 +136,31 @@ func (s *Server) chatPostMessage(req *apiRequest) (map[string]any, error) {
 		Channel: chID, ThreadTS: threadTS, User: who.userID, BotID: who.botID, Text: text,
 		Raw: requestArgs(req), Via: "chat.postMessage",
 	})
-	msg := map[string]any{"type": "message", "text": text, "user": who.userID, "ts": m.TS, "team": req.Tok.team}
+	sm := slack.Msg{Type: slack.TYPE_MESSAGE, User: who.userID, Timestamp: m.TS, Team: req.Tok.team, ThreadTimestamp: threadTS}
 	if who.botID != "" {
-		msg["bot_id"], msg["app_id"] = who.botID, who.appID
-		msg["bot_profile"] = map[string]any{
-			"id": who.botID, "app_id": who.appID, "name": who.name, "deleted": false, "team_id": req.Tok.team,
-		}
+		sm.BotID = who.botID
+		sm.BotProfile = &slack.BotProfile{ID: who.botID, AppID: who.appID, Name: who.name, TeamID: req.Tok.team}
+	}
+	if threadTS != "" {
+		sm.ParentUserId = parentUser
+	}
+	msg, err := project(sm, postedMessageShape)
+	if err != nil {
+		return nil, fmt.Errorf("fakeslack: encode message: %w", err)
+	}
+	// What slack.Msg cannot say: an empty text (omitted), the app_id it has no field for, a bot
+	// profile's deleted false (omitted), and blocks and attachments as posted (slack.Blocks and
+	// slack.Attachment would drop what they do not model).
+	msg["text"] = text
+	if who.botID != "" {
+		msg["app_id"] = who.appID
+		msg["bot_profile"].(map[string]any)["deleted"] = false
 	}
 	if blocks := req.RawArg("blocks"); nonEmptyJSON(blocks) {
 		msg["blocks"] = blocks
 	}
 	if atts := req.RawArg("attachments"); nonEmptyJSON(atts) {
 		msg["attachments"] = atts
-	}
-	if threadTS != "" {
-		msg["thread_ts"] = threadTS
-		if parentUser != "" {
-			msg["parent_user_id"] = parentUser
-		}
 	}
 	event := make(map[string]any, len(msg)+2)
 	for k, v := range msg {
@@ -163,6 +170,11 @@ func (s *Server) chatPostMessage(req *apiRequest) (map[string]any, error) {
 	s.rtm.broadcastValue(req.Tok.team, event, nil)
 	return map[string]any{"channel": chID, "ts": m.TS, "message": msg}, nil
 }
+
+// postedMessageShape is the message chat.postMessage answers and sends as an event: the keys of
+// slack.Msg in Slack's example answer (SLACK_PROTOCOL.md §7.1).
+var postedMessageShape = keys("type", "user", "ts", "team", "bot_id", "thread_ts", "parent_user_id").
+	with(shape{"bot_profile": keys("id", "app_id", "name", "team_id")})
 
 // nonEmptyJSON reports whether raw holds something other than nothing, null, "", [] or {}.
 func nonEmptyJSON(raw []byte) bool {

@@ -82,19 +82,23 @@ func (s *Server) authTest(req *apiRequest) (map[string]any, error) {
 			"app_id": who.appID, "app_name": name, "is_enterprise_install": false,
 		}, nil
 	}
-	body := map[string]any{
-		"url":                   "https://" + who.ws.Domain + ".slack.com/",
-		"team":                  who.ws.Name,
-		"user":                  who.name,
-		"team_id":               who.ws.TeamID,
-		"user_id":               who.userID,
-		"is_enterprise_install": false,
-	}
+	sh := authTestShape
 	if who.botID != "" {
-		body["bot_id"] = who.botID
+		sh = sh.with(keys("bot_id")) // slack.AuthTestResponse marshals bot_id "" for a user token
 	}
+	body, err := project(slack.AuthTestResponse{
+		URL: "https://" + who.ws.Domain + ".slack.com/", Team: who.ws.Name, User: who.name,
+		TeamID: who.ws.TeamID, UserID: who.userID, BotID: who.botID,
+	}, sh)
+	if err != nil {
+		return nil, fmt.Errorf("fakeslack: encode auth.test: %w", err)
+	}
+	body["is_enterprise_install"] = false // not in slack.AuthTestResponse
 	return body, nil
 }
+
+// authTestShape is auth.test's answer for a workspace token (SLACK_PROTOCOL.md §7.2), less bot_id.
+var authTestShape = keys("url", "team", "user", "team_id", "user_id")
 
 // chatPostMessage answers chat.postMessage (§7.1): it appends the message to the channel's history
 // and sends it as a message event to the workspace's RTM sockets.
@@ -353,12 +357,16 @@ func (r *rtmServer) connect(req *apiRequest) (map[string]any, error) {
 	if who.ws == nil {
 		return nil, apiErr("invalid_auth")
 	}
-	return map[string]any{
-		"url":  r.issue(req.Token, req.Tok, req.Bool("batch_presence_aware")),
-		"team": map[string]any{"id": who.ws.TeamID, "name": who.ws.Name, "domain": who.ws.Domain},
-		"self": map[string]any{"id": who.userID, "name": who.name},
-	}, nil
+	return project(slack.Info{
+		URL:  r.issue(req.Token, req.Tok, req.Bool("batch_presence_aware")),
+		Team: &slack.Team{ID: who.ws.TeamID, Name: who.ws.Name, Domain: who.ws.Domain},
+		User: &slack.UserDetails{ID: who.userID, Name: who.name},
+	}, rtmConnectShape)
 }
+
+// rtmConnectShape is rtm.connect's answer (SLACK_PROTOCOL.md §2.1): slack.Info with the self that
+// rtm.connect sends, less created, manual_presence and prefs (rtm.start adds them).
+var rtmConnectShape = shape{"url": nil, "team": keys("id", "name", "domain"), "self": keys("id", "name")}
 
 // start answers rtm.start (§2.3): rtm.connect's answer, the deprecation warning, and the initial
 // state Slack's older answer carried.

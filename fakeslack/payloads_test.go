@@ -241,3 +241,20 @@ func TestRTMFrameShapes(t *testing.T) {
 	sameSkeleton(t, "batched presence_change", frame(c, ofType("presence_change")),
 		[]byte(`{"type":"presence_change","users":["U024BE7LH","U012EA2U1"],"presence":"away"}`))
 }
+
+// TestSocketModeFrameShapes checks hello and disconnect, built from socketmode.Request, against
+// the captured frames of SLACK_PROTOCOL.md §4.3 and §4.4.
+func TestSocketModeFrameShapes(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{})
+	app, _ := firstApp(srv)
+	cl, hello := smConnect(t, srv, app, "")
+	got, _ := json.Marshal(hello)
+	sameSkeleton(t, "hello", got, []byte(`{"type":"hello","num_connections":1,"debug_info":{"host":"applink-1","build_number":14,
+		"approximate_connection_time":18060},"connection_info":{"app_id":"A0469A3MM9D"}}`))
+	if err := srv.DisableSocketMode(app.AppID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = json.Marshal(cl.next(smWait))
+	sameSkeleton(t, "disconnect", got, []byte(`{"type":"disconnect","reason":"link_disabled","debug_info":{"host":"wss-111.slack.com"}}`))
+}

@@ -3,8 +3,8 @@ package fakeslack
 import (
 	"container/heap"
 	"encoding/json"
+	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -124,12 +124,32 @@ const smReadLimit = 1 << 20
 // smMaxAck is the size from which Slack ignores an ack.
 const smMaxAck = 20 * 1024
 
+// The disconnect frames, rendered once.
 var (
-	smWarning          = []byte(`{"type":"disconnect","reason":"warning","debug_info":{"host":"` + smHost + `"}}`)
-	smRefreshRequested = []byte(`{"type":"disconnect","reason":"refresh_requested","debug_info":{"host":"` + smHost + `"}}`)
-	smLinkDisabled     = []byte(`{"type":"disconnect","reason":"link_disabled","debug_info":{"host":"` + smHost + `"}}`)
-	smTooMany          = []byte(`{"type":"disconnect","reason":"too_many_websockets","debug_info":{"host":"` + smHost + `"}}`)
+	smWarning          = smDisconnect("warning")
+	smRefreshRequested = smDisconnect("refresh_requested")
+	smLinkDisabled     = smDisconnect("link_disabled")
+	smTooMany          = smDisconnect("too_many_websockets")
 )
+
+// smHelloShape and smDisconnectShape are the keys of socketmode.Request that Slack sends in hello and
+// disconnect frames (SLACK_PROTOCOL.md §4.3, §4.4); socketmode.Request marshals the envelope's
+// keys in every frame.
+var (
+	smHelloShape = shape{"type": nil, "num_connections": nil, "connection_info": keys("app_id"),
+		"debug_info": keys("host", "build_number", "approximate_connection_time")}
+	smDisconnectShape = shape{"type": nil, "reason": nil, "debug_info": keys("host")}
+)
+
+// smDisconnect renders a disconnect frame with reason.
+func smDisconnect(reason string) []byte {
+	v, err := project(socketmode.Request{Type: "disconnect", Reason: reason, DebugInfo: socketmode.DebugInfo{Host: smHost}}, smDisconnectShape)
+	if err != nil {
+		panic(fmt.Errorf("fakeslack: encode disconnect: %w", err)) // a socketmode.Request always encodes
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
 
 // socketModeServer serves apps.connections.open and the Socket Mode sockets at /link/.
 //
@@ -346,16 +366,15 @@ func (m *socketModeServer) serveSocket(w http.ResponseWriter, r *http.Request) {
 
 // hello renders the first frame of a socket.
 func (m *socketModeServer) hello(app string, n int, lifetime time.Duration) []byte {
-	b := make([]byte, 0, 200)
-	b = append(b, `{"type":"hello","num_connections":`...)
-	b = strconv.AppendInt(b, int64(n), 10)
-	b = append(b, `,"debug_info":{"host":"`+smHost+`","build_number":`...)
-	b = strconv.AppendInt(b, smBuildNumber, 10)
-	b = append(b, `,"approximate_connection_time":`...)
-	b = strconv.AppendInt(b, int64(lifetime/time.Second), 10)
-	b = append(b, `},"connection_info":{"app_id":"`...)
-	b = append(b, app...)
-	return append(b, `"}}`...)
+	v, err := project(socketmode.Request{
+		Type: "hello", NumConnections: n, ConnectionInfo: socketmode.ConnectionInfo{AppID: app},
+		DebugInfo: socketmode.DebugInfo{Host: smHost, BuildNumber: smBuildNumber, ApproximateConnectionTime: int(lifetime / time.Second)},
+	}, smHelloShape)
+	if err != nil {
+		panic(fmt.Errorf("fakeslack: encode hello: %w", err)) // a socketmode.Request always encodes
+	}
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // app returns the state of app, creating it; callers hold m.mu.

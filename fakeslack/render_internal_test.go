@@ -7,6 +7,7 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
 )
 
 // This file compares the hand-rendered hot paths (InjectMessages' template, the RTM message
@@ -192,6 +193,63 @@ func BenchmarkRTMMessageFrame(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
 			if _, err := json.Marshal(slackgoRTMMessage(benchTeam, msg)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// sgEnvelope is an events_api envelope as socketmode.Request renders it, less the hello and
+// disconnect keys it always marshals.
+type sgEnvelope struct {
+	socketmode.Request
+	NumConnections omit `json:"num_connections,omitzero"`
+	ConnectionInfo omit `json:"connection_info,omitzero"`
+	Reason         omit `json:"reason,omitzero"`
+	DebugInfo      omit `json:"debug_info,omitzero"`
+}
+
+func slackgoEnvelope(e *envelope, id string, attempt int) ([]byte, error) {
+	reason := ""
+	if attempt > 0 {
+		reason = "timeout"
+	}
+	return json.Marshal(sgEnvelope{Request: socketmode.Request{
+		Type: e.typ, EnvelopeID: id, Payload: e.payload, AcceptsResponsePayload: e.accepts, RetryAttempt: attempt, RetryReason: reason,
+	}})
+}
+
+// TestEnvelopeFrame checks that envelope.frame renders what socketmode.Request does.
+func TestEnvelopeFrame(t *testing.T) {
+	m := benchServer()
+	text, _ := json.Marshal("hello ")
+	e := &envelope{typ: typeEventsAPI, payload: templateEvent(m, text[:len(text)-1], 1, "4-x")}
+	for _, attempt := range []int{0, 2} {
+		want, err := slackgoEnvelope(e, "8c5e0a5b-8c55-4ea1-a000-000000000001", attempt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jsonEqual(t, "envelope", e.frame("8c5e0a5b-8c55-4ea1-a000-000000000001", attempt), want)
+	}
+}
+
+// BenchmarkEnvelopeFrame wraps one InjectMessages payload (about 700 bytes) in its envelope, as
+// every delivery does, by envelope.frame and by socketmode.Request.
+func BenchmarkEnvelopeFrame(b *testing.B) {
+	m := benchServer()
+	text, _ := json.Marshal("load test message ")
+	e := &envelope{typ: typeEventsAPI, payload: templateEvent(m, text[:len(text)-1], 1, eventContext("message", benchTeam, benchApp, benchChannel))}
+	id := m.ids.envelopeID()
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			_ = e.frame(id, 0)
+		}
+	})
+	b.Run("slackgo", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := slackgoEnvelope(e, id, 0); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -80,7 +80,13 @@ func (m *socketModeServer) newEnvelope(typ string, a *smApp, team string, payloa
 	return env
 }
 
-// frame renders one delivery of e.
+// frame renders one delivery of e, appending to the payload rendered at injection.
+//
+// It is not a marshalled socketmode.Request, which renders the same JSON only with shadow fields
+// (it marshals the hello and disconnect keys in every frame; TestEnvelopeFrame): every delivery
+// and redelivery wraps its payload, and json.Marshal validates and copies the whole payload again
+// (BenchmarkEnvelopeFrame, a 706-byte InjectMessages payload: 0.10 µs and 1 allocation against
+// 3.1 µs and 2, -cpu 1 on a 2-core AMD EPYC).
 func (e *envelope) frame(id string, attempt int) []byte {
 	b := make([]byte, 0, len(e.payload)+len(id)+160)
 	b = append(b, `{"envelope_id":"`...)

@@ -136,6 +136,8 @@ func (s *Server) replaySocketMode(e Entry, f socketmode.Request) func() bool {
 		if f.RetryAttempt > 0 || len(payload) == 0 {
 			return nil
 		}
+		// The team of an events_api or slash_commands payload (team_id) or of an interaction
+		// (team.id): two keys of three slack-go types, read without decoding the whole payload.
 		var team struct {
 			TeamID string `json:"team_id"`
 			Team   struct {

@@ -396,7 +396,11 @@ func (r *rtmServer) start(req *apiRequest) (map[string]any, error) {
 
 	body["users"], body["channels"] = users, channels
 	body["groups"], body["ims"], body["mpims"] = []any{}, []any{}, []any{}
-	body["bots"] = []map[string]any{{"id": ws.BotID, "name": "switchbot", "deleted": false, "app_id": "A" + strings.TrimPrefix(ws.BotID, "B")}}
+	bot, err := project(slack.Bot{ID: ws.BotID, Name: "switchbot", AppID: "A" + strings.TrimPrefix(ws.BotID, "B")}, keys("id", "name", "deleted", "app_id"))
+	if err != nil {
+		return nil, fmt.Errorf("fakeslack: encode bot: %w", err)
+	}
+	body["bots"] = []map[string]any{bot}
 	body["latest_event_ts"] = latest
 	body["cache_version"] = "v1-fakeslack"
 	body["warning"] = "method_deprecated"

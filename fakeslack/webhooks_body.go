@@ -11,6 +11,11 @@ import (
 // This file decodes the body of a webhook or response_url post (SLACK_PROTOCOL.md §6.1).
 
 // hookBody is the message body of a webhook or response_url post (§6.1).
+//
+// It is not a slack.WebhookMessage, which would refuse or change bodies Slack accepts: booleans
+// sent as "true" (flexBool), thread_ts as a number, blocks and attachments that slack.Blocks and
+// slack.Attachment do not model (kept raw here, only counted), and it cannot tell an absent text
+// from an empty one.
 type hookBody struct {
 	Text            *string         `json:"text"`
 	Blocks          json.RawMessage `json:"blocks"`

@@ -29,7 +29,8 @@ type Workspace struct {
 	Webhooks []Webhook `json:"webhooks"`
 }
 
-// User is a member of a workspace.
+// User is a member of a workspace, as generated: not a Slack payload. users.info and rtm.start
+// render it as a slack.User.
 type User struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
@@ -37,7 +38,8 @@ type User struct {
 	IsBot    bool   `json:"is_bot"`
 }
 
-// Channel is a public channel of a workspace.
+// Channel is a public channel of a workspace, as generated: not a Slack payload.
+// conversations.list and rtm.start render it as a slack.Channel.
 type Channel struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`

@@ -33,7 +33,9 @@ func (i Installations) BotToken(_ context.Context, team string) (string, error) 
 
 // App is a Socket Mode app to connect.
 type App struct {
-	// ID names the app in logs and link names ("A0APP" → links "A0APP/1", "A0APP/2", …).
+	// ID names the app in logs, metrics and link names ("A0APP" → links "A0APP/1", "A0APP/2", …).
+	// It is a label of yours; Slack never sees it. Default: the app ID inside the token
+	// (xapp-1-<app ID>-…).
 	ID string
 	// Token is the app-level token (xapp-) with connections:write.
 	Token string
@@ -43,13 +45,34 @@ type App struct {
 	Installations InstallationStore
 }
 
-// AddApp connects an app: one link per connection, each supervised on its own.
+// Configuration errors, for errors.Is.
+var (
+	// ErrAlreadyAdded: AddApp or AddWorkspace of an app or workspace the runtime has already.
+	ErrAlreadyAdded = errors.New("switchboard: already added")
+	// ErrUnknownApp: RemoveApp of an app the runtime does not have.
+	ErrUnknownApp = errors.New("switchboard: unknown app")
+	// ErrEmptyToken: an app or workspace without a token (an unset environment variable, often).
+	ErrEmptyToken = errors.New("switchboard: empty token")
+	// ErrTokenKind: a token of the wrong kind for the link (Socket Mode takes xapp-, RTM xoxb- or
+	// xoxp-).
+	ErrTokenKind = errors.New("switchboard: wrong kind of token")
+)
+
+// AddApp connects an app: one link per connection, each supervised on its own. It returns once the
+// links are supervised, before their sockets are up (await Connected with OnLifecycle). It fails
+// with ErrEmptyToken, ErrTokenKind or ErrAlreadyAdded (errors.Is).
 func (rt *Runtime) AddApp(ctx context.Context, app App) error {
-	if app.ID == "" {
-		return errors.New("switchboard: app needs an ID")
+	if app.Token == "" {
+		return fmt.Errorf("%w: app %q has none (is SLACK_APP_TOKEN set?)", ErrEmptyToken, app.ID)
 	}
 	if !strings.HasPrefix(app.Token, "xapp-") {
-		return fmt.Errorf("switchboard: app %s: token must be an app-level token (xapp-…)", app.ID)
+		return fmt.Errorf("%w: app %q needs an app-level token (xapp-…) with connections:write", ErrTokenKind, app.ID)
+	}
+	if app.ID == "" {
+		app.ID = appIDOf(app.Token)
+	}
+	if app.ID == "" {
+		return errors.New("switchboard: app needs an ID, and its token does not say it (xapp-1-<app ID>-…)")
 	}
 	if app.Connections == 0 {
 		app.Connections = 1
@@ -60,7 +83,7 @@ func (rt *Runtime) AddApp(ctx context.Context, app App) error {
 	rt.mu.Lock()
 	if _, ok := rt.apps[app.ID]; ok {
 		rt.mu.Unlock()
-		return fmt.Errorf("switchboard: app %s already added", app.ID)
+		return fmt.Errorf("%w: app %s (RemoveApp it first to add it again)", ErrAlreadyAdded, app.ID)
 	}
 	rt.apps[app.ID] = nil
 	rt.mu.Unlock()
@@ -75,7 +98,8 @@ func (rt *Runtime) AddApp(ctx context.Context, app App) error {
 			PingInterval: rt.cfg.pingInterval, StaleAfter: rt.cfg.staleAfter, HelloTimeout: rt.cfg.helloTimeout,
 			ResponseDeadline: rt.cfg.responseDeadline, AckAfterHandlers: rt.cfg.ackAfterHandlers,
 		}
-		if err := rt.ask(ctx, rt.supervisor, engine.AddLink{Spec: spec, State: state}); err != nil {
+		reply := engine.NewReply()
+		if err := rt.ask(ctx, rt.supervisor, engine.AddLink{Spec: spec, State: state, Reply: reply}, reply, nil); err != nil {
 			rt.removeLinks(context.WithoutCancel(ctx), added)
 			rt.mu.Lock()
 			delete(rt.apps, app.ID)
@@ -98,17 +122,27 @@ func (rt *Runtime) RemoveApp(ctx context.Context, id string) error {
 	delete(rt.apps, id)
 	rt.mu.Unlock()
 	if !ok {
-		return fmt.Errorf("switchboard: no app %s", id)
+		return fmt.Errorf("%w: %s", ErrUnknownApp, id)
 	}
 	err := rt.removeLinks(ctx, names)
 	rt.system.Root.Send(rt.dispatcher, engine.ForgetApp{App: id}) // its dedupe memory goes with it
 	return err
 }
 
+// appIDOf reads the app ID from an app-level token: xapp-1-<app ID>-<number>-<secret>.
+func appIDOf(token string) string {
+	parts := strings.Split(token, "-")
+	if len(parts) >= 4 && strings.HasPrefix(parts[2], "A") {
+		return parts[2]
+	}
+	return ""
+}
+
 func (rt *Runtime) removeLinks(ctx context.Context, names []string) error {
 	var errs []error
 	for _, name := range names {
-		if err := rt.ask(ctx, rt.supervisor, engine.RemoveLink{Name: name}); err != nil {
+		reply := engine.NewReply()
+		if err := rt.ask(ctx, rt.supervisor, engine.RemoveLink{Name: name, Reply: reply}, reply, nil); err != nil {
 			errs = append(errs, err)
 		}
 		rt.mu.Lock()
@@ -120,16 +154,17 @@ func (rt *Runtime) removeLinks(ctx context.Context, names []string) error {
 
 // clientSource returns a cached Web API client per team from store. Each team is looked up on its
 // own: a slow BotToken for one team delays only that team's callers, and concurrent callers for
-// one team share one lookup (single flight). A failed lookup is not cached: the next call tries
-// again. A panic in BotToken is recovered, logged and counted (Stats.CallbackPanics); that call
-// and the callers waiting on it get no client.
-func (rt *Runtime) clientSource(store InstallationStore) func(team string) *slack.Client {
+// one team share one lookup (single flight); each waits at most until its ctx ends. A failed
+// lookup is not cached: its callers get its error, and the next call tries again. A panic in
+// BotToken is recovered, logged and counted (Stats.CallbackPanics), and becomes that lookup's
+// error.
+func (rt *Runtime) clientSource(store InstallationStore) engine.ClientSource {
 	if store == nil {
 		return nil
 	}
 	var mu sync.Mutex // guards teams only; never held during a lookup
 	teams := map[string]*teamClient{}
-	return func(team string) *slack.Client {
+	return func(ctx context.Context, team string) (*slack.Client, error) {
 		mu.Lock()
 		tc, ok := teams[team]
 		if !ok {
@@ -140,42 +175,50 @@ func (rt *Runtime) clientSource(store InstallationStore) func(team string) *slac
 		if ok {
 			select {
 			case <-tc.done:
+				return tc.client, tc.err
+			case <-ctx.Done():
+				return nil, fmt.Errorf("switchboard: web api client for team %s: %w", team, ctx.Err())
 			case <-rt.env.Ctx.Done():
-				return nil
+				return nil, fmt.Errorf("switchboard: web api client for team %s: %w", team, ErrStopped)
 			}
-			return tc.client
 		}
-		tc.client = rt.lookupClient(store, team)
-		if tc.client == nil {
+		// The lookup runs under the runtime's context, not the caller's: callers waiting for it
+		// share it, and one caller giving up must not fail the others.
+		tc.client, tc.err = rt.lookupClient(store, team)
+		if tc.err != nil {
 			mu.Lock()
-			delete(teams, team) // the waiters get nil; the next call looks up again
+			delete(teams, team) // the next call looks up again
 			mu.Unlock()
 		}
 		close(tc.done)
-		return tc.client
+		return tc.client, tc.err
 	}
 }
 
 // teamClient is one team's client, or the lookup in flight for it (done not yet closed).
 type teamClient struct {
 	done   chan struct{}
-	client *slack.Client // set before done is closed; nil if the lookup failed
+	client *slack.Client // set before done is closed
+	err    error         // set before done is closed when the lookup failed
 }
 
-// lookupClient asks store for team's token and builds its client; nil if that failed or panicked.
-func (rt *Runtime) lookupClient(store InstallationStore, team string) (c *slack.Client) {
+// lookupClient asks store for team's token and builds its client.
+func (rt *Runtime) lookupClient(store InstallationStore, team string) (c *slack.Client, err error) {
 	log := rt.log.WithField("team", team)
 	defer func() {
 		if r := recover(); r != nil {
 			rt.storePanics.n.Add(1)
 			log.WithField("panic", redact.Value(r)).Error("installation store panicked, no web api client for team")
-			c = nil
+			c, err = nil, fmt.Errorf("%w for team %s: the installation store panicked", messages.ErrNoClient, team)
 		}
 	}()
 	tok, err := store.BotToken(rt.env.Ctx, team)
 	if err != nil {
 		log.WithError(redact.Error(err)).Warn("no web api client for team")
-		return nil
+		return nil, fmt.Errorf("%w for team %s: %w", messages.ErrNoClient, team, redact.Error(err))
 	}
-	return slack.New(tok, slack.OptionAPIURL(rt.cfg.apiURL), slack.OptionHTTPClient(rt.cfg.http))
+	if tok == "" {
+		return nil, fmt.Errorf("%w for team %s: the installation store has an empty token", messages.ErrNoClient, team)
+	}
+	return slack.New(tok, slack.OptionAPIURL(rt.cfg.apiURL), slack.OptionHTTPClient(rt.cfg.http)), nil
 }

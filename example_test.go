@@ -26,22 +26,29 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	_ = rt.OnEvent(func(ctx context.Context, ev *switchboard.Event) {
-		e, err := ev.EventsAPI()
-		if err != nil {
-			return
-		}
-		msg, ok := e.InnerEvent.Data.(*slackevents.MessageEvent)
-		if !ok || msg.BotID != "" || !strings.Contains(msg.Text, "Hello") {
-			return
-		}
-		thread := msg.ThreadTimeStamp
-		if thread == "" {
-			thread = msg.TimeStamp
-		}
-		_, _, _ = ev.Client().PostMessageContext(ctx, msg.Channel,
-			slack.MsgOptionText(fmt.Sprintf("Hi <@%s>!", msg.User), false), slack.MsgOptionTS(thread))
-	}, "message")
+	_ = rt.OnEvent(
+
+		"message", func(ctx context.Context, ev *switchboard.Event) {
+			e, err := ev.EventsAPI()
+			if err != nil {
+				return
+			}
+			msg, ok := e.InnerEvent.Data.(*slackevents.MessageEvent)
+			if !ok || msg.BotID != "" || !strings.Contains(msg.Text, "Hello") {
+				return
+			}
+			thread := msg.ThreadTimeStamp
+			if thread == "" {
+				thread = msg.TimeStamp
+			}
+			api, err := ev.Client(ctx)
+			if err != nil {
+				return
+			}
+			_, _, _ = api.PostMessageContext(ctx, msg.Channel,
+				slack.MsgOptionText(fmt.Sprintf("Hi <@%s>!", msg.User), false), slack.MsgOptionTS(thread))
+		})
+
 	connected := make(chan struct{}, 1)
 	_ = rt.OnLifecycle(func(ev messages.Lifecycle) {
 		if _, ok := ev.(messages.Connected); ok {

@@ -89,14 +89,15 @@ func (rt *Runtime) AddWorkspace(ctx context.Context, ws Workspace) error {
 	rt.mu.Lock()
 	if _, ok := rt.links[ws.Team]; ok || rt.rtm.routes[ws.Team] != nil {
 		rt.mu.Unlock()
-		return fmt.Errorf("switchboard: workspace %s already added", ws.Team)
+		return fmt.Errorf("%w: workspace %s (RemoveWorkspace it first to add it again)", ErrAlreadyAdded, ws.Team)
 	}
 	if rt.rtm.routes == nil {
 		rt.rtm.routes = map[string]*engine.RTMRoute{}
 	}
 	rt.rtm.routes[ws.Team] = spec.Route
 	rt.mu.Unlock()
-	if err := rt.ask(ctx, rt.supervisor, engine.AddLink{Spec: spec, State: state}); err != nil {
+	reply := engine.NewReply()
+	if err := rt.ask(ctx, rt.supervisor, engine.AddLink{Spec: spec, State: state, Reply: reply}, reply, nil); err != nil {
 		rt.mu.Lock()
 		delete(rt.rtm.routes, ws.Team)
 		rt.mu.Unlock()
@@ -125,8 +126,11 @@ func (rt *Runtime) rtmSpec(ws Workspace) (engine.RTMSpec, error) {
 	if ws.Team == "" {
 		return engine.RTMSpec{}, errors.New("switchboard: workspace needs a team ID")
 	}
+	if ws.Token == "" {
+		return engine.RTMSpec{}, fmt.Errorf("%w: workspace %s has none", ErrEmptyToken, ws.Team)
+	}
 	if !strings.HasPrefix(ws.Token, "xoxb-") && !strings.HasPrefix(ws.Token, "xoxp-") {
-		return engine.RTMSpec{}, fmt.Errorf("switchboard: workspace %s: RTM needs a bot (xoxb-) or user (xoxp-) token", ws.Team)
+		return engine.RTMSpec{}, fmt.Errorf("%w: workspace %s: RTM needs a bot (xoxb-) or user (xoxp-) token", ErrTokenKind, ws.Team)
 	}
 	switch ws.ConnectMethod {
 	case "":
@@ -190,15 +194,15 @@ func (rt *Runtime) rtmDialer(h *http.Client) *websocket.Dialer {
 }
 
 // workspaceClient returns the Web API client of ws's own token, made on first use.
-func workspaceClient(ws Workspace) func(team string) *slack.Client {
+func workspaceClient(ws Workspace) engine.ClientSource {
 	var once sync.Once
 	var c *slack.Client
-	return func(team string) *slack.Client {
+	return func(_ context.Context, team string) (*slack.Client, error) {
 		if team != ws.Team {
-			return nil
+			return nil, fmt.Errorf("%w for team %s: workspace %s has only its own", messages.ErrNoClient, team, ws.Team)
 		}
 		once.Do(func() { c = slack.New(ws.Token, slack.OptionAPIURL(ws.APIURL), slack.OptionHTTPClient(ws.HTTPClient)) })
-		return c
+		return c, nil
 	}
 }
 

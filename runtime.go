@@ -19,19 +19,32 @@ import (
 	"github.com/switchboard-go/switchboard/webhook"
 )
 
-// Event is one event from Slack as handlers receive it; see messages.Event.
+// Event is one event from Slack, as handlers receive it (package messages defines it, so that your
+// own actors receive the same type). Its fields say where it came from and how it routes (Link,
+// Kind, Type, Team, Channel, User, ThreadTS, EventID, EnvelopeID, RetryAttempt, Received) and Raw
+// is the payload as Slack sent it. Its methods:
+//
+//	EventsAPI() (slackevents.EventsAPIEvent, error)    // decode an Events API payload
+//	SlashCommand() (slack.SlashCommand, error)          // decode a slash command
+//	Interaction() (slack.InteractionCallback, error)    // decode an interaction
+//	Respond(payload any) error                          // answer in the ack (commands, views, suggestions)
+//	AcceptsResponse() bool                              // whether Respond can
+//	Client(ctx) (*slack.Client, error)                  // the team's Web API client; never nil without an error
+//	ResponseURL() string                                // the response_url Slack sent, or ""
 type Event = messages.Event
 
-// Handler handles one event on its subscription's actor; ctx ends when the runtime stops.
-type Handler = engine.Handler
+// Lifecycle is a link's lifecycle event: messages.Connecting, Connected, Disconnected,
+// Reconnecting or Fatal.
+type Lifecycle = messages.Lifecycle
 
-// Status is a snapshot of one link.
-type Status = engine.Status
+// Link names one link: a Socket Mode connection of an app, or an RTM workspace.
+type Link = messages.Link
 
-// ErrStopped is returned by calls made after Stop.
+// ErrStopped is returned by calls made after Stop (the same error as webhook.ErrStopped).
 var ErrStopped = messages.ErrStopped
 
-// askTimeout bounds requests to the runtime's own engine.
+// askTimeout bounds a request to the runtime's own actors even when the caller's context has no
+// deadline: an actor that went away never answers.
 const askTimeout = 5 * time.Second
 
 // deadLetterThrottle is protoactor's dead-letter logging window. Each window starts a goroutine
@@ -55,12 +68,13 @@ type Runtime struct {
 	dispatcher *actor.PID
 	webhooks   *webhook.Client
 
-	mu      sync.Mutex
-	stopped bool
-	links   map[string]*engine.LinkState // by link name
-	apps    map[string][]string          // app ID → its link names
-	rtm     rtmFleet                     // RTM workspaces (rtm.go)
-	subs    int
+	mu       sync.Mutex
+	stopped  bool
+	links    map[string]*engine.LinkState // by link name
+	apps     map[string][]string          // app ID → its link names
+	rtm      rtmFleet                     // RTM workspaces (rtm.go)
+	subs     int
+	subNames map[string]struct{} // registered subscriptions
 
 	storePanics callbackCounter // InstallationStore lookups that panicked (apps.go)
 }
@@ -79,12 +93,13 @@ func New(opts ...Option) (*Runtime, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var err error
 	rt := &Runtime{
-		cfg:    cfg,
-		log:    logrus.NewEntry(cfg.log).WithField("component", "switchboard"),
-		system: system,
-		cancel: cancel,
-		links:  map[string]*engine.LinkState{},
-		apps:   map[string][]string{},
+		cfg:      cfg,
+		log:      logrus.NewEntry(cfg.log).WithField("component", "switchboard"),
+		system:   system,
+		cancel:   cancel,
+		links:    map[string]*engine.LinkState{},
+		subNames: map[string]struct{}{},
+		apps:     map[string][]string{},
 	}
 	if rt.webhooks = cfg.webhooks; rt.webhooks == nil {
 		if rt.webhooks, err = webhook.New(webhook.WithLogger(cfg.log)); err != nil {
@@ -114,32 +129,34 @@ func New(opts ...Option) (*Runtime, error) {
 	return rt, nil
 }
 
-// ask sends msg to pid and waits for an error-or-nil answer.
-func (rt *Runtime) ask(ctx context.Context, pid *actor.PID, msg any) error {
+// ask sends msg (carrying reply) to pid and waits for the answer, until ctx ends or askTimeout
+// passes. An error answer is returned; any other is stored in *out when out is not nil.
+func (rt *Runtime) ask(ctx context.Context, pid *actor.PID, msg any, reply engine.Reply, out *any) error {
 	if rt.isStopped() {
 		return ErrStopped
 	}
-	f := rt.system.Root.RequestFuture(pid, msg, askTimeout)
-	done := make(chan struct{})
-	var res any
-	var err error
-	go func() { // owner: ask. Ends when the future completes (askTimeout at most); ask waits.
-		res, err = f.Result()
-		close(done)
-	}()
+	return rt.request(ctx, pid, msg, reply, out)
+}
+
+// request is ask without the stopped check, for Stop itself.
+func (rt *Runtime) request(ctx context.Context, pid *actor.PID, msg any, reply engine.Reply, out *any) error {
+	rt.system.Root.Send(pid, msg)
+	timer := time.NewTimer(askTimeout)
+	defer timer.Stop()
 	select {
-	case <-done:
+	case res := <-reply:
+		if e, ok := res.(error); ok {
+			return redactError(e)
+		}
+		if out != nil {
+			*out = res
+		}
+		return nil
 	case <-ctx.Done():
-		<-done // the future ends by askTimeout
 		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("switchboard: %s did not answer within %v", pid.Id, askTimeout)
 	}
-	if err != nil {
-		return fmt.Errorf("switchboard: %w", redactError(err))
-	}
-	if e, ok := res.(error); ok {
-		return redactError(e)
-	}
-	return nil
 }
 
 func (rt *Runtime) isStopped() bool {
@@ -154,7 +171,7 @@ func (rt *Runtime) Status() []Status {
 	defer rt.mu.Unlock()
 	out := make([]Status, 0, len(rt.links))
 	for _, s := range rt.links {
-		out = append(out, redactStatus(s.Status()))
+		out = append(out, redactStatus(statusOf(s.Status())))
 	}
 	return out
 }
@@ -212,7 +229,7 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	for _, pid := range []*actor.PID{rt.supervisor, rt.dispatcher} {
-		if err := waitFuture(ctx, rt.system.Root.PoisonFuture(pid)); err != nil {
+		if err := rt.poison(ctx, pid); err != nil {
 			errs = append(errs, fmt.Errorf("stop %s: %w", pid.Id, err))
 		}
 	}
@@ -244,22 +261,56 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 // drain tells every connection to stop dispatching and waits until each writer has written the
 // acks queued so far.
 func (rt *Runtime) drain(ctx context.Context) error {
-	res, err := rt.system.Root.RequestFuture(rt.supervisor, engine.ListConnections{}, askTimeout).Result()
-	if err != nil {
+	reply := engine.NewReply()
+	var res any
+	if err := rt.request(ctx, rt.supervisor, engine.ListConnections{Reply: reply}, reply, &res); err != nil {
 		return fmt.Errorf("list connections: %w", err)
 	}
 	pids, _ := res.([]*actor.PID)
-	futures := make([]*actor.Future, len(pids))
+	replies := make([]engine.Reply, len(pids))
 	for i, pid := range pids {
-		futures[i] = rt.system.Root.RequestFuture(pid, engine.Drain{}, drainTimeout)
+		replies[i] = engine.NewReply()
+		rt.system.Root.Send(pid, engine.Drain{Reply: replies[i]})
 	}
+	timer := time.NewTimer(drainTimeout)
+	defer timer.Stop()
 	var errs []error
-	for i, f := range futures {
-		if err := waitFuture(ctx, f); err != nil && !errors.Is(err, actor.ErrDeadLetter) {
-			errs = append(errs, fmt.Errorf("drain %s: %w", pids[i].Id, err))
+	for i, r := range replies {
+		select {
+		case <-r:
+		case <-ctx.Done():
+			return errors.Join(append(errs, fmt.Errorf("drain %s: %w", pids[i].Id, ctx.Err()))...)
+		case <-timer.C:
+			// A connection that stopped meanwhile never answers: its session is over anyway.
+			rt.log.WithField("link", pids[i].Id).Warn("drain: connection did not answer, its acks may be unwritten")
+			return errors.Join(errs...)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// poison stops pid after the messages already in its mailbox and waits until it has stopped.
+func (rt *Runtime) poison(ctx context.Context, pid *actor.PID) error {
+	done := make(chan struct{})
+	watcher := rt.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		switch m := c.Message().(type) {
+		case *actor.Started:
+			c.Watch(pid)
+			c.Poison(pid)
+		case *actor.Terminated:
+			if m.Who.Equal(pid) {
+				close(done)
+				c.Stop(c.Self())
+			}
+		}
+	}))
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		rt.system.Root.Stop(watcher)
+		return ctx.Err()
+	}
 }
 
 // awaitHandlers waits until every subscription has handled the events it accepted (they may be
@@ -289,16 +340,5 @@ func (rt *Runtime) awaitHandlers(ctx context.Context) error {
 		case <-ctx.Done():
 			return fmt.Errorf("handlers left %d events unhandled: %w", left, ctx.Err())
 		}
-	}
-}
-
-func waitFuture(ctx context.Context, f *actor.Future) error {
-	done := make(chan error, 1)
-	go func() { done <- f.Wait() }() // owner: waitFuture. Ends within the future's 10s timeout.
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -8,13 +8,22 @@ import (
 	"github.com/switchboard-go/switchboard/internal/engine"
 )
 
-// SubscriptionStats is one subscription's queue: events accepted and not yet handled (waiting, or
-// in a handler right now; for a keyed subscription, over every key) and events dropped by its
-// overflow policy since it started (for a keyed subscription, counted in Stats.Dropped only).
-type SubscriptionStats = engine.SubscriptionStats
+// SubscriptionStats is one subscription's queue state.
+type SubscriptionStats struct {
+	Name string `json:"name"`
+	// Queued counts events accepted and not yet handled: waiting, or in a handler right now; for a
+	// keyed subscription, over every key.
+	Queued int `json:"queued"`
+	// Dropped counts events dropped by the overflow policy the subscription chose, every key
+	// included (never under Backpressure).
+	Dropped int64 `json:"dropped"`
+	// Keys counts the live keys of a keyed subscription (PerTeam, PerChannel, PerThread).
+	Keys int `json:"keys"`
+}
 
-// SubscriberStats returns the queue state of every subscription, in subscription order. It asks the
-// dispatcher, so it waits behind the events already in its mailbox.
+// SubscriberStats returns the queue state of every subscription, in subscription order (those
+// ending after Unsubscribe last). It asks the dispatcher, so it waits behind the events already in
+// its mailbox, until ctx ends.
 func (rt *Runtime) SubscriberStats(ctx context.Context) ([]SubscriptionStats, error) {
 	if rt.isStopped() {
 		return nil, ErrStopped
@@ -23,17 +32,18 @@ func (rt *Runtime) SubscriberStats(ctx context.Context) ([]SubscriptionStats, er
 }
 
 func (rt *Runtime) subscriberStats(ctx context.Context) ([]SubscriptionStats, error) {
-	f := rt.system.Root.RequestFuture(rt.dispatcher, engine.SubscriberStats{}, askTimeout)
-	if err := waitFuture(ctx, f); err != nil {
+	reply := engine.NewReply()
+	var res any
+	if err := rt.request(ctx, rt.dispatcher, engine.SubscriberStats{Reply: reply}, reply, &res); err != nil {
 		return nil, fmt.Errorf("switchboard: subscriber stats: %w", err)
 	}
-	res, err := f.Result()
-	if err != nil {
-		return nil, fmt.Errorf("switchboard: subscriber stats: %w", err)
-	}
-	out, ok := res.([]engine.SubscriptionStats)
+	in, ok := res.([]engine.SubscriptionStats)
 	if !ok {
 		return nil, fmt.Errorf("switchboard: subscriber stats: unexpected answer %T", res)
+	}
+	out := make([]SubscriptionStats, len(in))
+	for i, s := range in {
+		out[i] = SubscriptionStats{Name: s.Name, Queued: s.Queued, Dropped: s.Dropped, Keys: s.Keys}
 	}
 	return out, nil
 }

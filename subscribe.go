@@ -2,6 +2,7 @@ package switchboard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,8 +12,34 @@ import (
 	"github.com/switchboard-go/switchboard/messages"
 )
 
-// Filter selects events by kind, type, team and channel; an empty field matches everything.
-type Filter = engine.Filter
+// Handler handles one event, on its subscription's own actor: events of one subscription (or of
+// one key of a keyed subscription) come one at a time, in read order. ctx ends when the runtime
+// stops. A panic restarts that subscription's actor alone; the event is not retried.
+type Handler func(ctx context.Context, ev *Event)
+
+// Kind is the envelope an event came in: KindEventsAPI, KindSlashCommand, KindInteractive or
+// KindRTM.
+type Kind = messages.Kind
+
+// Event kinds.
+const (
+	KindEventsAPI    = messages.KindEventsAPI
+	KindSlashCommand = messages.KindSlashCommand
+	KindInteractive  = messages.KindInteractive
+	KindRTM          = messages.KindRTM
+)
+
+// Filter selects events by kind, type, team and channel. An empty field matches everything; a
+// field with values matches an event whose value is one of them.
+type Filter struct {
+	Kinds    []Kind
+	Types    []string // inner event type, command, interaction type, or RTM frame type
+	Teams    []string
+	Channels []string
+}
+
+// Overflow says what a subscription's full queue does.
+type Overflow = engine.Overflow
 
 // Overflow policies for a subscription's queue. Backpressure, the default, loses nothing: a full
 // queue holds every reader back (so Slack's events wait, unacked, in TCP and at Slack) until the
@@ -24,34 +51,55 @@ const (
 	DropOldest   = engine.DropOldest
 )
 
-// SubscribeOption tunes one subscription.
+// Registration errors, for errors.Is.
+var (
+	// ErrSubscriptionExists: a subscription of that name is registered already.
+	ErrSubscriptionExists = errors.New("switchboard: subscription exists")
+	// ErrNoSubscription: Unsubscribe of a name that is not registered.
+	ErrNoSubscription = errors.New("switchboard: no such subscription")
+)
+
+// SubscribeOption tunes one subscription. Every registration (Handle, OnEvent, OnCommand,
+// OnInteraction, OnLifecycle, Subscribe) takes the same options.
 type SubscribeOption func(*engine.SubscriberSpec) error
 
 // Named names the subscription (in logs, stats and Unsubscribe). Default "sub-N".
 func Named(name string) SubscribeOption {
-	return func(s *engine.SubscriberSpec) error { s.Name = name; return nil }
+	return func(s *engine.SubscriberSpec) error {
+		if name == "" {
+			return errors.New("switchboard: empty subscription name")
+		}
+		s.Name = name
+		return nil
+	}
 }
 
 // Queue bounds the events waiting for the subscription (per key when keyed) and says what happens
 // when it is full. Default 1024, Backpressure. A Backpressure queue may hold a few more than size:
 // the events already on their way when it filled (at most 256 per connection). Queue memory grows
 // with use and is given back when the queue empties.
-func Queue(size int, overflow engine.Overflow) SubscribeOption {
+func Queue(size int, overflow Overflow) SubscribeOption {
 	return func(s *engine.SubscriberSpec) error {
 		if size <= 0 {
 			return fmt.Errorf("switchboard: queue size %d must be positive", size)
+		}
+		if overflow < Backpressure || overflow > DropOldest {
+			return fmt.Errorf("switchboard: unknown overflow policy %d", int(overflow))
 		}
 		s.QueueSize, s.Overflow = size, overflow
 		return nil
 	}
 }
 
-// PerTeam, PerChannel and PerThread run one actor per workspace, channel or thread, spawned on its
-// first event and stopped after idle (default 5m) without events. At most MaxKeys keys (default
-// 10,000) live at once: see MaxKeys.
-func PerTeam(idle time.Duration) SubscribeOption    { return keyBy(engine.KeyTeam, idle) }
+// PerTeam runs one actor per workspace, spawned on its first event and stopped after idle
+// (default 5m, when idle is 0) without events. At most MaxKeys keys live at once (default 10,000).
+func PerTeam(idle time.Duration) SubscribeOption { return keyBy(engine.KeyTeam, idle) }
+
+// PerChannel runs one actor per team and channel, as PerTeam does per team.
 func PerChannel(idle time.Duration) SubscribeOption { return keyBy(engine.KeyChannel, idle) }
-func PerThread(idle time.Duration) SubscribeOption  { return keyBy(engine.KeyThread, idle) }
+
+// PerThread runs one actor per team, channel and thread, as PerTeam does per team.
+func PerThread(idle time.Duration) SubscribeOption { return keyBy(engine.KeyThread, idle) }
 
 // MaxKeys caps the live keys of a PerTeam, PerChannel or PerThread subscription (default 10,000).
 // At the cap, a new key's actor replaces the least recently used key's actor that has nothing
@@ -78,57 +126,111 @@ func keyBy(k engine.KeyBy, idle time.Duration) SubscribeOption {
 	}
 }
 
-// Handle runs h for every event that passes f, on the subscription's own actor.
+// Handle runs h for every event that passes f.
 func (rt *Runtime) Handle(f Filter, h Handler, opts ...SubscribeOption) error {
-	return rt.subscribe(engine.SubscriberSpec{Filter: f, Handler: h}, opts)
+	if h == nil {
+		return errors.New("switchboard: nil handler")
+	}
+	return rt.subscribe(engine.SubscriberSpec{Filter: f.engine(), Handler: engine.Handler(h)}, opts)
 }
 
-// OnEvent runs h for Events API events of the given inner types ("message", "app_mention", …);
-// no type means every Events API event.
-func (rt *Runtime) OnEvent(h Handler, types ...string) error {
-	return rt.Handle(Filter{Kinds: []messages.Kind{messages.KindEventsAPI}, Types: types}, h)
+// OnEvent runs h for Events API events of the inner type eventType ("message", "app_mention",
+// "reaction_added", …); "" means every Events API event.
+func (rt *Runtime) OnEvent(eventType string, h Handler, opts ...SubscribeOption) error {
+	return rt.Handle(filterOf(KindEventsAPI, eventType), h, opts...)
 }
 
-// OnCommand runs h for the given slash commands ("/deploy"); none means every command. h may answer
-// with ev.Respond before the response deadline.
-func (rt *Runtime) OnCommand(h Handler, commands ...string) error {
-	return rt.Handle(Filter{Kinds: []messages.Kind{messages.KindSlashCommand}, Types: commands}, h)
+// OnCommand runs h for the slash command ("/deploy"); "" means every command. h may answer with
+// ev.Respond before the response deadline: the answer goes in the ack.
+func (rt *Runtime) OnCommand(command string, h Handler, opts ...SubscribeOption) error {
+	return rt.Handle(filterOf(KindSlashCommand, command), h, opts...)
 }
 
-// OnInteraction runs h for interactions of the given types ("block_actions", "view_submission",
-// "shortcut", …); none means every interaction.
-func (rt *Runtime) OnInteraction(h Handler, types ...string) error {
-	return rt.Handle(Filter{Kinds: []messages.Kind{messages.KindInteractive}, Types: types}, h)
+// OnInteraction runs h for interactions of the type interactionType ("block_actions",
+// "view_submission", "shortcut", …); "" means every interaction.
+func (rt *Runtime) OnInteraction(interactionType string, h Handler, opts ...SubscribeOption) error {
+	return rt.Handle(filterOf(KindInteractive, interactionType), h, opts...)
 }
 
 // OnLifecycle runs f for every lifecycle event (Connecting, Connected, Disconnected,
-// Reconnecting, Fatal), on its own actor.
-func (rt *Runtime) OnLifecycle(f func(messages.Lifecycle), opts ...SubscribeOption) error {
+// Reconnecting, Fatal), on its own actor. Lifecycle events are the runtime's own: at the queue's
+// size the oldest are dropped, counted, and the readers are never held back.
+func (rt *Runtime) OnLifecycle(f func(Lifecycle), opts ...SubscribeOption) error {
+	if f == nil {
+		return errors.New("switchboard: nil lifecycle func")
+	}
 	return rt.subscribe(engine.SubscriberSpec{Lifecycle: f}, opts)
 }
 
 // Subscribe spawns the actor of props and sends it every event that passes f, as *Event messages,
-// one at a time (the next is sent once Receive returned). A panic restarts that actor alone.
+// one at a time (the next is sent once Receive returned). A panic restarts that actor alone. See
+// package actors for the contract of such an actor.
 func (rt *Runtime) Subscribe(f Filter, props *actor.Props, opts ...SubscribeOption) error {
-	return rt.subscribe(engine.SubscriberSpec{Filter: f, Props: props}, opts)
+	if props == nil {
+		return errors.New("switchboard: nil props")
+	}
+	return rt.subscribe(engine.SubscriberSpec{Filter: f.engine(), Props: props}, opts)
 }
 
-// Unsubscribe stops a subscription by name.
+// Unsubscribe ends a subscription by name: it takes no new event from now on, and its actor stops
+// once it has handled the events it already accepted (which may be acked); SubscriberStats lists
+// it until then. It fails with ErrNoSubscription for an unknown name.
 func (rt *Runtime) Unsubscribe(ctx context.Context, name string) error {
-	return rt.ask(ctx, rt.dispatcher, engine.Unsubscribe{Name: name})
+	rt.mu.Lock()
+	_, ok := rt.subNames[name]
+	rt.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNoSubscription, name)
+	}
+	reply := engine.NewReply()
+	if err := rt.ask(ctx, rt.dispatcher, engine.Unsubscribe{Name: name, Reply: reply}, reply, nil); err != nil {
+		return err
+	}
+	rt.mu.Lock()
+	delete(rt.subNames, name)
+	rt.mu.Unlock()
+	return nil
 }
 
+// subscribe validates spec and hands it to the dispatcher without waiting: every error a
+// subscription can have is found here, and the dispatcher takes the subscription before any event
+// sent after this call.
 func (rt *Runtime) subscribe(spec engine.SubscriberSpec, opts []SubscribeOption) error {
 	for _, o := range opts {
 		if err := o(&spec); err != nil {
 			return err
 		}
 	}
-	if spec.Name == "" {
-		rt.mu.Lock()
-		rt.subs++
-		spec.Name = fmt.Sprintf("sub-%d", rt.subs)
-		rt.mu.Unlock()
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.stopped {
+		return ErrStopped
 	}
-	return rt.ask(context.Background(), rt.dispatcher, engine.Subscribe{Spec: spec})
+	if spec.Name == "" {
+		for {
+			rt.subs++
+			spec.Name = fmt.Sprintf("sub-%d", rt.subs)
+			if _, taken := rt.subNames[spec.Name]; !taken {
+				break
+			}
+		}
+	}
+	if _, taken := rt.subNames[spec.Name]; taken {
+		return fmt.Errorf("%w: %q", ErrSubscriptionExists, spec.Name)
+	}
+	rt.subNames[spec.Name] = struct{}{}
+	rt.system.Root.Send(rt.dispatcher, engine.Subscribe{Spec: spec})
+	return nil
+}
+
+func filterOf(k Kind, typ string) Filter {
+	f := Filter{Kinds: []Kind{k}}
+	if typ != "" {
+		f.Types = []string{typ}
+	}
+	return f
+}
+
+func (f Filter) engine() engine.Filter {
+	return engine.Filter{Kinds: f.Kinds, Types: f.Types, Teams: f.Teams, Channels: f.Channels}
 }

@@ -53,6 +53,9 @@ var (
 	ErrHelloTimeout = errors.New("switchboard: no hello from server")
 	// ErrWriteStalled: the socket accepted no writes while the writer's queue filled up.
 	ErrWriteStalled = errors.New("switchboard: socket writes stalled")
+	// ErrNotFound: the Web API answered 404 to apps.connections.open or rtm.connect: the API URL
+	// is wrong. Fatal: retrying cannot help.
+	ErrNotFound = errors.New("switchboard: web api method not found")
 	// ErrStopped: the runtime or the link was stopped before the operation completed.
 	ErrStopped = errors.New("switchboard: stopped")
 	// ErrResponseTooLarge: an ack payload over Slack's 20 KiB limit.
@@ -61,6 +64,8 @@ var (
 	ErrAlreadyAcked = errors.New("switchboard: envelope already acked")
 	// ErrNoResponse: the event does not take a response in its ack.
 	ErrNoResponse = errors.New("switchboard: event accepts no response payload")
+	// ErrNoClient: no Web API client for the event's team (no token known for it).
+	ErrNoClient = errors.New("switchboard: no web api client")
 )
 
 // SocketError is a failed dial or read of a socket.
@@ -124,6 +129,9 @@ func Classify(err error) Verdict {
 		ErrNotAllowedTokenType, ErrTeamDisabled, ErrUserRemoved, ErrMissingScope, ErrLinkDisabled:
 		return Stop
 	}
+	if errors.Is(err, ErrNotFound) {
+		return Stop
+	}
 	if errors.Is(err, ErrGoodbye) || errors.Is(err, ErrReplaced) {
 		return RetryNow
 	}
@@ -132,6 +140,9 @@ func Classify(err error) Verdict {
 
 // Advice returns a sentence a person can act on for a fatal err, or "".
 func Advice(err error) string {
+	if errors.Is(err, ErrNotFound) {
+		return "the Web API has no such method at this address: check the API URL (WithAPIURL, Workspace.APIURL); it ends in /api/, as in https://slack.com/api/"
+	}
 	switch CodeOf(err) {
 	case ErrNotAuthed:
 		return "no token was sent: configure the token for this link"

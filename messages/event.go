@@ -1,9 +1,10 @@
 package messages
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -27,6 +28,11 @@ const MaxResponseSize = 20 * 1024
 
 // Event is one event from Slack, as handlers and subscriber actors receive it. Subscribers share
 // the same *Event: treat it as read-only.
+//
+// Its fields say where it came from and how it routes; Raw is the payload as Slack sent it, and
+// EventsAPI, SlashCommand and Interaction decode it with slack-go's types. Respond answers in the
+// envelope's ack (slash commands, view submissions, block suggestions), Client returns the Web API
+// client of the event's team, ResponseURL the response_url Slack sent with it.
 type Event struct {
 	Link         Link
 	Session      uint64
@@ -43,17 +49,32 @@ type Event struct {
 	Received     time.Time
 	// Raw is the payload as Slack sent it: the event_callback, the slash command, the interaction,
 	// or the RTM frame.
-	Raw     json.RawMessage
-	ack     *Ack
-	placed  *Placement
-	clients func(team string) *slack.Client
+	Raw json.RawMessage
 
-	clientOnce sync.Once
-	client     *slack.Client
+	src Source
 
 	parseOnce sync.Once
 	parsed    any
 	parseErr  error
+}
+
+// Source is what an event reaches back to: its envelope's ack and its team's Web API client. The
+// runtime gives every event it delivers one; a test of your own subscriber actor can build events
+// with a Source of its own (NewEvent).
+type Source interface {
+	// AcceptsResponse reports whether the envelope's ack can carry a response payload.
+	AcceptsResponse() bool
+	// Respond sends the ack with payload (JSON), unless the ack went already; it reports whether
+	// this call acked.
+	Respond(payload []byte) bool
+	// Client returns the Web API client of team, or an error that names the team.
+	Client(ctx context.Context, team string) (*slack.Client, error)
+}
+
+// NewEvent gives e its source and returns it.
+func NewEvent(src Source, e *Event) *Event {
+	e.src = src
+	return e
 }
 
 // EventsAPI decodes an Events API payload with slack-go; InnerEvent.Data holds the typed event
@@ -116,7 +137,7 @@ func (e *Event) ResponseURL() string {
 
 // AcceptsResponse reports whether Respond can put a payload in this event's ack (slash commands,
 // view submissions, block suggestions).
-func (e *Event) AcceptsResponse() bool { return e.ack != nil && e.ack.accepts }
+func (e *Event) AcceptsResponse() bool { return e.src != nil && e.src.AcceptsResponse() }
 
 // Respond answers the event in its Socket Mode ack: a slash command's message, a view_submission's
 // response_action, a block_suggestion's options. payload is marshalled to JSON. It fails with
@@ -133,96 +154,23 @@ func (e *Event) Respond(payload any) error {
 	if len(data)+len(e.EnvelopeID)+32 >= MaxResponseSize {
 		return ErrResponseTooLarge
 	}
-	if !e.ack.Send(data) {
+	if !e.src.Respond(data) {
 		return ErrAlreadyAcked
 	}
 	return nil
 }
 
-// Client returns a Web API client for the event's team, from the installation store, or nil when
-// no token is known for the team. It is resolved on first use, on the caller's goroutine.
-func (e *Event) Client() *slack.Client {
-	e.clientOnce.Do(func() {
-		if e.clients != nil && e.Team != "" {
-			e.client = e.clients(e.Team)
-		}
-	})
-	return e.client
-}
-
-// AttachClients gives the event its source of Web API clients; the connection actor calls it.
-func (e *Event) AttachClients(f func(team string) *slack.Client) { e.clients = f }
-
-// AttachAck gives the event its ack; the connection actor calls it before dispatch.
-func (e *Event) AttachAck(a *Ack) { e.ack = a }
-
-// AckOf returns the event's ack, nil for events that need none (RTM).
-func (e *Event) AckOf() *Ack { return e.ack }
-
-// AttachPlacement gives the event its placement; the connection actor calls it before dispatch.
-func (e *Event) AttachPlacement(p *Placement) { e.placed = p }
-
-// PlacementOf returns the event's placement, nil when nobody waits for it.
-func (e *Event) PlacementOf() *Placement { return e.placed }
-
-// Placement counts the queues an event is still on its way to. The dispatcher holds it once while
-// it routes, and once more for every subscription that places the event later (a keyed one); when
-// the last hold is let go the event sits in every queue that will deliver it (or was dropped as a
-// duplicate or by an overflow policy the user chose), and the connection's func runs, once: it
-// acks the envelope (by default) and returns the reader's flow-control credit.
-type Placement struct {
-	pending atomic.Int32
-	done    func()
-}
-
-// NewPlacement returns a Placement that calls done once every hold is let go.
-func NewPlacement(done func()) *Placement { return &Placement{done: done} }
-
-// Hold records n more places the event must still reach.
-func (p *Placement) Hold(n int) { p.pending.Add(int32(n)) }
-
-// Placed records that one hold is let go; the last one calls done.
-func (p *Placement) Placed() {
-	if p.pending.Add(-1) == 0 {
-		p.done()
+// Client returns a Web API client for the event's team: from the app's InstallationStore (Socket
+// Mode) or the workspace's own token (RTM). The first call for a team may ask the store, bounded
+// by ctx. It never returns a nil client without an error: errors.Is(err, ErrNoClient) when no
+// token is known for the team, and the error names it.
+func (e *Event) Client(ctx context.Context) (*slack.Client, error) {
+	if e.src == nil || e.Team == "" {
+		return nil, fmt.Errorf("%w for team %q (%s event)", ErrNoClient, e.Team, e.Kind)
 	}
-}
-
-// Ack is the once-only acknowledgement of one envelope, shared by every goroutine that may send it:
-// the connection (on receipt), a responding handler, the response deadline, the last handler to
-// finish. The first Send wins.
-type Ack struct {
-	done    atomic.Bool
-	accepts bool
-	pending atomic.Int32 // handlers still running; see Hold and Release
-	send    func(payload []byte)
-}
-
-// NewAck returns an Ack whose first Send calls send with the payload (nil for an empty ack).
-// accepts says whether the envelope takes a response payload.
-func NewAck(accepts bool, send func(payload []byte)) *Ack {
-	return &Ack{accepts: accepts, send: send}
-}
-
-// Send acks with payload (nil for none) unless already acked; it reports whether this call acked.
-func (a *Ack) Send(payload []byte) bool {
-	if !a.done.CompareAndSwap(false, true) {
-		return false
+	c, err := e.src.Client(ctx, e.Team)
+	if err == nil && c == nil {
+		err = fmt.Errorf("%w for team %s", ErrNoClient, e.Team)
 	}
-	a.send(payload)
-	return true
-}
-
-// Done reports whether the ack went.
-func (a *Ack) Done() bool { return a.done.Load() }
-
-// Hold records n more handlers that must finish (Release) before the ack goes when the event is
-// acked after handling.
-func (a *Ack) Hold(n int) { a.pending.Add(int32(n)) }
-
-// Release records that a handler finished; the last one sends an empty ack if none went yet.
-func (a *Ack) Release() {
-	if a.pending.Add(-1) == 0 {
-		a.Send(nil)
-	}
+	return c, err
 }

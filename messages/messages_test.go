@@ -1,13 +1,15 @@
 package messages
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/slack-go/slack"
 )
 
 func TestSlackErrorWrapping(t *testing.T) {
@@ -46,58 +48,39 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestAckSendsOnceUnderRace(t *testing.T) {
-	var sent atomic.Int32
-	var payload []byte
-	a := NewAck(true, func(p []byte) { sent.Add(1); payload = p })
-	var wg sync.WaitGroup
-	wins := atomic.Int32{}
-	for i := 0; i < 50; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if a.Send([]byte(`{"n":1}`)) {
-				wins.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if sent.Load() != 1 || wins.Load() != 1 || string(payload) != `{"n":1}` || !a.Done() {
-		t.Errorf("sent %d, wins %d, payload %s", sent.Load(), wins.Load(), payload)
-	}
+// oneAck is a Source whose ack takes a response and can be sent once.
+type oneAck struct {
+	sent bool
+	got  []byte
 }
 
-func TestAckHoldRelease(t *testing.T) {
-	var sent atomic.Int32
-	a := NewAck(false, func([]byte) { sent.Add(1) })
-	a.Hold(1) // dispatcher's guard
-	a.Hold(2) // two subscribers
-	a.Release()
-	a.Release()
-	if sent.Load() != 0 {
-		t.Fatal("acked before the guard was released")
+func (a *oneAck) AcceptsResponse() bool { return true }
+
+func (a *oneAck) Respond(p []byte) bool {
+	if a.sent {
+		return false
 	}
-	a.Release()
-	if sent.Load() != 1 {
-		t.Fatal("not acked after the last release")
-	}
+	a.sent, a.got = true, p
+	return true
 }
+
+func (a *oneAck) Client(context.Context, string) (*slack.Client, error) { return nil, nil }
 
 func TestRespondErrors(t *testing.T) {
 	ev := &Event{Kind: KindEventsAPI, EnvelopeID: "e1"}
 	if err := ev.Respond("x"); !errors.Is(err, ErrNoResponse) {
 		t.Errorf("no ack: %v", err)
 	}
-	var got []byte
-	ev.AttachAck(NewAck(true, func(p []byte) { got = p }))
+	src := &oneAck{}
+	ev = NewEvent(src, &Event{Kind: KindSlashCommand, EnvelopeID: "e1"})
 	if err := ev.Respond(map[string]string{"text": string(make([]byte, MaxResponseSize))}); !errors.Is(err, ErrResponseTooLarge) {
 		t.Errorf("too large: %v", err)
 	}
 	if err := ev.Respond(make(chan int)); err == nil {
 		t.Error("unmarshalable payload accepted")
 	}
-	if err := ev.Respond(map[string]string{"text": "ok"}); err != nil || string(got) != `{"text":"ok"}` {
-		t.Errorf("respond: %v, payload %s", err, got)
+	if err := ev.Respond(map[string]string{"text": "ok"}); err != nil || string(src.got) != `{"text":"ok"}` {
+		t.Errorf("respond: %v, payload %s", err, src.got)
 	}
 	if err := ev.Respond("again"); !errors.Is(err, ErrAlreadyAcked) {
 		t.Errorf("second respond: %v", err)
@@ -119,6 +102,19 @@ func TestResponseURL(t *testing.T) {
 		ev := &Event{Kind: tt.kind, Raw: json.RawMessage(tt.raw)}
 		if got := ev.ResponseURL(); got != tt.want {
 			t.Errorf("ResponseURL(%s) = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+}
+
+func TestClientNeverNilWithoutError(t *testing.T) {
+	for _, ev := range []*Event{
+		{Kind: KindEventsAPI, Team: "T1"},                            // no source
+		NewEvent(&oneAck{}, &Event{Kind: KindEventsAPI}),             // no team
+		NewEvent(&oneAck{}, &Event{Kind: KindEventsAPI, Team: "T1"}), // a source that answers nil, nil
+	} {
+		c, err := ev.Client(context.Background())
+		if c != nil || !errors.Is(err, ErrNoClient) || (ev.Team != "" && !strings.Contains(err.Error(), ev.Team)) {
+			t.Errorf("Client() = %v, %v: want ErrNoClient naming the team", c, err)
 		}
 	}
 }

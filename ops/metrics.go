@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	switchboard "github.com/switchboard-go/switchboard"
-	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 	"github.com/switchboard-go/switchboard/webhook"
 )
@@ -31,8 +30,8 @@ type metrics struct {
 	webhooks   *prometheus.CounterVec
 }
 
-var linkStates = []engine.State{engine.StateConnecting, engine.StateConnected, engine.StateReconnecting,
-	engine.StateFatal, engine.StateStopped}
+var linkStates = []switchboard.State{switchboard.StateConnecting, switchboard.StateConnected, switchboard.StateReconnecting,
+	switchboard.StateFatal, switchboard.StateStopped}
 
 // maxEventTypes bounds the type label of events_total: the first types seen keep their name, later
 // ones count as "other".
@@ -284,11 +283,11 @@ func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
 type appTransport struct{ app, transport string }
 
 func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
-	counts := map[appTransport]map[engine.State]int{}
+	counts := map[appTransport]map[switchboard.State]int{}
 	for _, st := range c.rt.Status() {
 		k := appTransport{st.Link.App, string(st.Link.Transport)}
 		if counts[k] == nil {
-			counts[k] = map[engine.State]int{}
+			counts[k] = map[switchboard.State]int{}
 		}
 		counts[k][st.State]++
 		if c.linkState == nil {

@@ -18,7 +18,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	switchboard "github.com/switchboard-go/switchboard"
-	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/webhook"
 )
@@ -192,7 +191,7 @@ func (s *Server) Close(ctx context.Context) error {
 type Health struct {
 	Ready bool `json:"ready"`
 	// Links maps each link to its state.
-	Links map[string]engine.State `json:"links"`
+	Links map[string]switchboard.State `json:"links"`
 	// Waiting lists the links neither connected nor fatal, sorted.
 	Waiting []string `json:"waiting,omitempty"`
 }
@@ -200,10 +199,10 @@ type Health struct {
 // Check reports whether every link is connected or stopped by a fatal error: a fatal link needs a
 // person, not a restart of the process. A runtime with no links is not ready.
 func Check(rt *switchboard.Runtime) Health {
-	h := Health{Links: map[string]engine.State{}}
+	h := Health{Links: map[string]switchboard.State{}}
 	for _, st := range rt.Status() {
 		h.Links[st.Link.Name] = st.State
-		if st.State != engine.StateConnected && st.State != engine.StateFatal {
+		if st.State != switchboard.StateConnected && st.State != switchboard.StateFatal {
 			h.Waiting = append(h.Waiting, st.Link.Name)
 		}
 	}

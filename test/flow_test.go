@@ -296,3 +296,9 @@ func TestUnsubscribeFinishesWhatItAccepted(t *testing.T) {
 		})
 	}
 }
+
+// hasClient reports whether ev has a Web API client.
+func hasClient(ev *switchboard.Event) bool {
+	c, err := ev.Client(context.Background())
+	return c != nil && err == nil
+}

@@ -19,26 +19,30 @@ func TestInteractionsAreTypedAndAnswered(t *testing.T) {
 	h := newHarness(t, fakeslack.Options{})
 	actions := make(chan slack.InteractionCallback, 1)
 	noResponse := make(chan error, 1)
-	if err := h.rt.OnInteraction(func(_ context.Context, ev *switchboard.Event) {
-		cb, err := ev.Interaction()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		noResponse <- ev.Respond(map[string]string{"text": "not allowed"})
-		actions <- cb
-	}, "block_actions"); err != nil {
+	if err := h.rt.OnInteraction(
+
+		"block_actions", func(_ context.Context, ev *switchboard.Event) {
+			cb, err := ev.Interaction()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			noResponse <- ev.Respond(map[string]string{"text": "not allowed"})
+			actions <- cb
+		}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.rt.OnInteraction(func(_ context.Context, ev *switchboard.Event) {
-		cb, err := ev.Interaction()
-		if err != nil || cb.View.CallbackID != "signup" {
-			t.Errorf("view_submission decoded as %+v, %v", cb.View, err)
-		}
-		if err := ev.Respond(map[string]any{"response_action": "errors", "errors": map[string]string{"email": "taken"}}); err != nil {
-			t.Error(err)
-		}
-	}, "view_submission"); err != nil {
+	if err := h.rt.OnInteraction(
+
+		"view_submission", func(_ context.Context, ev *switchboard.Event) {
+			cb, err := ev.Interaction()
+			if err != nil || cb.View.CallbackID != "signup" {
+				t.Errorf("view_submission decoded as %+v, %v", cb.View, err)
+			}
+			if err := ev.Respond(map[string]any{"response_action": "errors", "errors": map[string]string{"email": "taken"}}); err != nil {
+				t.Error(err)
+			}
+		}); err != nil {
 		t.Fatal(err)
 	}
 	app := h.addApp(1)

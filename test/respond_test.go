@@ -15,17 +15,19 @@ func TestHandlersAnswerThroughResponseURL(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, fakeslack.Options{})
 	results := make(chan error, 8)
-	if err := h.rt.OnCommand(func(ctx context.Context, ev *switchboard.Event) {
-		r, err := h.rt.Responder(ev)
-		if err != nil {
-			results <- err
-			return
-		}
-		for i := 0; i < 6; i++ {
-			_, err := r.Reply(ctx, webhook.Message{Text: "working on it", ResponseType: webhook.InChannel})
-			results <- err
-		}
-	}, "/report"); err != nil {
+	if err := h.rt.OnCommand(
+
+		"/report", func(ctx context.Context, ev *switchboard.Event) {
+			r, err := h.rt.Responder(ev)
+			if err != nil {
+				results <- err
+				return
+			}
+			for i := 0; i < 6; i++ {
+				_, err := r.Reply(ctx, webhook.Message{Text: "working on it", ResponseType: webhook.InChannel})
+				results <- err
+			}
+		}); err != nil {
 		t.Fatal(err)
 	}
 	app := h.addApp(1)

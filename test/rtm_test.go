@@ -81,7 +81,7 @@ func TestRTMExampleBotThreeWorkspaces(t *testing.T) {
 			if err := json.Unmarshal(ev.Raw, &m); err != nil || m.Text != "Hello" || m.BotID != "" {
 				return
 			}
-			if ev.Client() == nil {
+			if c, err := ev.Client(context.Background()); c == nil || err != nil {
 				t.Errorf("no web api client for %s", ev.Team)
 			}
 			if _, err := h.rt.Send(ctx, ev.Team, switchboard.RTMMessage{Channel: ev.Channel, Text: "Hi <@" + m.User + ">!", ThreadTS: m.TS}); err != nil {
@@ -202,7 +202,7 @@ func TestRTMEventsRoutedToSubscribers(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "two events", func() bool { return got.len() == 2 })
 	evs := got.all()
-	if m := evs[0]; m.Type != "message" || m.Channel != ch || m.User != fws.Users[2].ID || m.ThreadTS != "1.000001" || m.Team != ws.Team || m.Client() == nil {
+	if m := evs[0]; m.Type != "message" || m.Channel != ch || m.User != fws.Users[2].ID || m.ThreadTS != "1.000001" || m.Team != ws.Team || !hasClient(m) {
 		t.Errorf("message routed as %+v", m)
 	}
 	if r := evs[1]; r.Type != "reaction_added" || r.Channel != ch || r.User != fws.Users[0].ID {

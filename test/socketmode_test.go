@@ -17,7 +17,7 @@ func TestSocketModeEventsArriveInOrderAndAcked(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, fakeslack.Options{Workspaces: 2})
 	var got collector
-	if err := h.rt.OnEvent(func(_ context.Context, ev *switchboard.Event) { got.add(ev) }, "message"); err != nil {
+	if err := h.rt.OnEvent("message", func(_ context.Context, ev *switchboard.Event) { got.add(ev) }); err != nil {
 		t.Fatal(err)
 	}
 	app := h.addApp(1)
@@ -43,8 +43,8 @@ func TestSocketModeEventsArriveInOrderAndAcked(t *testing.T) {
 		if want := fmt.Sprintf("msg %d", i+1); msg.Text != want {
 			t.Fatalf("event %d text %q, want %q: out of order", i, msg.Text, want)
 		}
-		if ev.Team != ws.TeamID || ev.Channel != ws.Channels[0].ID || ev.Client() == nil {
-			t.Fatalf("event %d routed as team %q channel %q client %v", i, ev.Team, ev.Channel, ev.Client())
+		if ev.Team != ws.TeamID || ev.Channel != ws.Channels[0].ID || !hasClient(ev) {
+			t.Fatalf("event %d routed as team %q channel %q, client %v", i, ev.Team, ev.Channel, hasClient(ev))
 		}
 	}
 	if st := h.srv.Stats(); st.Redelivered != 0 || st.Unacked != 0 {
@@ -55,16 +55,18 @@ func TestSocketModeEventsArriveInOrderAndAcked(t *testing.T) {
 func TestSlashCommandResponseTravelsInAck(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, fakeslack.Options{})
-	if err := h.rt.OnCommand(func(_ context.Context, ev *switchboard.Event) {
-		cmd, err := ev.SlashCommand()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		if err := ev.Respond(map[string]any{"response_type": "in_channel", "text": "deploying " + cmd.Text}); err != nil {
-			t.Error(err)
-		}
-	}, "/deploy"); err != nil {
+	if err := h.rt.OnCommand(
+
+		"/deploy", func(_ context.Context, ev *switchboard.Event) {
+			cmd, err := ev.SlashCommand()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := ev.Respond(map[string]any{"response_type": "in_channel", "text": "deploying " + cmd.Text}); err != nil {
+				t.Error(err)
+			}
+		}); err != nil {
 		t.Fatal(err)
 	}
 	app := h.addApp(1)

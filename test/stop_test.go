@@ -16,7 +16,7 @@ func TestGracefulStopAcksInFlightAndClosesCleanly(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, fakeslack.Options{SocketMode: fakeslack.SocketModeOptions{NoRetries: true}})
 	c := newTextCounter()
-	if err := h.rt.OnEvent(c.handle, "message"); err != nil {
+	if err := h.rt.OnEvent("message", c.handle); err != nil {
 		t.Fatal(err)
 	}
 	app := h.addApp(2)
@@ -49,12 +49,14 @@ func TestStopHandlesEveryAcceptedEvent(t *testing.T) {
 	h := newHarness(t, fakeslack.Options{})
 	var mu sync.Mutex
 	handled := 0
-	if err := h.rt.OnEvent(func(context.Context, *switchboard.Event) {
-		time.Sleep(time.Millisecond) // slower than the stream: a backlog builds up
-		mu.Lock()
-		handled++
-		mu.Unlock()
-	}, "message"); err != nil {
+	if err := h.rt.OnEvent(
+
+		"message", func(context.Context, *switchboard.Event) {
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+			handled++
+			mu.Unlock()
+		}); err != nil {
 		t.Fatal(err)
 	}
 	c := newTextCounter()

@@ -15,7 +15,6 @@ import (
 
 	switchboard "github.com/switchboard-go/switchboard"
 	"github.com/switchboard-go/switchboard/fakeslack"
-	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -89,7 +88,7 @@ func TestPerChannelActorsRunApartAndStopWhenIdle(t *testing.T) {
 func TestQueueOverflowPolicies(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		policy engine.Overflow
+		policy switchboard.Overflow
 		want   []string // after the blocked first event, what the handler sees
 	}{
 		{switchboard.DropNewest, []string{"m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9", "m10"}},
@@ -142,7 +141,7 @@ func TestAckAfterHandlers(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, fakeslack.Options{}, switchboard.WithAckAfterHandlers())
 	release := make(chan struct{})
-	if err := h.rt.OnEvent(func(context.Context, *switchboard.Event) { <-release }, "message"); err != nil {
+	if err := h.rt.OnEvent("message", func(context.Context, *switchboard.Event) { <-release }); err != nil {
 		t.Fatal(err)
 	}
 	app := h.addApp(1)
@@ -163,11 +162,13 @@ func TestResponseDeadlineSendsEmptyAck(t *testing.T) {
 	h := newHarness(t, fakeslack.Options{}, switchboard.WithResponseDeadline(200*time.Millisecond))
 	late := make(chan error, 1)
 	tooBig := make(chan error, 1)
-	if err := h.rt.OnCommand(func(_ context.Context, ev *switchboard.Event) {
-		tooBig <- ev.Respond(map[string]string{"text": strings.Repeat("x", messages.MaxResponseSize)})
-		time.Sleep(400 * time.Millisecond) // past the response deadline
-		late <- ev.Respond(map[string]string{"text": "too late"})
-	}, "/slow"); err != nil {
+	if err := h.rt.OnCommand(
+
+		"/slow", func(_ context.Context, ev *switchboard.Event) {
+			tooBig <- ev.Respond(map[string]string{"text": strings.Repeat("x", messages.MaxResponseSize)})
+			time.Sleep(400 * time.Millisecond)
+			late <- ev.Respond(map[string]string{"text": "too late"})
+		}); err != nil {
 		t.Fatal(err)
 	}
 	app := h.addApp(1)
@@ -213,7 +214,7 @@ func TestAddAndRemoveAppsLive(t *testing.T) {
 		t.Fatalf("status lists %d links, want 2", len(st))
 	}
 	for _, s := range st {
-		if s.Link.App != apps[1].AppID || s.State != engine.StateConnected || s.Session == 0 || s.ConnectedAt.IsZero() {
+		if s.Link.App != apps[1].AppID || s.State != switchboard.StateConnected || s.Session == 0 || s.ConnectedAt.IsZero() {
 			t.Errorf("status %+v", s)
 		}
 	}

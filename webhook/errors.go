@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-go/switchboard/internal/redact"
+	"github.com/switchboard-go/switchboard/messages"
 )
 
 // Code is the error string Slack answers a refused webhook or response_url post with, such as
@@ -45,7 +46,7 @@ const (
 var (
 	// ErrStopped reports that the Sender stopped before the message could be sent. Stop's
 	// *UnsentError and the results of the messages it lists match it with errors.Is.
-	ErrStopped = errors.New("webhook: sender stopped")
+	ErrStopped = messages.ErrStopped
 	// ErrQueueFull reports that the Sender's queue for a URL already holds its maximum (see
 	// WithQueueSize); the message was not queued.
 	ErrQueueFull = errors.New("webhook: queue full")

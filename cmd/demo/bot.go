@@ -71,7 +71,7 @@ type bot struct {
 // register subscribes every handler; call it before adding links.
 func (b *bot) register() error {
 	steps := []func() error{
-		func() error { return b.rt.OnEvent(b.greetSocketMode, "message") },
+		func() error { return b.rt.OnEvent("message", b.greetSocketMode) },
 		func() error {
 			return b.rt.Handle(switchboard.Filter{Kinds: []messages.Kind{messages.KindRTM}, Types: []string{"message"}},
 				b.greetRTM, switchboard.PerTeam(time.Minute), switchboard.Named("rtm-greeter"))
@@ -81,8 +81,8 @@ func (b *bot) register() error {
 				actor.PropsFromProducer(func() actor.Actor { return &channelCounter{bot: b} }),
 				switchboard.PerChannel(time.Minute), switchboard.Named("channel-counter"))
 		},
-		func() error { return b.rt.OnCommand(b.count, "/count") },
-		func() error { return b.rt.OnInteraction(b.clicked, "block_actions") },
+		func() error { return b.rt.OnCommand("/count", b.count) },
+		func() error { return b.rt.OnInteraction("block_actions", b.clicked) },
 		func() error { return b.rt.OnLifecycle(b.lifecycle, switchboard.Named("notifier")) },
 	}
 	for _, s := range steps {
@@ -106,11 +106,16 @@ func (b *bot) greetSocketMode(ctx context.Context, ev *switchboard.Event) {
 	if strings.HasPrefix(msg.Text, marker) {
 		b.sm.handled(ev.EventID)
 	}
-	if !strings.Contains(msg.Text, "Hello") || ev.Client() == nil {
+	if !strings.Contains(msg.Text, "Hello") {
+		return
+	}
+	api, err := ev.Client(ctx)
+	if err != nil {
+		b.replied(err, "chat.postMessage")
 		return
 	}
 	thread := cmpOr(msg.ThreadTimeStamp, msg.TimeStamp)
-	_, _, err = ev.Client().PostMessageContext(ctx, msg.Channel,
+	_, _, err = api.PostMessageContext(ctx, msg.Channel,
 		slack.MsgOptionText(fmt.Sprintf("Hi <@%s>!", msg.User), false), slack.MsgOptionTS(thread))
 	b.replied(err, "chat.postMessage")
 }

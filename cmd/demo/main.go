@@ -27,7 +27,6 @@ import (
 
 	switchboard "github.com/switchboard-go/switchboard"
 	"github.com/switchboard-go/switchboard/fakeslack"
-	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/ops"
 	"github.com/switchboard-go/switchboard/webhook"
 )
@@ -262,7 +261,7 @@ func (d *demo) awaitLinks(ctx context.Context, n int, timeout time.Duration) err
 	for {
 		up := 0
 		for _, st := range d.rt.Status() {
-			if st.State == engine.StateConnected || st.State == engine.StateFatal {
+			if st.State == switchboard.StateConnected || st.State == switchboard.StateFatal {
 				up++
 			}
 		}

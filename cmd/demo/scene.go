@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/switchboard-go/switchboard/fakeslack"
-	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 
 	switchboard "github.com/switchboard-go/switchboard"
@@ -161,7 +160,7 @@ func (s *scene) awaitSettled(ctx context.Context, timeout time.Duration) {
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		settled := true
 		for _, st := range s.rt.Status() {
-			if st.State != engine.StateConnected && st.State != engine.StateFatal {
+			if st.State != switchboard.StateConnected && st.State != switchboard.StateFatal {
 				settled = false
 			}
 		}
@@ -175,7 +174,7 @@ func (s *scene) awaitSettled(ctx context.Context, timeout time.Duration) {
 func (s *scene) connected(team string) bool {
 	for _, st := range s.rt.Status() {
 		if st.Link.Transport == messages.RTM && st.Link.Team == team {
-			return st.State == engine.StateConnected
+			return st.State == switchboard.StateConnected
 		}
 	}
 	return false

@@ -10,16 +10,22 @@ import (
 )
 
 // Subscribe asks the dispatcher to add a subscription; the answer is an error or nil.
-type Subscribe struct{ Spec SubscriberSpec }
+type Subscribe struct {
+	Spec  SubscriberSpec
+	Reply Reply
+}
 
 // Unsubscribe asks the dispatcher to stop a subscription; the answer is an error or nil. The
 // subscription takes no new event from then on, and stops once it has handled the events it
 // accepted.
-type Unsubscribe struct{ Name string }
+type Unsubscribe struct {
+	Name  string
+	Reply Reply
+}
 
 // SubscriberStats asks for each subscription's queue depth and drops; the answer is
 // []SubscriptionStats.
-type SubscriberStats struct{}
+type SubscriberStats struct{ Reply Reply }
 
 // ForgetApp tells the dispatcher that an app was removed: its dedupe memory is freed.
 type ForgetApp struct{ App string }
@@ -75,13 +81,13 @@ func (d *dispatcher) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 func (d *dispatcher) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case Dispatch:
-		d.dispatch(ctx, msg.Event)
+		d.dispatch(ctx, msg)
 	case messages.Lifecycle:
 		d.lifecycle(ctx, msg)
 	case Subscribe:
-		ctx.Respond(d.subscribe(ctx, msg.Spec))
+		msg.Reply.Answer(d.subscribe(ctx, msg.Spec))
 	case Unsubscribe:
-		ctx.Respond(d.unsubscribe(ctx, msg.Name))
+		msg.Reply.Answer(d.unsubscribe(ctx, msg.Name))
 	case ForgetApp:
 		delete(d.seen, msg.App)
 	case SubscriberStats:
@@ -89,7 +95,7 @@ func (d *dispatcher) Receive(ctx actor.Context) {
 		for _, s := range append(d.subs[:len(d.subs):len(d.subs)], d.retiring...) {
 			out = append(out, SubscriptionStats{Name: s.spec.Name, Queued: int(s.counts.backlog.Load()), Dropped: s.counts.dropped.Load(), Keys: int(s.counts.keys.Load())})
 		}
-		ctx.Respond(out)
+		msg.Reply.Answer(out)
 	case *actor.Terminated:
 		for i, s := range d.retiring {
 			if s.pid.Equal(msg.Who) {
@@ -102,8 +108,8 @@ func (d *dispatcher) Receive(ctx actor.Context) {
 	}
 }
 
-func (d *dispatcher) dispatch(ctx actor.Context, ev *messages.Event) {
-	ack, place := ev.AckOf(), ev.PlacementOf()
+func (d *dispatcher) dispatch(ctx actor.Context, msg Dispatch) {
+	ev, ack, place := msg.Event, msg.Ack, msg.Placement
 	if ev.EventID != "" && d.duplicate(ev.Link.App, ev.EventID) {
 		d.env.Stats.Duplicates.Add(1)
 		if ack != nil {
@@ -122,6 +128,7 @@ func (d *dispatcher) dispatch(ctx actor.Context, ev *messages.Event) {
 	if place != nil {
 		place.Hold(1)
 	}
+	it := item{ev: ev, ack: ack}
 	for _, s := range d.subs {
 		if s.spec.Lifecycle != nil || !s.spec.Filter.Match(ev) {
 			continue
@@ -134,10 +141,10 @@ func (d *dispatcher) dispatch(ctx actor.Context, ev *messages.Event) {
 			if place != nil {
 				place.Hold(1) // let go by keyed once the key's queue has it
 			}
-			ctx.Send(s.pid, keyedEvent{ev: ev})
+			ctx.Send(s.pid, keyedEvent{it: it, place: place})
 			continue
 		}
-		pushTo(ctx, d.env, s.pid, s.q, ev)
+		pushTo(ctx, d.env, s.pid, s.q, it)
 	}
 	if ack != nil {
 		ack.Release()
@@ -150,7 +157,7 @@ func (d *dispatcher) dispatch(ctx actor.Context, ev *messages.Event) {
 func (d *dispatcher) lifecycle(ctx actor.Context, ev messages.Lifecycle) {
 	for _, s := range d.subs {
 		if s.spec.Lifecycle != nil {
-			pushTo(ctx, d.env, s.pid, s.q, ev)
+			pushTo(ctx, d.env, s.pid, s.q, item{lc: ev})
 		}
 	}
 }

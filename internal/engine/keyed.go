@@ -23,7 +23,7 @@ type keyed struct {
 	counts   *subCounts // shared by every key's queue
 	keys     map[string]*keyChild
 	lru      *list.List // of *keyChild, most recently used at the front
-	parked   []*messages.Event
+	parked   []keyedEvent
 	retrying bool
 	leaving  int  // key subscribers stopped and not yet terminated: they count toward the cap
 	retiring bool // unsubscribed: every key finishes what it has, then keyed stops
@@ -45,7 +45,10 @@ type keyChild struct {
 	elem  *list.Element
 }
 
-type keyedEvent struct{ ev *messages.Event }
+type keyedEvent struct {
+	it    item
+	place *Placement
+}
 type idleCheck struct {
 	key string
 	gen int
@@ -64,8 +67,8 @@ func keyedProps(env *Env, spec SubscriberSpec, counts *subCounts) *actor.Props {
 func (k *keyed) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case keyedEvent:
-		if len(k.parked) > 0 || !k.route(ctx, msg.ev) {
-			k.park(ctx, msg.ev)
+		if len(k.parked) > 0 || !k.route(ctx, msg) {
+			k.park(ctx, msg)
 		}
 	case retryParked:
 		k.retrying = false
@@ -96,12 +99,12 @@ func (k *keyed) Receive(ctx actor.Context) {
 		k.lru.Init()
 		// Parked events were never placed: their placement is let go so that their acks (and
 		// readers) are not held forever; they are counted as dropped.
-		for _, ev := range k.parked {
+		for _, ke := range k.parked {
 			k.counts.dropped.Add(1)
 			k.counts.backlog.Add(-1)
 			k.env.Stats.Dropped.Add(1)
-			release(ev)
-			placed(ev)
+			release(ke.it)
+			placed(ke.place)
 		}
 		k.parked = nil
 	}
@@ -109,8 +112,8 @@ func (k *keyed) Receive(ctx actor.Context) {
 
 // route queues ev for its key, spawning the key's subscriber if needed; false when the key is new,
 // the cap is reached and no key can make room.
-func (k *keyed) route(ctx actor.Context, ev *messages.Event) bool {
-	key := keyOf(k.spec.KeyBy, ev)
+func (k *keyed) route(ctx actor.Context, ke keyedEvent) bool {
+	key := keyOf(k.spec.KeyBy, ke.it.ev)
 	c := k.keys[key]
 	if c == nil {
 		if len(k.keys)+k.leaving >= k.maxKeys() {
@@ -133,9 +136,9 @@ func (k *keyed) route(ctx actor.Context, ev *messages.Event) bool {
 		k.lru.MoveToFront(c.elem)
 	}
 	c.last = time.Now()
-	pushTo(ctx, k.env, c.pid, c.q, ev)
+	pushTo(ctx, k.env, c.pid, c.q, ke.it)
 	k.counts.backlog.Add(-1) // counted by the dispatcher until now; the key's queue counts it from here
-	placed(ev)
+	placed(ke.place)
 	if k.retiring { // a parked event placed after the subscription ended
 		k.retireKey(ctx, c)
 	}
@@ -193,8 +196,8 @@ func (k *keyed) stopKey(ctx actor.Context, c *keyChild) {
 	k.counts.keys.Add(-1)
 }
 
-func (k *keyed) park(ctx actor.Context, ev *messages.Event) {
-	k.parked = append(k.parked, ev)
+func (k *keyed) park(ctx actor.Context, ke keyedEvent) {
+	k.parked = append(k.parked, ke)
 	if !k.retrying && k.leaving == 0 {
 		k.retrying = true
 		k.env.after(parkRetry, ctx.Self(), retryParked{})
@@ -205,7 +208,7 @@ func (k *keyed) park(ctx actor.Context, ev *messages.Event) {
 func (k *keyed) unpark(ctx actor.Context) {
 	n := 0
 	for n < len(k.parked) && k.route(ctx, k.parked[n]) {
-		k.parked[n] = nil
+		k.parked[n] = keyedEvent{}
 		n++
 	}
 	k.parked = k.parked[n:]
@@ -245,15 +248,20 @@ func keyOf(by KeyBy, ev *messages.Event) string {
 	}
 }
 
-// pushTo queues item for a subscriber, waking it if idle, and accounts for what overflow drops.
-func pushTo(ctx actor.Context, env *Env, pid *actor.PID, q *queue, item any) {
-	dropped, wakeUp := q.push(item)
-	if dropped != nil {
+// pushTo queues it for a subscriber, waking it if idle, and accounts for what overflow drops.
+func pushTo(ctx actor.Context, env *Env, pid *actor.PID, q *queue, it item) {
+	oldest, droppedNew, droppedOld, wakeUp := q.push(it)
+	switch {
+	case droppedNew:
+		release(it)
+	case droppedOld:
+		release(oldest)
+	}
+	if droppedNew || droppedOld {
 		env.Stats.Dropped.Add(1)
-		release(dropped)
 		q.counts.logDrops(env.Log, q.policy, time.Now())
 	}
-	if dropped != item {
+	if !droppedNew {
 		env.Stats.Dispatched.Add(1)
 	}
 	if wakeUp {
@@ -261,9 +269,9 @@ func pushTo(ctx actor.Context, env *Env, pid *actor.PID, q *queue, item any) {
 	}
 }
 
-// placed lets go of the hold on ev's placement taken for one keyed subscription.
-func placed(ev *messages.Event) {
-	if p := ev.PlacementOf(); p != nil {
+// placed lets go of the hold on a placement taken for one keyed subscription.
+func placed(p *Placement) {
+	if p != nil {
 		p.Placed()
 	}
 }

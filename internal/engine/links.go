@@ -31,14 +31,18 @@ func (s SocketModeSpec) Props(env *Env, state *LinkState) *actor.Props {
 type AddLink struct {
 	Spec  LinkSpec
 	State *LinkState
+	Reply Reply
 }
 
 // RemoveLink asks the supervisor to stop a link and forget it; the answer is an error or nil.
-type RemoveLink struct{ Name string }
+type RemoveLink struct {
+	Name  string
+	Reply Reply
+}
 
 // ListConnections asks the supervisor for the PIDs of the running Socket Mode connections (the
 // ones with acks to flush at stop); the answer is []*actor.PID.
-type ListConnections struct{}
+type ListConnections struct{ Reply Reply }
 
 // MaxAppConnections is Slack's limit of open Socket Mode sockets per app.
 const MaxAppConnections = 10
@@ -76,9 +80,9 @@ func SupervisorProps(env *Env, policy supervisor.Policy) *actor.Props {
 func (s *linkSupervisor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case AddLink:
-		ctx.Respond(s.add(ctx, msg))
+		msg.Reply.Answer(s.add(ctx, msg))
 	case RemoveLink:
-		ctx.Respond(s.remove(ctx, msg.Name))
+		msg.Reply.Answer(s.remove(ctx, msg.Name))
 	case LinkUp:
 		s.linkUp(ctx, msg)
 	case RefreshRequested:
@@ -92,7 +96,7 @@ func (s *linkSupervisor) Receive(ctx actor.Context) {
 				pids = append(pids, actor.NewPID(ctx.Self().Address, id))
 			}
 		}
-		ctx.Respond(pids)
+		msg.Reply.Answer(pids)
 	case *actor.Terminated:
 		s.terminated(msg.Who)
 	case *actor.Stopping:

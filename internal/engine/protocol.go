@@ -75,8 +75,13 @@ type SendFrame struct{ Data []byte }
 // SendPing asks a writer to send a keepalive ping.
 type SendPing struct{}
 
-// Dispatch hands an event to the dispatcher.
-type Dispatch struct{ Event *messages.Event }
+// Dispatch hands an event to the dispatcher, with its envelope's ack (nil for RTM) and its
+// placement (nil when nobody waits for it).
+type Dispatch struct {
+	Event     *messages.Event
+	Ack       *Ack
+	Placement *Placement
+}
 
 // LinkUp tells the supervisor that a connection's session said hello.
 type LinkUp struct {
@@ -94,9 +99,24 @@ type RefreshRequested struct {
 // Reconnect asks a connection to end its session and reconnect at once.
 type Reconnect struct{}
 
-// Drain asks a connection to stop dispatching events and flush its writer; it is answered with
+// Drain asks a connection to stop dispatching events and flush its writer; Reply is answered with
 // Drained once every frame queued before it (acks included) is written, or could not be.
-type Drain struct{}
+type Drain struct{ Reply Reply }
+
+// Reply is the one-slot answer channel of a request to an actor. The actor answers once and never
+// blocks; the asker waits with its own context, so nothing waits on an actor that went away.
+type Reply chan any
+
+// NewReply returns a Reply with room for its answer.
+func NewReply() Reply { return make(Reply, 1) }
+
+// Answer delivers v, unless the channel is nil or already answered.
+func (r Reply) Answer(v any) {
+	select {
+	case r <- v:
+	default:
+	}
+}
 
 // Drained answers Drain.
 type Drained struct{}

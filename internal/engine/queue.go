@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-go/switchboard/messages"
 )
 
 // Overflow says what a subscriber queue does once it holds its size.
@@ -46,7 +48,7 @@ const (
 // it is idle.
 type queue struct {
 	mu        sync.Mutex
-	items     []any // ring, grown by doubling
+	items     []item // ring, grown by doubling
 	head, n   int
 	size      int // the bound: Backpressure presses the gate at it, the drop policies drop at it
 	policy    Overflow
@@ -98,20 +100,27 @@ func (c *subCounts) logDrops(log *logrus.Entry, policy Overflow, now time.Time) 
 		Warn("subscriber queue full: events dropped by its overflow policy")
 }
 
-// push appends item. It returns the item dropped by a drop policy (the new one or the oldest), or
-// nil, and whether the subscriber must be woken.
-func (q *queue) push(item any) (dropped any, wake bool) {
+// item is one queued delivery: an event with its envelope's ack, or a lifecycle event.
+type item struct {
+	ev  *messages.Event
+	ack *Ack // nil for RTM events and lifecycle events
+	lc  messages.Lifecycle
+}
+
+// push appends it. A drop policy at the queue's size drops the new item (droppedNew) or the
+// oldest, which it returns (droppedOld). wake says whether the subscriber must be woken.
+func (q *queue) push(it item) (oldest item, droppedNew, droppedOld, wake bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.n >= q.size {
 		switch {
 		case q.policy == DropNewest:
 			q.counts.dropped.Add(1)
-			return item, false
+			return item{}, true, false, false
 		case q.policy == DropOldest || q.flow == nil:
 			q.counts.dropped.Add(1)
-			dropped = q.items[q.head]
-			q.items[q.head] = nil
+			oldest, droppedOld = q.items[q.head], true
+			q.items[q.head] = item{}
 			q.head = (q.head + 1) % len(q.items)
 			q.n--
 			q.counts.backlog.Add(-1)
@@ -121,7 +130,7 @@ func (q *queue) push(item any) (dropped any, wake bool) {
 	if q.n == len(q.items) {
 		q.grow()
 	}
-	q.items[(q.head+q.n)%len(q.items)] = item
+	q.items[(q.head+q.n)%len(q.items)] = it
 	q.n++
 	q.counts.backlog.Add(1)
 	q.open.Add(1)
@@ -133,12 +142,12 @@ func (q *queue) push(item any) (dropped any, wake bool) {
 		q.scheduled = true
 		wake = true
 	}
-	return dropped, wake
+	return oldest, false, droppedOld, wake
 }
 
 func (q *queue) grow() {
 	c := max(minQueueCap, 2*len(q.items))
-	items := make([]any, c)
+	items := make([]item, c)
 	for i := 0; i < q.n; i++ {
 		items[i] = q.items[(q.head+i)%len(q.items)]
 	}
@@ -146,7 +155,7 @@ func (q *queue) grow() {
 }
 
 // pop removes the oldest item; when the queue is empty it clears scheduled and returns false.
-func (q *queue) pop() (any, bool) {
+func (q *queue) pop() (item, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.n == 0 {
@@ -154,17 +163,17 @@ func (q *queue) pop() (any, bool) {
 		if len(q.items) > keepQueueCap {
 			q.items, q.head = nil, 0
 		}
-		return nil, false
+		return item{}, false
 	}
-	item := q.items[q.head]
-	q.items[q.head] = nil
+	it := q.items[q.head]
+	q.items[q.head] = item{}
 	q.head = (q.head + 1) % len(q.items)
 	q.n--
 	if q.pressing && q.n <= q.size/2 {
 		q.pressing = false
 		q.flow.ease()
 	}
-	return item, true
+	return it, true
 }
 
 // close is called when the queue's subscriber goes away: a pressing queue eases the gate, and

@@ -3,25 +3,30 @@ package engine
 import (
 	"fmt"
 	"testing"
+
+	"github.com/switchboard-go/switchboard/messages"
 )
 
 func TestQueueOverflow(t *testing.T) {
 	for _, tt := range []struct {
 		policy      Overflow
-		wantDropped []any
-		wantLeft    []any
+		wantDropped []string
+		wantLeft    []string
 	}{
-		{DropNewest, []any{4, 5}, []any{1, 2, 3}},
-		{DropOldest, []any{1, 2}, []any{3, 4, 5}},
+		{DropNewest, []string{"4", "5"}, []string{"1", "2", "3"}},
+		{DropOldest, []string{"1", "2"}, []string{"3", "4", "5"}},
 	} {
 		t.Run(tt.policy.String(), func(t *testing.T) {
 			q := newQueue(3, tt.policy, NewFlow(), &subCounts{})
-			var dropped []any
+			var dropped []string
 			wakes := 0
 			for i := 1; i <= 5; i++ {
-				d, wake := q.push(i)
-				if d != nil {
-					dropped = append(dropped, d)
+				old, droppedNew, droppedOld, wake := q.push(it(i))
+				if droppedNew {
+					dropped = append(dropped, fmt.Sprint(i))
+				}
+				if droppedOld {
+					dropped = append(dropped, old.ev.EventID)
 				}
 				if wake {
 					wakes++
@@ -40,13 +45,13 @@ func TestQueueOverflow(t *testing.T) {
 				t.Errorf("a popped item still being handled must count as unfinished: %d", q.unfinished())
 			}
 			q.finished()
-			var left []any
+			var left []string
 			for {
 				v, ok := q.pop()
 				if !ok {
 					break
 				}
-				left = append(left, v)
+				left = append(left, v.ev.EventID)
 				q.finished()
 			}
 			if n := q.counts.backlog.Load(); n != 0 {
@@ -55,7 +60,7 @@ func TestQueueOverflow(t *testing.T) {
 			if fmt.Sprint(left) != fmt.Sprint(tt.wantLeft[1:]) {
 				t.Errorf("left %v, want %v", left, tt.wantLeft)
 			}
-			if _, wake := q.push(9); !wake {
+			if _, _, _, wake := q.push(it(9)); !wake {
 				t.Error("push into a drained queue did not wake the subscriber")
 			}
 		})
@@ -64,7 +69,7 @@ func TestQueueOverflow(t *testing.T) {
 
 func TestQueueResumeAfterRestart(t *testing.T) {
 	q := newQueue(2, DropNewest, NewFlow(), &subCounts{})
-	q.push(1)
+	q.push(it(1))
 	if !q.resume() {
 		t.Fatal("resume with an item waiting reported nothing")
 	}
@@ -73,7 +78,7 @@ func TestQueueResumeAfterRestart(t *testing.T) {
 	if q.resume() {
 		t.Fatal("resume of an empty queue reported work")
 	}
-	if _, wake := q.push(2); !wake {
+	if _, _, _, wake := q.push(it(2)); !wake {
 		t.Error("push after an empty resume did not wake")
 	}
 }
@@ -98,14 +103,14 @@ func TestQueueBackpressure(t *testing.T) {
 	flow := NewFlow()
 	q := newQueue(4, Backpressure, flow, &subCounts{})
 	for i := 1; i <= 3; i++ {
-		q.push(i)
+		q.push(it(i))
 	}
 	if flow.Pressed() {
 		t.Fatal("gate pressed below the queue's size")
 	}
 	for i := 4; i <= 6; i++ {
-		if d, _ := q.push(i); d != nil {
-			t.Fatalf("backpressure queue dropped %v", d)
+		if _, dn, do, _ := q.push(it(i)); dn || do {
+			t.Fatalf("backpressure queue dropped at %d", i)
 		}
 	}
 	if !flow.Pressed() {
@@ -126,9 +131,9 @@ func TestQueueBackpressure(t *testing.T) {
 	}
 	// Two queues press: the gate opens once both eased.
 	q2 := newQueue(1, Backpressure, flow, &subCounts{})
-	q.push(7)
-	q.push(8)
-	q2.push(1)
+	q.push(it(7))
+	q.push(it(8))
+	q2.push(it(1))
 	q.close()
 	if !flow.Pressed() {
 		t.Fatal("gate eased while the second queue is full")
@@ -137,7 +142,7 @@ func TestQueueBackpressure(t *testing.T) {
 	if flow.Pressed() {
 		t.Fatal("gate pressed after every queue eased or closed")
 	}
-	q.push(9) // closed: never presses again
+	q.push(it(9)) // closed: never presses again
 	if flow.Pressed() {
 		t.Fatal("a closed queue pressed the gate")
 	}
@@ -149,11 +154,11 @@ func TestQueueGrowsAndShrinks(t *testing.T) {
 		t.Fatalf("a new queue holds %d slots, want none until used", len(q.items))
 	}
 	for i := 0; i < 500; i++ {
-		q.push(i)
+		q.push(it(i))
 	}
 	for i := 0; i < 500; i++ {
-		if v, _ := q.pop(); v != i {
-			t.Fatalf("pop %d = %v: order lost across growth", i, v)
+		if v, _ := q.pop(); v.ev.EventID != fmt.Sprint(i) {
+			t.Fatalf("pop %d = %v: order lost across growth", i, v.ev.EventID)
 		}
 	}
 	q.pop() // empty
@@ -175,3 +180,6 @@ func TestIDWindowBytes(t *testing.T) {
 		t.Error("the newest ID was forgotten")
 	}
 }
+
+// it is a queue item for event ID n.
+func it(n int) item { return item{ev: &messages.Event{EventID: fmt.Sprint(n)}} }

@@ -11,7 +11,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
 	"github.com/sirupsen/logrus"
-	"github.com/slack-go/slack"
 
 	"github.com/switchboard-go/switchboard/internal/wire"
 	"github.com/switchboard-go/switchboard/messages"
@@ -30,7 +29,7 @@ type RTMSpec struct {
 	Dialer  *websocket.Dialer
 	Headers http.Header
 	// Client returns the Web API client handlers get from Event.Client.
-	Client func(team string) *slack.Client
+	Client ClientSource
 	// PingInterval is the idle time before a JSON ping; PongTimeout how long its pong may take
 	// before the session ends as stale; HelloTimeout how long a new socket may wait for hello.
 	PingInterval time.Duration
@@ -118,9 +117,9 @@ func RTMProps(env *Env, spec RTMSpec, state *LinkState) *actor.Props {
 }
 
 func (c *rtm) Receive(ctx actor.Context) {
-	if _, ok := ctx.Message().(Drain); ok {
+	if d, ok := ctx.Message().(Drain); ok {
 		// RTM has no acks to flush; sends still waiting are answered when the writer stops.
-		ctx.Respond(Drained{})
+		d.Reply.Answer(Drained{})
 		return
 	}
 	if c.ending {
@@ -238,10 +237,9 @@ func (c *rtm) hello(ctx actor.Context, received time.Time) {
 	c.env.publish(messages.Connected{Link: c.spec.Link, Session: c.sess.gen, Attempt: c.attempt, NumConnections: 1})
 	ctx.Send(ctx.Parent(), LinkUp{Link: c.spec.Link, PID: ctx.Self()})
 	// The initial state goes to subscribers as the session's first event, not kept here.
-	ev := &messages.Event{Link: c.spec.Link, Session: c.sess.gen, Kind: messages.KindRTM, Type: "open",
-		Team: c.spec.Link.Team, Received: received, Raw: c.body}
+	ev := messages.NewEvent(&source{clients: c.spec.Client}, &messages.Event{Link: c.spec.Link, Session: c.sess.gen,
+		Kind: messages.KindRTM, Type: "open", Team: c.spec.Link.Team, Received: received, Raw: c.body})
 	c.body = nil
-	ev.AttachClients(c.spec.Client)
 	c.env.send(c.env.Dispatcher, Dispatch{Event: ev})
 }
 
@@ -249,10 +247,10 @@ func (c *rtm) hello(ctx actor.Context, received time.Time) {
 func (c *rtm) event(msg RTMFrameRead) {
 	f := msg.Frame
 	c.env.Stats.EventsIn.Add(1)
-	ev := &messages.Event{
+	ev := messages.NewEvent(&source{clients: c.spec.Client}, &messages.Event{
 		Link: c.spec.Link, Session: c.sess.gen, Kind: messages.KindRTM, Type: f.Type, Team: c.spec.Link.Team,
 		Channel: string(f.Channel), User: string(f.User), ThreadTS: f.Thread, Received: msg.Received, Raw: msg.Raw,
-	}
+	})
 	if ev.Channel == "" && len(f.Item) > 0 {
 		var item struct {
 			Channel string `json:"channel"`
@@ -261,9 +259,7 @@ func (c *rtm) event(msg RTMFrameRead) {
 			ev.Channel = item.Channel
 		}
 	}
-	ev.AttachClients(c.spec.Client)
-	ev.AttachPlacement(messages.NewPlacement(c.sess.release))
-	c.env.send(c.env.Dispatcher, Dispatch{Event: ev})
+	c.env.send(c.env.Dispatcher, Dispatch{Event: ev, Placement: NewPlacement(c.sess.release)})
 }
 
 // fail ends the session with err if it belongs to the current session.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
-	"github.com/slack-go/slack"
 
 	"github.com/switchboard-go/switchboard/messages"
 )
@@ -16,9 +15,9 @@ import (
 type SocketModeSpec struct {
 	Link     messages.Link
 	AppToken string
-	// Client returns the Web API client for a team (from the installation store), or nil. Handlers
-	// call it through Event.Client, on their own goroutine.
-	Client func(team string) *slack.Client
+	// Client returns the Web API client for a team (from the installation store). Handlers call it
+	// through Event.Client, on their own goroutine.
+	Client ClientSource
 	// PingInterval, StaleAfter, HelloTimeout: keepalive and liveness windows.
 	PingInterval time.Duration
 	StaleAfter   time.Duration
@@ -62,8 +61,8 @@ func (c *socketMode) Receive(ctx actor.Context) {
 	if c.ending {
 		// The session is over: nothing is left to flush, and panicking now would restart a
 		// stopping connection.
-		if _, ok := ctx.Message().(Drain); ok {
-			ctx.Respond(Drained{})
+		if d, ok := ctx.Message().(Drain); ok {
+			d.Reply.Answer(Drained{})
 		}
 		return
 	}
@@ -102,10 +101,10 @@ func (c *socketMode) Receive(ctx actor.Context) {
 	case Drain:
 		c.draining = true
 		if c.writer == nil {
-			ctx.Respond(Drained{})
+			msg.Reply.Answer(Drained{})
 			return
 		}
-		ctx.Forward(c.writer)
+		ctx.Send(c.writer, msg)
 	case *actor.Restarting:
 		c.end(false)
 	case *actor.Stopping:
@@ -201,27 +200,25 @@ func (c *socketMode) disconnect(ctx actor.Context, reason string) {
 func (c *socketMode) envelope(msg FrameRead) {
 	f, r := msg.Frame, msg.Route
 	c.env.Stats.EventsIn.Add(1)
-	ev := &messages.Event{
+	env, writer, id, raw, received, credit := c.env, c.writer, f.EnvelopeID, f.RawEnvelopeID, msg.Received, c.sess.release
+	ack := NewAck(f.Accepts, func(payload []byte) {
+		env.send(writer, SendAck{EnvelopeID: id, RawID: raw, Payload: payload, Received: received, Written: credit})
+	})
+	ev := messages.NewEvent(&source{ack: ack, clients: c.spec.Client}, &messages.Event{
 		Link: c.spec.Link, Session: c.sess.gen, Kind: messages.Kind(f.Type), Type: r.Type,
 		Team: r.Team, Channel: r.Channel, User: r.User, ThreadTS: r.ThreadTS, EventID: r.EventID,
 		EnvelopeID: f.EnvelopeID, RetryAttempt: f.RetryAttempt, RetryReason: f.RetryReason,
 		Received: msg.Received, Raw: f.Payload,
-	}
-	ev.AttachClients(c.spec.Client)
-	env, writer, id, raw, received, credit := c.env, c.writer, f.EnvelopeID, f.RawEnvelopeID, msg.Received, c.sess.release
-	ack := messages.NewAck(f.Accepts, func(payload []byte) {
-		env.send(writer, SendAck{EnvelopeID: id, RawID: raw, Payload: payload, Received: received, Written: credit})
 	})
-	ev.AttachAck(ack)
 	// By default the ack goes once the event sits in every queue that will deliver it: a full
 	// Backpressure queue holds the readers back instead, so nothing is acked and then dropped.
 	ackOnPlacement := !f.Accepts && !c.spec.AckAfterHandlers
-	ev.AttachPlacement(messages.NewPlacement(func() {
+	place := NewPlacement(func() {
 		if ackOnPlacement {
 			ack.Send(nil)
 		}
-	}))
-	env.send(env.Dispatcher, Dispatch{Event: ev})
+	})
+	env.send(env.Dispatcher, Dispatch{Event: ev, Ack: ack, Placement: place})
 	if f.Accepts {
 		time.AfterFunc(c.spec.ResponseDeadline, func() {
 			if ack.Send(nil) {

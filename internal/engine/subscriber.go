@@ -85,6 +85,7 @@ type subscriber struct {
 	q        *queue
 	child    *actor.PID // the user's actor, for Props subscriptions
 	busy     bool       // an event is at the user's actor
+	current  item       // the item at the user's actor, while busy
 	stopping bool
 	retiring bool // unsubscribed: stop once the queue is empty and nothing is in a handler
 }
@@ -99,7 +100,7 @@ func (s *subscriber) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 }
 
 type wake struct{}
-type handled struct{ item any }
+type handled struct{}
 
 func subscriberProps(env *Env, spec SubscriberSpec, q *queue) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
@@ -108,7 +109,7 @@ func subscriberProps(env *Env, spec SubscriberSpec, q *queue) *actor.Props {
 }
 
 func (s *subscriber) Receive(ctx actor.Context) {
-	switch msg := ctx.Message().(type) {
+	switch ctx.Message().(type) {
 	case *actor.Started:
 		if s.spec.Props != nil {
 			s.child = ctx.Spawn(s.spec.Props.Clone(actor.WithReceiverMiddleware(doneMiddleware(s.env, ctx.Self()))))
@@ -122,9 +123,12 @@ func (s *subscriber) Receive(ctx actor.Context) {
 		s.retiring = true
 		s.drain(ctx)
 	case handled:
-		s.busy = false
-		release(msg.item)
-		s.q.finished()
+		if s.busy {
+			s.busy = false
+			release(s.current)
+			s.current = item{}
+			s.q.finished()
+		}
 		s.drain(ctx)
 	case *actor.Restarting:
 		s.busy = false
@@ -142,7 +146,7 @@ func (s *subscriber) drain(ctx actor.Context) {
 		if s.busy {
 			return
 		}
-		item, ok := s.q.pop()
+		it, ok := s.q.pop()
 		if !ok {
 			if s.retiring {
 				ctx.Stop(ctx.Self())
@@ -150,31 +154,35 @@ func (s *subscriber) drain(ctx actor.Context) {
 			return
 		}
 		if s.child != nil {
-			s.busy = true
-			ctx.Send(s.child, item)
+			s.busy, s.current = true, it
+			if it.ev != nil {
+				ctx.Send(s.child, it.ev)
+			} else {
+				ctx.Send(s.child, it.lc)
+			}
 			continue
 		}
-		s.handle(item)
+		s.handle(it)
 	}
 	ctx.Send(ctx.Self(), wake{})
 }
 
 // handle runs the handler; a panic propagates (restarting this actor) after the event's ack hold is
 // released.
-func (s *subscriber) handle(item any) {
+func (s *subscriber) handle(it item) {
 	defer s.q.finished()
-	defer release(item)
-	switch v := item.(type) {
-	case *messages.Event:
-		s.spec.Handler(s.env.Ctx, v)
-	case messages.Lifecycle:
-		s.spec.Lifecycle(v)
+	defer release(it)
+	if it.ev != nil {
+		s.spec.Handler(s.env.Ctx, it.ev)
+	} else {
+		s.spec.Lifecycle(it.lc)
 	}
 }
 
-func release(item any) {
-	if ev, ok := item.(*messages.Event); ok && ev.AckOf() != nil {
-		ev.AckOf().Release()
+// release lets go of the item's hold on its envelope's ack (acked after handlers).
+func release(it item) {
+	if it.ack != nil {
+		it.ack.Release()
 	}
 }
 
@@ -184,7 +192,7 @@ func doneMiddleware(env *Env, parent *actor.PID) actor.ReceiverMiddleware {
 		return func(c actor.ReceiverContext, envelope *actor.MessageEnvelope) {
 			switch envelope.Message.(type) {
 			case *messages.Event, messages.Lifecycle:
-				defer env.send(parent, handled{item: envelope.Message})
+				defer env.send(parent, handled{})
 			}
 			next(c, envelope)
 		}

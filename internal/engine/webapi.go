@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -49,6 +50,10 @@ func openWebSocketURL(ctx context.Context, client *http.Client, apiURL, method, 
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: read answer: %w", method, err)
+	}
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
+		// No such method at this address: retrying cannot help, the API URL is wrong.
+		return "", nil, fmt.Errorf("%s: %w (http %d from %s)", method, messages.ErrNotFound, resp.StatusCode, redact.URL(apiURL+method))
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
 		return "", nil, &messages.SlackError{Method: method, Code: messages.ErrRateLimited,

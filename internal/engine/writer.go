@@ -25,7 +25,7 @@ type outFrame struct {
 	data  []byte
 	ping  bool
 	ack   bool
-	flush *actor.PID // answered with Drained once the frames before it are written
+	flush Reply // answered with Drained once the frames before it are written
 	// written, when set, is called once the frame is written or dropped (the session's credit).
 	written func()
 	// received is when an acked envelope was read, for Env.AckHook; zero for other frames.
@@ -53,10 +53,10 @@ func (w *writer) Receive(ctx actor.Context) {
 		w.enqueue(outFrame{ping: true})
 	case Drain:
 		if w.queue == nil || w.failed {
-			ctx.Respond(Drained{})
+			msg.Reply.Answer(Drained{})
 			return
 		}
-		w.enqueue(outFrame{flush: ctx.Sender()})
+		w.enqueue(outFrame{flush: msg.Reply})
 	case *actor.Stopping, *actor.Restarting:
 		if w.queue != nil {
 			close(w.queue)
@@ -75,7 +75,7 @@ func (w *writer) start() {
 				f.written() // the frame leaves the queue now: written below, or dropped with the session
 			}
 			if f.flush != nil {
-				env.send(f.flush, Drained{})
+				f.flush.Answer(Drained{})
 				continue
 			}
 			if ws == nil {
@@ -105,19 +105,25 @@ func (w *writer) start() {
 
 func (w *writer) enqueue(f outFrame) {
 	if w.queue == nil || w.failed {
-		if f.written != nil {
-			f.written()
-		}
+		f.dropped()
 		return
 	}
 	select {
 	case w.queue <- f:
 	default:
-		if f.written != nil {
-			f.written()
-		}
+		f.dropped()
 		w.failed = true
 		w.env.send(w.parent, WriteFailed{Session: w.sess.gen, Err: messages.ErrWriteStalled})
+	}
+}
+
+// dropped settles a frame that will never be written: its credit comes back, a flush is answered.
+func (f outFrame) dropped() {
+	if f.written != nil {
+		f.written()
+	}
+	if f.flush != nil {
+		f.flush.Answer(Drained{})
 	}
 }
 

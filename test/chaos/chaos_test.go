@@ -19,7 +19,6 @@ import (
 
 	switchboard "github.com/switchboard-go/switchboard"
 	"github.com/switchboard-go/switchboard/fakeslack"
-	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -259,7 +258,7 @@ func (s *soak) awaitAllConnected(timeout time.Duration) {
 	for {
 		var down []string
 		for _, st := range s.rt.Status() {
-			if st.State != engine.StateConnected {
+			if st.State != switchboard.StateConnected {
 				down = append(down, fmt.Sprintf("%s:%s(%s)", st.Link.Name, st.State, st.LastError))
 			}
 		}

@@ -12,7 +12,6 @@ import (
 
 	switchboard "github.com/switchboard-go/switchboard"
 	"github.com/switchboard-go/switchboard/fakeslack"
-	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -140,7 +139,7 @@ func (s *soak) revokeCycles(ctx context.Context, _ *rand.Rand) {
 		// A cycle runs to its end even when the soak's time is up, to leave the workspace connected.
 		if !waitUntil(context.Background(), 10*time.Second, func() bool {
 			st, ok := s.status(ws.Team)
-			return ok && st.State == engine.StateFatal && messages.CodeOf(s.led.fatalOf(ws.Team)) == messages.ErrTokenRevoked
+			return ok && st.State == switchboard.StateFatal && messages.CodeOf(s.led.fatalOf(ws.Team)) == messages.ErrTokenRevoked
 		}) {
 			st, _ := s.status(ws.Team)
 			s.t.Errorf("revoked workspace %s: state %s (%s), Fatal %v: want Fatal token_revoked", ws.Team, st.State, st.LastError, s.led.fatalOf(ws.Team))
@@ -159,7 +158,7 @@ func (s *soak) revokeCycles(ctx context.Context, _ *rand.Rand) {
 		}
 		if !waitUntil(context.Background(), 10*time.Second, func() bool {
 			st, ok := s.status(ws.Team)
-			return ok && st.State == engine.StateConnected
+			return ok && st.State == switchboard.StateConnected
 		}) {
 			st, _ := s.status(ws.Team)
 			s.t.Errorf("restored workspace %s: %s (%s) 10s after AddWorkspace, want connected", ws.Team, st.State, st.LastError)

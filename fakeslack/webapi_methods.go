@@ -70,6 +70,22 @@ func (s *Server) identify(tok tokenInfo) identity {
 // authTest answers auth.test for every token kind (§7.2).
 func (s *Server) authTest(req *apiRequest) (map[string]any, error) {
 	who := s.identify(req.Tok)
+	answer := slack.AuthTestResponse{URL: "https://slack.com/"} // an app-level token: no workspace
+	sh := authTestShape
+	if who.ws != nil {
+		answer = slack.AuthTestResponse{
+			URL: "https://" + who.ws.Domain + ".slack.com/", Team: who.ws.Name, User: who.name,
+			TeamID: who.ws.TeamID, UserID: who.userID, BotID: who.botID,
+		}
+	}
+	if who.botID != "" {
+		sh = sh.with(keys("bot_id")) // slack.AuthTestResponse marshals bot_id "" for other tokens
+	}
+	body, err := project(answer, sh)
+	if err != nil {
+		return nil, fmt.Errorf("fakeslack: encode auth.test: %w", err)
+	}
+	body["is_enterprise_install"] = false // not in slack.AuthTestResponse, nor app_id and app_name
 	if who.ws == nil {
 		s.world.mu.Lock()
 		name := ""
@@ -77,27 +93,12 @@ func (s *Server) authTest(req *apiRequest) (map[string]any, error) {
 			name = a.Name
 		}
 		s.world.mu.Unlock()
-		return map[string]any{
-			"url": "https://slack.com/", "team": "", "user": "", "team_id": "", "user_id": "",
-			"app_id": who.appID, "app_name": name, "is_enterprise_install": false,
-		}, nil
+		body["app_id"], body["app_name"] = who.appID, name
 	}
-	sh := authTestShape
-	if who.botID != "" {
-		sh = sh.with(keys("bot_id")) // slack.AuthTestResponse marshals bot_id "" for a user token
-	}
-	body, err := project(slack.AuthTestResponse{
-		URL: "https://" + who.ws.Domain + ".slack.com/", Team: who.ws.Name, User: who.name,
-		TeamID: who.ws.TeamID, UserID: who.userID, BotID: who.botID,
-	}, sh)
-	if err != nil {
-		return nil, fmt.Errorf("fakeslack: encode auth.test: %w", err)
-	}
-	body["is_enterprise_install"] = false // not in slack.AuthTestResponse
 	return body, nil
 }
 
-// authTestShape is auth.test's answer for a workspace token (SLACK_PROTOCOL.md §7.2), less bot_id.
+// authTestShape is auth.test's answer (SLACK_PROTOCOL.md §7.2), less bot_id.
 var authTestShape = keys("url", "team", "user", "team_id", "user_id")
 
 // chatPostMessage answers chat.postMessage (§7.1): it appends the message to the channel's history

@@ -286,7 +286,8 @@ func (r *rtmServer) onFrame(rc *rtmConn, data []byte) {
 		return
 	}
 	// The frame as slack-go sends it. Its JSON is good, so an error here is a field of the wrong
-	// kind, which is left empty as a missing one would be.
+	// kind, which is left empty as a missing one would be. (encoding/json also takes a key that
+	// differs only in case, "Channel" for "channel"; Slack's reading of those is unknown.)
 	var out slack.OutgoingMessage
 	_ = json.Unmarshal(data, &out)
 	id, hasID := frameID(f["id"])
@@ -313,7 +314,8 @@ func (r *rtmServer) onFrame(rc *rtmConn, data []byte) {
 	}
 }
 
-// pong answers a JSON ping, echoing its extra flat fields (§3.4), unless the socket is deaf.
+// pong answers a JSON ping, echoing its extra flat fields (§3.4), unless the socket is deaf. It is
+// not a slack.Pong, whose timestamp is the only extra field it knows.
 func (r *rtmServer) pong(rc *rtmConn, f map[string]json.RawMessage, id int64, hasID bool) {
 	if rc.sk.deaf.Load() {
 		return
@@ -330,10 +332,7 @@ func (r *rtmServer) pong(rc *rtmConn, f map[string]json.RawMessage, id int64, ha
 			out[k] = v
 		}
 	}
-	data, _ := json.Marshal(out)
-	if rc.sk.send(data) == nil {
-		r.s.counters.rtmReplies.Add(1)
-	}
+	r.reply(rc, out)
 }
 
 // rtmBucket is a token bucket of client writes.
@@ -413,11 +412,8 @@ func (r *rtmServer) clientMessage(rc *rtmConn, data []byte, f slack.OutgoingMess
 	}
 	m := r.s.world.post(Message{Channel: chID, ThreadTS: threadTS, User: rc.user, BotID: rc.bot,
 		Text: text, Raw: append([]byte(nil), data...), Via: "rtm"})
-	ack, err := project(slack.AckMessage{ReplyTo: int(id), Timestamp: m.TS, Text: text, RTMResponse: slack.RTMResponse{Ok: true}}, rtmAckShape)
-	reply, _ := json.Marshal(ack)
-	if err == nil && rc.sk.send(reply) == nil {
-		r.s.counters.rtmReplies.Add(1)
-	}
+	ack, _ := project(slack.AckMessage{ReplyTo: int(id), Timestamp: m.TS, Text: text, RTMResponse: slack.RTMResponse{Ok: true}}, rtmAckShape)
+	r.reply(rc, ack)
 	r.broadcast(rc.team, messageFrame(rc.team, m), nil)
 }
 
@@ -518,7 +514,16 @@ type rtmErrorReply struct {
 func (r *rtmServer) replyError(rc *rtmConn, id int64, code int, msg string) {
 	reply := rtmErrorReply{ReplyTo: id}
 	reply.Error.Code, reply.Error.Msg = code, msg
-	data, _ := json.Marshal(reply)
+	r.reply(rc, reply)
+}
+
+// reply writes v, encoded as JSON, as a reply frame and counts it.
+func (r *rtmServer) reply(rc *rtmConn, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		r.s.log.WithError(err).Error("encode rtm reply")
+		return
+	}
 	if rc.sk.send(data) == nil {
 		r.s.counters.rtmReplies.Add(1)
 	}

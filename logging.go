@@ -3,13 +3,20 @@ package switchboard
 import (
 	"sync/atomic"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/switchboard-go/switchboard/internal/redact"
-	"github.com/switchboard-go/switchboard/messages"
 )
 
 // What leaves the runtime is redacted on its way out: every log line (WithLogger wraps the logger),
 // errors returned by its methods (redactError), Status().LastError (redactStatus) and the errors in
-// lifecycle events (redactLifecycle).
+// lifecycle events (the engine redacts them as it publishes them).
+
+// RedactingLogger returns a logger that redacts every line — message and every field: tokens,
+// webhook and response_url secrets, socket tickets, proxy credentials — then logs it through l
+// (its level, hooks, formatter and output). l itself is not changed. The runtime logs through one
+// (WithLogger); use one in your handlers too, so that a token in an error never reaches a log.
+func RedactingLogger(l *logrus.Logger) *logrus.Logger { return redact.Logger(l) }
 
 // redactError returns err with its text redacted; errors.Is and errors.As still reach the original.
 func redactError(err error) error { return redact.Error(err) }
@@ -18,24 +25,6 @@ func redactError(err error) error { return redact.Error(err) }
 func redactStatus(st Status) Status {
 	st.LastError = redact.String(st.LastError)
 	return st
-}
-
-// redactLifecycle returns ev with the error it carries (Disconnected.Reason, Reconnecting.Cause,
-// Fatal.Error) redacted: its text hides tokens, URLs and tickets, and errors.Is and errors.As still
-// reach the original.
-func redactLifecycle(ev messages.Lifecycle) messages.Lifecycle {
-	switch e := ev.(type) {
-	case messages.Disconnected:
-		e.Reason = redact.Error(e.Reason)
-		return e
-	case messages.Reconnecting:
-		e.Cause = redact.Error(e.Cause)
-		return e
-	case messages.Fatal:
-		e.Error = redact.Error(e.Error)
-		return e
-	}
-	return ev
 }
 
 // callbackCounter counts panics of user callbacks the runtime recovered.

@@ -18,7 +18,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	switchboard "github.com/switchboard-go/switchboard"
-	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/webhook"
 )
 
@@ -87,7 +86,7 @@ func New(rt *switchboard.Runtime, opts Options) (*Server, error) {
 		l.SetOutput(io.Discard)
 		opts.Logger = l
 	}
-	s := &Server{rt: rt, opts: opts, log: redact.Logger(opts.Logger).WithField("component", "ops")}
+	s := &Server{rt: rt, opts: opts, log: switchboard.RedactingLogger(opts.Logger).WithField("component", "ops")}
 	reg, gather := opts.Registerer, opts.Gatherer
 	if reg == nil {
 		s.reg = prometheus.NewRegistry()

@@ -151,10 +151,11 @@ func (s *Server) InjectSlashCommand(app string, cmd SlashCommand) (Injected, err
 	return inj, nil
 }
 
-// The shapes of the interaction payloads, from the examples of SLACK_PROTOCOL.md §4.6.
+// The shapes of the interaction payloads, from the examples of SLACK_PROTOCOL.md §4.6 (those of
+// an Enterprise Grid install less its enterprise keys).
 var (
 	interactionTeam = keys("id", "domain")
-	interactionBase = keys("type", "token", "team", "is_enterprise_install", "enterprise").with(shape{"team": interactionTeam})
+	interactionBase = shape{"type": nil, "token": nil, "team": interactionTeam, "is_enterprise_install": nil, "enterprise": nil}
 
 	interactionShapes = map[slack.InteractionType]shape{
 		slack.InteractionTypeBlockActions: interactionBase.with(shape{

@@ -5,9 +5,9 @@
 // queue.
 //
 //	rt, err := switchboard.New(switchboard.WithLogger(log))
-//	rt.OnEvent("message", func(ctx context.Context, ev *switchboard.Event) { … })
-//	rt.AddApp(ctx, switchboard.App{ID: "A0APP", Token: appToken, Installations: tokens})
-//	rt.Run(ctx) // until ctx ends (SIGTERM), then a graceful stop
+//	err = rt.OnEvent("message", func(ctx context.Context, ev *switchboard.Event) error { … })
+//	err = rt.AddApp(ctx, switchboard.App{Token: appToken, Installations: tokens})
+//	err = rt.Run(ctx, 10*time.Second) // until ctx ends (SIGTERM), then a graceful stop
 //
 // # Guarantees
 //

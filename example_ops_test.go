@@ -72,7 +72,7 @@ func ExampleRuntime_Handle() {
 	channel := b.ws.Channels[1].ID
 	seen := make(chan string, 10)
 	_ = b.rt.Handle(switchboard.Filter{Types: []string{"message"}, Channels: []string{channel}},
-		func(_ context.Context, ev *switchboard.Event) { seen <- ev.Channel })
+		func(_ context.Context, ev *switchboard.Event) error { seen <- ev.Channel; return nil })
 	b.connect(1)
 	for _, ch := range []string{b.ws.Channels[0].ID, channel} {
 		_, _ = b.srv.InjectMessages(context.Background(), b.app.AppID, fakeslack.MessageStream{Team: b.ws.TeamID, Channel: ch, TextPrefix: "hi ", Count: 2})
@@ -87,9 +87,10 @@ func ExampleRuntime_OnCommand() {
 	defer b.stop()
 	_ = b.rt.OnCommand(
 
-		"/deploy", func(_ context.Context, ev *switchboard.Event) {
+		"/deploy", func(_ context.Context, ev *switchboard.Event) error {
 			cmd, _ := ev.SlashCommand()
 			_ = ev.Respond(map[string]string{"response_type": "ephemeral", "text": "deploying " + cmd.Text})
+			return nil
 		})
 
 	b.connect(1)
@@ -109,10 +110,11 @@ func ExampleRuntime_OnInteraction() {
 	defer b.stop()
 	_ = b.rt.OnInteraction(
 
-		"view_submission", func(_ context.Context, ev *switchboard.Event) {
+		"view_submission", func(_ context.Context, ev *switchboard.Event) error {
 			in, _ := ev.Interaction()
 			_ = ev.Respond(map[string]any{"response_action": "errors",
 				"errors": map[string]string{"title": "callback " + in.View.CallbackID + " needs a title"}})
+			return nil
 		})
 
 	b.connect(1)
@@ -235,7 +237,7 @@ func ExampleRuntime_OnAck() {
 func ExampleRuntime_SubscriberStats() {
 	b := newExampleBot()
 	defer b.stop()
-	_ = b.rt.OnEvent("message", func(context.Context, *switchboard.Event) {})
+	_ = b.rt.OnEvent("message", func(context.Context, *switchboard.Event) error { ; return nil })
 	stats, _ := b.rt.SubscriberStats(context.Background())
 	for _, s := range stats {
 		fmt.Println(s.Name, s.Queued, s.Dropped)

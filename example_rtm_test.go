@@ -22,12 +22,13 @@ func ExampleRuntime_AddWorkspace() {
 		panic(err)
 	}
 	_ = rt.Handle(switchboard.Filter{Kinds: []messages.Kind{messages.KindRTM}, Types: []string{"message"}},
-		func(ctx context.Context, ev *switchboard.Event) {
+		func(ctx context.Context, ev *switchboard.Event) error {
 			var m struct{ Text, User, TS, BotID string }
 			if json.Unmarshal(ev.Raw, &m) != nil || m.Text != "Hello" {
-				return
+				return nil
 			}
 			_, _ = rt.Send(ctx, ev.Team, switchboard.RTMMessage{Channel: ev.Channel, Text: "Hi <@" + m.User + ">!", ThreadTS: m.TS})
+			return nil
 		})
 	connected := make(chan struct{}, 2)
 	_ = rt.OnLifecycle(func(ev messages.Lifecycle) {

@@ -28,14 +28,14 @@ func Example() {
 	}
 	_ = rt.OnEvent(
 
-		"message", func(ctx context.Context, ev *switchboard.Event) {
+		"message", func(ctx context.Context, ev *switchboard.Event) error {
 			e, err := ev.EventsAPI()
 			if err != nil {
-				return
+				return nil
 			}
 			msg, ok := e.InnerEvent.Data.(*slackevents.MessageEvent)
 			if !ok || msg.BotID != "" || !strings.Contains(msg.Text, "Hello") {
-				return
+				return nil
 			}
 			thread := msg.ThreadTimeStamp
 			if thread == "" {
@@ -43,10 +43,11 @@ func Example() {
 			}
 			api, err := ev.Client(ctx)
 			if err != nil {
-				return
+				return nil
 			}
 			_, _, _ = api.PostMessageContext(ctx, msg.Channel,
 				slack.MsgOptionText(fmt.Sprintf("Hi <@%s>!", msg.User), false), slack.MsgOptionTS(thread))
+			return nil
 		})
 
 	connected := make(chan struct{}, 1)

@@ -108,8 +108,9 @@ func TestInstallationStorePerTeam(t *testing.T) {
 	}
 	results := make(chan got, 10)
 	for _, name := range []string{"a", "b"} {
-		h := func(ctx context.Context, ev *switchboard.Event) {
+		h := func(ctx context.Context, ev *switchboard.Event) error {
 			results <- got{name, ev.Team, hasClient(ev)}
+			return nil
 		}
 		if err := rt.Handle(switchboard.Filter{}, h, switchboard.Named(name), switchboard.PerTeam(time.Minute)); err != nil {
 			t.Fatal(err)

@@ -55,7 +55,7 @@ func TestLogsAndStatusRedacted(t *testing.T) {
 	panicked := make(chan struct{}, 1)
 	if err := rt.OnEvent(
 
-		"message", func(context.Context, *switchboard.Event) {
+		"message", func(context.Context, *switchboard.Event) error {
 			panicked <- struct{}{}
 			panic("handler boom " + ws.BotToken + " " + ws.Webhooks[0].URL)
 		}); err != nil {

@@ -182,6 +182,8 @@ type Stats struct {
 	// Backpressured counts the times a reader held an event back because a Backpressure queue
 	// was full (and so stopped reading its socket until the queue drained to half).
 	Backpressured int64
+	// HandlerErrors counts errors handlers returned (each logged with the event's IDs).
+	HandlerErrors int64
 	// CallbackPanics counts panics of OnAck observers and InstallationStore lookups, each
 	// recovered and logged (see stats.go).
 	CallbackPanics int64
@@ -193,7 +195,8 @@ func (rt *Runtime) Stats() Stats {
 	return Stats{
 		EventsIn: s.EventsIn.Load(), Acks: s.Acks.Load(), Duplicates: s.Duplicates.Load(),
 		Dispatched: s.Dispatched.Load(), Dropped: s.Dropped.Load(), HandlerPanics: s.HandlerPanics.Load(),
-		Malformed: s.Malformed.Load(), ResponseTimeouts: s.ResponseTimeout.Load(),
+		HandlerErrors: s.HandlerErrors.Load(),
+		Malformed:     s.Malformed.Load(), ResponseTimeouts: s.ResponseTimeout.Load(),
 		Backpressured: rt.env.Flow.Holds.Load(), CallbackPanics: rt.callbackPanics(),
 	}
 }

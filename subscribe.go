@@ -14,8 +14,10 @@ import (
 
 // Handler handles one event, on its subscription's own actor: events of one subscription (or of
 // one key of a keyed subscription) come one at a time, in read order. ctx ends when the runtime
-// stops. A panic restarts that subscription's actor alone; the event is not retried.
-type Handler func(ctx context.Context, ev *Event)
+// stops. An error it returns is logged with the event's team, type and IDs, and counted
+// (Stats.HandlerErrors); the event is not retried. A panic restarts that subscription's actor
+// alone, counted in Stats.HandlerPanics; the event is not retried either.
+type Handler func(ctx context.Context, ev *Event) error
 
 // Kind is the envelope an event came in: KindEventsAPI, KindSlashCommand, KindInteractive or
 // KindRTM.

@@ -122,13 +122,14 @@ func (m *metrics) lifecycle(ev messages.Lifecycle) {
 }
 
 // event counts one event by kind and type, both bounded.
-func (m *metrics) event(ev *switchboard.Event) {
+func (m *metrics) event(ev *switchboard.Event) error {
 	kind := "other"
 	switch ev.Kind {
 	case messages.KindEventsAPI, messages.KindSlashCommand, messages.KindInteractive, messages.KindRTM:
 		kind = string(ev.Kind)
 	}
 	m.events.WithLabelValues(kind, m.eventTypes.label(ev.Type)).Inc()
+	return nil
 }
 
 // knownCodes are the Slack codes Cause names; any other code is "other".

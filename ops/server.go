@@ -114,7 +114,7 @@ func New(rt *switchboard.Runtime, opts Options) (*Server, error) {
 	if err := rt.OnLifecycle(s.m.lifecycle, switchboard.Named("ops-lifecycle")); err != nil {
 		return nil, fmt.Errorf("ops: subscribe to lifecycle: %w", err)
 	}
-	count := func(_ context.Context, ev *switchboard.Event) { s.m.event(ev) }
+	count := func(_ context.Context, ev *switchboard.Event) error { s.m.event(ev); return nil }
 	if err := rt.Handle(switchboard.Filter{}, count, switchboard.Named("ops-events"), switchboard.Queue(8192, switchboard.DropNewest)); err != nil {
 		return nil, fmt.Errorf("ops: subscribe to events: %w", err)
 	}

@@ -126,10 +126,10 @@ func BenchmarkFlood(b *testing.B) {
 		b.Fatal(err)
 	}
 	var noop, counted atomic.Int64
-	if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) { noop.Add(1) }, switchboard.Named("noop")); err != nil {
+	if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) error { noop.Add(1); return nil }, switchboard.Named("noop")); err != nil {
 		b.Fatal(err)
 	}
-	if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) { counted.Add(1) }, switchboard.Named("default")); err != nil {
+	if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) error { counted.Add(1); return nil }, switchboard.Named("default")); err != nil {
 		b.Fatal(err)
 	}
 	up := make(chan struct{}, conns)

@@ -36,7 +36,7 @@ func BenchmarkHostileKeys(b *testing.B) {
 		}
 	}()
 	var handled atomic.Int64
-	if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) { handled.Add(1) },
+	if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) error { handled.Add(1); return nil },
 		switchboard.PerChannel(time.Hour), switchboard.Named("per-channel")); err != nil {
 		b.Fatal(err)
 	}

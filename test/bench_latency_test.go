@@ -134,7 +134,7 @@ func BenchmarkSocketModeAckLatency(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				var handled atomic.Int64
 				ba := newBenchApp(b, conns, func(rt *switchboard.Runtime) {
-					_ = rt.Handle(messageEvents, func(context.Context, *switchboard.Event) { handled.Add(1) }, bigQueue)
+					_ = rt.Handle(messageEvents, func(context.Context, *switchboard.Event) error { handled.Add(1); return nil }, bigQueue)
 				})
 				ba.acks.reset()
 				b.ResetTimer()
@@ -168,7 +168,7 @@ func BenchmarkDispatcherFanout(b *testing.B) {
 			var handled atomic.Int64
 			ba := newBenchApp(b, 1, func(rt *switchboard.Runtime) {
 				for range subs {
-					if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) { handled.Add(1) },
+					if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) error { handled.Add(1); return nil },
 						switchboard.Queue(2*fanoutWindow, switchboard.DropNewest)); err != nil {
 						b.Fatal(err)
 					}

@@ -35,7 +35,7 @@ func BenchmarkSocketModeThroughput(b *testing.B) {
 			var handled atomic.Int64
 			// A queue that holds all b.N: the default (1024, drop newest) drops at full blast, and
 			// the wait below would then never end.
-			if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) { handled.Add(1) }, bigQueue); err != nil {
+			if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) error { handled.Add(1); return nil }, bigQueue); err != nil {
 				b.Fatal(err)
 			}
 			up := make(chan struct{}, conns)

@@ -30,7 +30,7 @@ func TestBackpressureHoldsTheReaderAndLosesNothing(t *testing.T) {
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var seen []string
-	if err := h.rt.Handle(messageEvents, func(_ context.Context, ev *switchboard.Event) {
+	if err := h.rt.Handle(messageEvents, func(_ context.Context, ev *switchboard.Event) error {
 		mu.Lock()
 		seen = append(seen, textOf(t, ev))
 		first := len(seen) == 1
@@ -38,6 +38,7 @@ func TestBackpressureHoldsTheReaderAndLosesNothing(t *testing.T) {
 		if first {
 			<-release
 		}
+		return nil
 	}, switchboard.Queue(size, switchboard.Backpressure), switchboard.Named("stuck")); err != nil {
 		t.Fatal(err)
 	}
@@ -175,12 +176,13 @@ func TestKeyCapWaitsWhenEveryKeyIsBusy(t *testing.T) {
 	release := map[string]chan struct{}{chA: make(chan struct{}), chB: make(chan struct{})}
 	var handled sync.Map
 	var started atomic.Int32
-	if err := h.rt.Handle(messageEvents, func(_ context.Context, ev *switchboard.Event) {
+	if err := h.rt.Handle(messageEvents, func(_ context.Context, ev *switchboard.Event) error {
 		handled.Store(ev.Channel, true)
 		if r, ok := release[ev.Channel]; ok {
 			started.Add(1)
 			<-r
 		}
+		return nil
 	}, switchboard.PerChannel(time.Hour), switchboard.MaxKeys(2)); err != nil {
 		t.Fatal(err)
 	}
@@ -208,10 +210,11 @@ func TestDropPolicyCountedPerSubscription(t *testing.T) {
 	h := newHarness(t, fakeslack.Options{})
 	release := make(chan struct{})
 	var calls atomic.Int32
-	if err := h.rt.Handle(messageEvents, func(context.Context, *switchboard.Event) {
+	if err := h.rt.Handle(messageEvents, func(context.Context, *switchboard.Event) error {
 		if calls.Add(1) == 1 {
 			<-release
 		}
+		return nil
 	}, switchboard.PerChannel(time.Hour), switchboard.Queue(5, switchboard.DropNewest), switchboard.Named("lossy")); err != nil {
 		t.Fatal(err)
 	}
@@ -258,10 +261,11 @@ func TestUnsubscribeFinishesWhatItAccepted(t *testing.T) {
 			if keyed {
 				opts = append(opts, switchboard.PerChannel(time.Hour))
 			}
-			if err := h.rt.Handle(messageEvents, func(context.Context, *switchboard.Event) {
+			if err := h.rt.Handle(messageEvents, func(context.Context, *switchboard.Event) error {
 				if calls.Add(1) == 1 {
 					<-release
 				}
+				return nil
 			}, opts...); err != nil {
 				t.Fatal(err)
 			}

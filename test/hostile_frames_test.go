@@ -94,7 +94,7 @@ func TestAckEchoesEnvelopeIDExactly(t *testing.T) {
 	}
 	t.Cleanup(func() { stopRuntime(t, rt) })
 	var handled atomic.Int32
-	if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) { handled.Add(1) }); err != nil {
+	if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) error { handled.Add(1); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if err := rt.AddApp(context.Background(), switchboard.App{ID: "A1", Token: "xapp-1-A1-1-s"}); err != nil {
@@ -127,7 +127,7 @@ func TestOverlongIDsAreMalformed(t *testing.T) {
 	}
 	t.Cleanup(func() { stopRuntime(t, rt) })
 	var handled atomic.Int32
-	if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) { handled.Add(1) }); err != nil {
+	if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) error { handled.Add(1); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if err := rt.AddApp(context.Background(), switchboard.App{ID: "A1", Token: "xapp-1-A1-1-s"}); err != nil {
@@ -167,7 +167,7 @@ func TestRemovedAppForgetsItsEventIDs(t *testing.T) {
 	}
 	t.Cleanup(func() { stopRuntime(t, rt) })
 	var handled atomic.Int32
-	if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) { handled.Add(1) }); err != nil {
+	if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) error { handled.Add(1); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	app := switchboard.App{ID: "A1", Token: "xapp-1-A1-1-s"}

@@ -21,20 +21,21 @@ func TestInteractionsAreTypedAndAnswered(t *testing.T) {
 	noResponse := make(chan error, 1)
 	if err := h.rt.OnInteraction(
 
-		"block_actions", func(_ context.Context, ev *switchboard.Event) {
+		"block_actions", func(_ context.Context, ev *switchboard.Event) error {
 			cb, err := ev.Interaction()
 			if err != nil {
 				t.Error(err)
-				return
+				return nil
 			}
 			noResponse <- ev.Respond(map[string]string{"text": "not allowed"})
 			actions <- cb
+			return nil
 		}); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.rt.OnInteraction(
 
-		"view_submission", func(_ context.Context, ev *switchboard.Event) {
+		"view_submission", func(_ context.Context, ev *switchboard.Event) error {
 			cb, err := ev.Interaction()
 			if err != nil || cb.View.CallbackID != "signup" {
 				t.Errorf("view_submission decoded as %+v, %v", cb.View, err)
@@ -42,6 +43,7 @@ func TestInteractionsAreTypedAndAnswered(t *testing.T) {
 			if err := ev.Respond(map[string]any{"response_action": "errors", "errors": map[string]string{"email": "taken"}}); err != nil {
 				t.Error(err)
 			}
+			return nil
 		}); err != nil {
 		t.Fatal(err)
 	}

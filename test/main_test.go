@@ -144,10 +144,11 @@ type collector struct {
 	evs []*switchboard.Event
 }
 
-func (c *collector) add(ev *switchboard.Event) {
+func (c *collector) add(ev *switchboard.Event) error {
 	c.mu.Lock()
 	c.evs = append(c.evs, ev)
 	c.mu.Unlock()
+	return nil
 }
 
 func (c *collector) len() int {

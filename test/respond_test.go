@@ -17,16 +17,17 @@ func TestHandlersAnswerThroughResponseURL(t *testing.T) {
 	results := make(chan error, 8)
 	if err := h.rt.OnCommand(
 
-		"/report", func(ctx context.Context, ev *switchboard.Event) {
+		"/report", func(ctx context.Context, ev *switchboard.Event) error {
 			r, err := h.rt.Responder(ev)
 			if err != nil {
 				results <- err
-				return
+				return nil
 			}
 			for i := 0; i < 6; i++ {
 				_, err := r.Reply(ctx, webhook.Message{Text: "working on it", ResponseType: webhook.InChannel})
 				results <- err
 			}
+			return nil
 		}); err != nil {
 		t.Fatal(err)
 	}

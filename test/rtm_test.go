@@ -72,14 +72,14 @@ func TestRTMExampleBotThreeWorkspaces(t *testing.T) {
 	h := newRTMHarness(t, fakeslack.Options{Workspaces: 3})
 	var opens collector
 	if err := h.rt.Handle(switchboard.Filter{Kinds: []messages.Kind{messages.KindRTM}, Types: []string{"open"}},
-		func(_ context.Context, ev *switchboard.Event) { opens.add(ev) }); err != nil {
+		func(_ context.Context, ev *switchboard.Event) error { opens.add(ev); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	err := h.rt.Handle(switchboard.Filter{Kinds: []messages.Kind{messages.KindRTM}, Types: []string{"message"}},
-		func(ctx context.Context, ev *switchboard.Event) {
+		func(ctx context.Context, ev *switchboard.Event) error {
 			var m rtmFrame
 			if err := json.Unmarshal(ev.Raw, &m); err != nil || m.Text != "Hello" || m.BotID != "" {
-				return
+				return nil
 			}
 			if c, err := ev.Client(context.Background()); c == nil || err != nil {
 				t.Errorf("no web api client for %s", ev.Team)
@@ -87,6 +87,7 @@ func TestRTMExampleBotThreeWorkspaces(t *testing.T) {
 			if _, err := h.rt.Send(ctx, ev.Team, switchboard.RTMMessage{Channel: ev.Channel, Text: "Hi <@" + m.User + ">!", ThreadTS: m.TS}); err != nil {
 				t.Errorf("send in %s: %v", ev.Team, err)
 			}
+			return nil
 		}, switchboard.PerTeam(time.Minute))
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +155,7 @@ func TestRTMStartDeliversInitialStateAsOpenEvent(t *testing.T) {
 	t.Parallel()
 	h := newRTMHarness(t, fakeslack.Options{Workspaces: 1})
 	opened := make(chan *switchboard.Event, 1)
-	if err := h.rt.Handle(switchboard.Filter{Types: []string{"open"}}, func(_ context.Context, ev *switchboard.Event) { opened <- ev }); err != nil {
+	if err := h.rt.Handle(switchboard.Filter{Types: []string{"open"}}, func(_ context.Context, ev *switchboard.Event) error { opened <- ev; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	ws := h.workspace(0)
@@ -182,7 +183,7 @@ func TestRTMEventsRoutedToSubscribers(t *testing.T) {
 	h := newRTMHarness(t, fakeslack.Options{Workspaces: 1})
 	var got collector
 	if err := h.rt.Handle(switchboard.Filter{Kinds: []messages.Kind{messages.KindRTM}, Types: []string{"message", "reaction_added"}},
-		func(_ context.Context, ev *switchboard.Event) { got.add(ev) }, switchboard.PerChannel(time.Minute)); err != nil {
+		func(_ context.Context, ev *switchboard.Event) error { got.add(ev); return nil }, switchboard.PerChannel(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	ws := h.workspace(0)

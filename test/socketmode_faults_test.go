@@ -32,16 +32,17 @@ type textCounter struct {
 
 func newTextCounter() *textCounter { return &textCounter{seen: map[string]int{}} }
 
-func (c *textCounter) handle(_ context.Context, ev *switchboard.Event) {
+func (c *textCounter) handle(_ context.Context, ev *switchboard.Event) error {
 	e, err := ev.EventsAPI()
 	if err != nil {
-		return
+		return nil
 	}
 	if m, ok := e.InnerEvent.Data.(*slackevents.MessageEvent); ok {
 		c.mu.Lock()
 		c.seen[m.Text]++
 		c.mu.Unlock()
 	}
+	return nil
 }
 
 func (c *textCounter) distinct() int {
@@ -325,17 +326,18 @@ func TestSlowAndPanickingHandlersDelayNothingElse(t *testing.T) {
 	var mu sync.Mutex
 	if err := h.rt.OnEvent(
 
-		"message", func(context.Context, *switchboard.Event) {
+		"message", func(context.Context, *switchboard.Event) error {
 			mu.Lock()
 			slowGot++
 			mu.Unlock()
 			<-release
+			return nil
 		}); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.rt.OnEvent(
 
-		"message", func(context.Context, *switchboard.Event) {
+		"message", func(context.Context, *switchboard.Event) error {
 			mu.Lock()
 			panicked++
 			mu.Unlock()

@@ -17,7 +17,7 @@ func TestSocketModeEventsArriveInOrderAndAcked(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, fakeslack.Options{Workspaces: 2})
 	var got collector
-	if err := h.rt.OnEvent("message", func(_ context.Context, ev *switchboard.Event) { got.add(ev) }); err != nil {
+	if err := h.rt.OnEvent("message", func(_ context.Context, ev *switchboard.Event) error { got.add(ev); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	app := h.addApp(1)
@@ -57,15 +57,16 @@ func TestSlashCommandResponseTravelsInAck(t *testing.T) {
 	h := newHarness(t, fakeslack.Options{})
 	if err := h.rt.OnCommand(
 
-		"/deploy", func(_ context.Context, ev *switchboard.Event) {
+		"/deploy", func(_ context.Context, ev *switchboard.Event) error {
 			cmd, err := ev.SlashCommand()
 			if err != nil {
 				t.Error(err)
-				return
+				return nil
 			}
 			if err := ev.Respond(map[string]any{"response_type": "in_channel", "text": "deploying " + cmd.Text}); err != nil {
 				t.Error(err)
 			}
+			return nil
 		}); err != nil {
 		t.Fatal(err)
 	}

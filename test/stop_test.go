@@ -51,11 +51,12 @@ func TestStopHandlesEveryAcceptedEvent(t *testing.T) {
 	handled := 0
 	if err := h.rt.OnEvent(
 
-		"message", func(context.Context, *switchboard.Event) {
+		"message", func(context.Context, *switchboard.Event) error {
 			time.Sleep(time.Millisecond)
 			mu.Lock()
 			handled++
 			mu.Unlock()
+			return nil
 		}); err != nil {
 		t.Fatal(err)
 	}

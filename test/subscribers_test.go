@@ -100,7 +100,7 @@ func TestQueueOverflowPolicies(t *testing.T) {
 			release := make(chan struct{})
 			var mu sync.Mutex
 			var seen []string
-			if err := h.rt.Handle(switchboard.Filter{Types: []string{"message"}}, func(_ context.Context, ev *switchboard.Event) {
+			if err := h.rt.Handle(switchboard.Filter{Types: []string{"message"}}, func(_ context.Context, ev *switchboard.Event) error {
 				mu.Lock()
 				seen = append(seen, textOf(t, ev))
 				first := len(seen) == 1
@@ -108,6 +108,7 @@ func TestQueueOverflowPolicies(t *testing.T) {
 				if first {
 					<-release
 				}
+				return nil
 			}, switchboard.Queue(10, tt.policy)); err != nil {
 				t.Fatal(err)
 			}
@@ -141,7 +142,7 @@ func TestAckAfterHandlers(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, fakeslack.Options{}, switchboard.WithAckAfterHandlers())
 	release := make(chan struct{})
-	if err := h.rt.OnEvent("message", func(context.Context, *switchboard.Event) { <-release }); err != nil {
+	if err := h.rt.OnEvent("message", func(context.Context, *switchboard.Event) error { <-release; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	app := h.addApp(1)
@@ -164,10 +165,11 @@ func TestResponseDeadlineSendsEmptyAck(t *testing.T) {
 	tooBig := make(chan error, 1)
 	if err := h.rt.OnCommand(
 
-		"/slow", func(_ context.Context, ev *switchboard.Event) {
+		"/slow", func(_ context.Context, ev *switchboard.Event) error {
 			tooBig <- ev.Respond(map[string]string{"text": strings.Repeat("x", messages.MaxResponseSize)})
 			time.Sleep(400 * time.Millisecond)
 			late <- ev.Respond(map[string]string{"text": "too late"})
+			return nil
 		}); err != nil {
 		t.Fatal(err)
 	}

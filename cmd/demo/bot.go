@@ -94,30 +94,31 @@ func (b *bot) register() error {
 }
 
 // greetSocketMode is the seeds' bot: "Hi <@user>!" in the thread of a message saying Hello.
-func (b *bot) greetSocketMode(ctx context.Context, ev *switchboard.Event) {
+func (b *bot) greetSocketMode(ctx context.Context, ev *switchboard.Event) error {
 	e, err := ev.EventsAPI()
 	if err != nil {
-		return
+		return nil
 	}
 	msg, ok := e.InnerEvent.Data.(*slackevents.MessageEvent)
 	if !ok || msg.BotID != "" || msg.SubType != "" {
-		return
+		return nil
 	}
 	if strings.HasPrefix(msg.Text, marker) {
 		b.sm.handled(ev.EventID)
 	}
 	if !strings.Contains(msg.Text, "Hello") {
-		return
+		return nil
 	}
 	api, err := ev.Client(ctx)
 	if err != nil {
 		b.replied(err, "chat.postMessage")
-		return
+		return nil
 	}
 	thread := cmpOr(msg.ThreadTimeStamp, msg.TimeStamp)
 	_, _, err = api.PostMessageContext(ctx, msg.Channel,
 		slack.MsgOptionText(fmt.Sprintf("Hi <@%s>!", msg.User), false), slack.MsgOptionTS(thread))
 	b.replied(err, "chat.postMessage")
+	return nil
 }
 
 // rtmMessage is the part of an RTM message frame the bot reads.
@@ -131,21 +132,22 @@ type rtmMessage struct {
 }
 
 // greetRTM is the same greeting over RTM, answered on the workspace's socket with rt.Send.
-func (b *bot) greetRTM(ctx context.Context, ev *switchboard.Event) {
+func (b *bot) greetRTM(ctx context.Context, ev *switchboard.Event) error {
 	var m rtmMessage
 	if json.Unmarshal(ev.Raw, &m) != nil || m.BotID != "" || m.Subtype != "" {
-		return
+		return nil
 	}
 	if strings.HasPrefix(m.Text, marker) {
 		b.rtm.handled(ev.Team + "/" + ev.Channel + "/" + m.TS)
 	}
 	if !strings.Contains(m.Text, "Hello") {
-		return
+		return nil
 	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, err := b.rt.Send(sctx, ev.Team, switchboard.RTMMessage{Channel: ev.Channel, Text: fmt.Sprintf("Hi <@%s>!", m.User), ThreadTS: cmpOr(m.ThreadTS, m.TS)})
 	b.replied(err, "rtm send")
+	return nil
 }
 
 // channelCounter is one actor per channel, spawned on the channel's first message: it counts the
@@ -172,7 +174,7 @@ func (c *channelCounter) Receive(ctx actor.Context) {
 }
 
 // count answers /count in the command's ack with the channel's message count.
-func (b *bot) count(_ context.Context, ev *switchboard.Event) {
+func (b *bot) count(_ context.Context, ev *switchboard.Event) error {
 	b.commands.handled(ev.EnvelopeID)
 	n := int64(0)
 	if v, ok := b.counters.Load(ev.Team + "/" + ev.Channel); ok {
@@ -180,22 +182,24 @@ func (b *bot) count(_ context.Context, ev *switchboard.Event) {
 	}
 	err := ev.Respond(map[string]any{"response_type": "ephemeral", "text": fmt.Sprintf("%d messages in <#%s> so far", n, ev.Channel)})
 	b.replied(err, "command response")
+	return nil
 }
 
 // clicked answers a button click through the interaction's response_url, with the runtime's
 // Responder (its webhook client counts Slack's 5 uses per response_url runtime-wide).
-func (b *bot) clicked(ctx context.Context, ev *switchboard.Event) {
+func (b *bot) clicked(ctx context.Context, ev *switchboard.Event) error {
 	b.actions.handled(ev.EnvelopeID)
 	r, err := b.rt.Responder(ev)
 	if err != nil {
 		b.replied(err, "response_url")
-		return
+		return nil
 	}
 	in, _ := ev.Interaction()
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, err = r.Replace(rctx, webhook.Message{Text: "Clicked, thanks <@" + in.User.ID + ">"})
 	b.replied(err, "response_url")
+	return nil
 }
 
 // lifecycle posts reconnects and fatal stops to the notification webhook, through the async sender.

@@ -42,4 +42,3 @@ func TestAckHoldRelease(t *testing.T) {
 		t.Fatal("not acked after the last release")
 	}
 }
-

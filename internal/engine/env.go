@@ -92,6 +92,7 @@ type Stats struct {
 	Dispatched      atomic.Int64 // deliveries into subscriber queues
 	Dropped         atomic.Int64 // deliveries dropped by a full subscriber queue
 	HandlerPanics   atomic.Int64 // handler or subscriber actor panics
+	HandlerErrors   atomic.Int64 // errors handlers returned
 	Malformed       atomic.Int64 // frames that did not decode
 	ResponseTimeout atomic.Int64 // envelopes acked empty because no response came in time
 }

@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-go/switchboard/messages"
 )
 
 // Handler handles one event on its subscriber's actor. ctx is cancelled when the runtime stops.
-type Handler func(ctx context.Context, ev *messages.Event)
+type Handler func(ctx context.Context, ev *messages.Event) error
 
 // KeyBy says how a keyed subscription splits events among actors.
 type KeyBy int
@@ -173,7 +174,10 @@ func (s *subscriber) handle(it item) {
 	defer s.q.finished()
 	defer release(it)
 	if it.ev != nil {
-		s.spec.Handler(s.env.Ctx, it.ev)
+		if err := s.spec.Handler(s.env.Ctx, it.ev); err != nil {
+			s.env.Stats.HandlerErrors.Add(1)
+			s.env.Log.WithError(err).WithFields(eventFields(s.spec.Name, it.ev)).Warn("handler returned an error")
+		}
 	} else {
 		s.spec.Lifecycle(it.lc)
 	}
@@ -211,4 +215,22 @@ func restartAlone(env *Env, name string, parentStopping bool, sup actor.Supervis
 	}
 	log.Error("subscriber panicked, restarting it")
 	sup.RestartChildren(child)
+}
+
+// eventFields are the log fields that identify an event.
+func eventFields(subscriber string, ev *messages.Event) logrus.Fields {
+	f := logrus.Fields{"subscriber": subscriber, "link": ev.Link.Name, "team": ev.Team, "kind": string(ev.Kind), "type": ev.Type}
+	if ev.Link.App != "" {
+		f["app"] = ev.Link.App
+	}
+	if ev.EventID != "" {
+		f["event_id"] = ev.EventID
+	}
+	if ev.EnvelopeID != "" {
+		f["envelope_id"] = ev.EnvelopeID
+	}
+	if ev.Channel != "" {
+		f["channel"] = ev.Channel
+	}
+	return f
 }

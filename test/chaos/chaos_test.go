@@ -209,27 +209,29 @@ func (s *soak) start() {
 		t.Fatal(err)
 	}
 	// The counting subscriber: every message event, with a queue that never fills.
-	if err := rt.Handle(switchboard.Filter{}, func(_ context.Context, ev *switchboard.Event) { s.led.see(textOf(ev)) },
+	if err := rt.Handle(switchboard.Filter{}, func(_ context.Context, ev *switchboard.Event) error { s.led.see(textOf(ev)); return nil },
 		switchboard.Named("ledger"), switchboard.Queue(1<<20, switchboard.DropNewest)); err != nil {
 		t.Fatal(err)
 	}
 	// A subscriber that panics now and then: only it restarts.
 	var n atomic.Int64
-	if err := rt.Handle(switchboard.Filter{}, func(context.Context, *switchboard.Event) {
+	if err := rt.Handle(switchboard.Filter{}, func(context.Context, *switchboard.Event) error {
 		if n.Add(1)%37 == 0 {
 			s.panicked.Add(1)
 			panic("chaos: subscriber panics")
 		}
+		return nil
 	}, switchboard.Named("panicky")); err != nil {
 		t.Fatal(err)
 	}
 	// A subscriber slower than the event rate, with a small queue: it drops, nobody else waits.
-	if err := rt.Handle(switchboard.Filter{}, func(ctx context.Context, _ *switchboard.Event) {
+	if err := rt.Handle(switchboard.Filter{}, func(ctx context.Context, _ *switchboard.Event) error {
 		select {
 		case <-time.After(5 * time.Millisecond):
 		case <-ctx.Done():
 		}
 		s.slowHandled.Add(1)
+		return nil
 	}, switchboard.Named("slow"), switchboard.Queue(32, switchboard.DropOldest)); err != nil {
 		t.Fatal(err)
 	}

@@ -176,31 +176,6 @@ func (rt *Runtime) Status() []Status {
 	return out
 }
 
-// Stats are the runtime's counters.
-type Stats struct {
-	EventsIn, Acks, Duplicates, Dispatched, Dropped, HandlerPanics, Malformed, ResponseTimeouts int64
-	// Backpressured counts the times a reader held an event back because a Backpressure queue
-	// was full (and so stopped reading its socket until the queue drained to half).
-	Backpressured int64
-	// HandlerErrors counts errors handlers returned (each logged with the event's IDs).
-	HandlerErrors int64
-	// CallbackPanics counts panics of OnAck observers and InstallationStore lookups, each
-	// recovered and logged (see stats.go).
-	CallbackPanics int64
-}
-
-// Stats returns the runtime's counters.
-func (rt *Runtime) Stats() Stats {
-	s := rt.env.Stats
-	return Stats{
-		EventsIn: s.EventsIn.Load(), Acks: s.Acks.Load(), Duplicates: s.Duplicates.Load(),
-		Dispatched: s.Dispatched.Load(), Dropped: s.Dropped.Load(), HandlerPanics: s.HandlerPanics.Load(),
-		HandlerErrors: s.HandlerErrors.Load(),
-		Malformed:     s.Malformed.Load(), ResponseTimeouts: s.ResponseTimeout.Load(),
-		Backpressured: rt.env.Flow.Holds.Load(), CallbackPanics: rt.callbackPanics(),
-	}
-}
-
 // Run blocks until ctx ends (for example on SIGTERM, with signal.NotifyContext), then stops the
 // runtime gracefully within stopTimeout and returns Stop's error.
 func (rt *Runtime) Run(ctx context.Context, stopTimeout time.Duration) error {

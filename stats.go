@@ -8,6 +8,43 @@ import (
 	"github.com/switchboard-go/switchboard/internal/engine"
 )
 
+// Stats are the runtime's counters, totals since New. Their JSON names are snake_case, as in
+// ops' /status.
+type Stats struct {
+	EventsIn   int64 `json:"events_in"`  // Socket Mode envelopes and RTM events read
+	Acks       int64 `json:"acks"`       // acks written
+	Duplicates int64 `json:"duplicates"` // Events API redeliveries dropped by dedupe
+	Dispatched int64 `json:"dispatched"` // deliveries into subscription queues
+	// Dropped counts deliveries dropped by a full DropNewest or DropOldest queue.
+	Dropped int64 `json:"dropped"`
+	// HandlerPanics counts panics of handlers and subscriber actors (each restarts its actor).
+	HandlerPanics int64 `json:"handler_panics"`
+	// HandlerErrors counts errors handlers returned (each logged with the event's IDs).
+	HandlerErrors int64 `json:"handler_errors"`
+	Malformed     int64 `json:"malformed"` // frames that did not decode
+	// ResponseTimeouts counts commands and interactions acked empty because no Respond came
+	// within the response deadline.
+	ResponseTimeouts int64 `json:"response_timeouts"`
+	// Backpressured counts the times a reader held an event back because a Backpressure queue
+	// was full (and so stopped reading its socket until the queue drained to half).
+	Backpressured int64 `json:"backpressured"`
+	// CallbackPanics counts panics of OnAck observers and InstallationStore lookups, each
+	// recovered and logged.
+	CallbackPanics int64 `json:"callback_panics"`
+}
+
+// Stats returns the runtime's counters.
+func (rt *Runtime) Stats() Stats {
+	s := rt.env.Stats
+	return Stats{
+		EventsIn: s.EventsIn.Load(), Acks: s.Acks.Load(), Duplicates: s.Duplicates.Load(),
+		Dispatched: s.Dispatched.Load(), Dropped: s.Dropped.Load(), HandlerPanics: s.HandlerPanics.Load(),
+		HandlerErrors: s.HandlerErrors.Load(), Malformed: s.Malformed.Load(),
+		ResponseTimeouts: s.ResponseTimeout.Load(), Backpressured: rt.env.Flow.Holds.Load(),
+		CallbackPanics: rt.callbackPanics(),
+	}
+}
+
 // SubscriptionStats is one subscription's queue state.
 type SubscriptionStats struct {
 	Name string `json:"name"`

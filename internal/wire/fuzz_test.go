@@ -1,7 +1,10 @@
 package wire
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -88,6 +91,78 @@ func FuzzDecodeRTMFrame(f *testing.F) {
 		}
 		if fr.Type == "" && fr.ReplyTo == nil {
 			t.Fatalf("frame accepted with neither type nor reply_to: %q", data)
+		}
+	})
+}
+
+// socketKeys are the keys the decoders read. encoding/json matches them without regard to case
+// (and folds ſ and K); the one-pass decoder matches them exactly, as Slack sends them.
+var socketKeys = []string{"type", "envelope_id", "payload", "accepts_response_payload", "retry_attempt",
+	"retry_reason", "reason", "num_connections", "team_id", "event_id", "event", "command", "channel_id",
+	"user_id", "team", "channel", "user", "container", "thread_ts", "item", "id"}
+
+// caseVariantKey reports whether data holds a read key spelled in another case, where the two
+// decoders are meant to differ.
+func caseVariantKey(data []byte) bool {
+	if bytes.Contains(data, []byte("\u017f")) || bytes.Contains(data, []byte("\u212a")) || bytes.Contains(data, []byte(`\u`)) {
+		return true
+	}
+	lower := make([]byte, len(data)) // ASCII only: bytes.ToLower may change the length
+	for i, c := range data {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	for _, k := range socketKeys {
+		q := []byte(`"` + k + `"`)
+		for i := 0; ; {
+			j := bytes.Index(lower[i:], q)
+			if j < 0 {
+				break
+			}
+			if !bytes.Equal(data[i+j:i+j+len(q)], q) {
+				return true
+			}
+			i += j + 1
+		}
+	}
+	return false
+}
+
+// FuzzDecodeMatchesEncodingJSON: the one-pass decoder accepts exactly the frames the two-pass
+// encoding/json decoder accepted, and reads the same fields from them.
+func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
+	for _, s := range socketSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if caseVariantKey(data) {
+			return
+		}
+		got, err := DecodeSocketFrame(data)
+		ref, refErr := refDecodeSocketFrame(data)
+		var refRoute Route
+		if refErr == nil && isEnvelope(ref.Type) {
+			refRoute, refErr = refRouteSocketPayload(ref.Type, ref.Payload)
+		}
+		if (err == nil) != (refErr == nil) {
+			t.Fatalf("%q: one pass says %v, encoding/json says %v", data, err, refErr)
+		}
+		if err != nil {
+			return
+		}
+		if got.Type != ref.Type || got.EnvelopeID != ref.EnvelopeID || !bytes.Equal(got.RawEnvelopeID, ref.RawEnvelopeID) ||
+			got.Accepts != ref.Accepts || got.RetryAttempt != ref.RetryAttempt || got.RetryReason != ref.RetryReason ||
+			got.Reason != ref.Reason || got.NumConnections != ref.NumConnections || got.Route != refRoute {
+			t.Fatalf("%q:\none pass   %+v\nencoding/json %+v route %+v", data, got, ref, refRoute)
+		}
+		if len(got.Payload) == 0 && len(ref.Payload) == 0 {
+			return
+		}
+		var a, b any
+		if json.Unmarshal(got.Payload, &a) != nil || json.Unmarshal(ref.Payload, &b) != nil || !reflect.DeepEqual(a, b) {
+			t.Fatalf("%q: payload %q, want %q", data, got.Payload, ref.Payload)
 		}
 	})
 }

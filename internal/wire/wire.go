@@ -9,18 +9,25 @@ import (
 )
 
 // SocketFrame is a decoded Socket Mode frame: hello, disconnect, or an envelope.
+//
+// It is hand-written rather than socketmode.Request from slack-go: acks must echo envelope_id byte
+// for byte (RawEnvelopeID), and DecodeSocketFrame fills it and the envelope's Route in one
+// validating pass over the frame (see docs/performance.md for the measurement).
 type SocketFrame struct {
-	Type       string `json:"type"`
-	EnvelopeID string `json:"-"`
+	Type       string
+	EnvelopeID string
 	// RawEnvelopeID is envelope_id as received: a JSON string token, quotes and escapes included.
 	// Acks echo it byte for byte; EnvelopeID is its decoded text (invalid UTF-8 becomes U+FFFD).
-	RawEnvelopeID  json.RawMessage `json:"envelope_id"`
-	Payload        json.RawMessage `json:"payload"`
-	Accepts        bool            `json:"accepts_response_payload"`
-	RetryAttempt   int             `json:"retry_attempt"`
-	RetryReason    string          `json:"retry_reason"`
-	Reason         string          `json:"reason"`          // disconnect
-	NumConnections int             `json:"num_connections"` // hello
+	RawEnvelopeID  []byte
+	Payload        json.RawMessage // raw, for lazy typed decoding
+	Accepts        bool            // accepts_response_payload
+	RetryAttempt   int
+	RetryReason    string
+	Reason         string // disconnect
+	NumConnections int    // hello
+	// Route is what an envelope (events_api, slash_commands, interactive) routes on; zero for
+	// other frames.
+	Route Route
 }
 
 // ErrMalformed wraps every decoding failure.
@@ -33,33 +40,98 @@ const (
 	MaxEventIDBytes    = 128
 )
 
-// DecodeSocketFrame decodes one Socket Mode text frame.
+func isEnvelope(typ string) bool {
+	return typ == "events_api" || typ == "slash_commands" || typ == "interactive"
+}
+
+// DecodeSocketFrame decodes one Socket Mode text frame, and for an envelope its routing fields,
+// in one pass that validates the whole frame; the payload stays raw.
 func DecodeSocketFrame(data []byte) (SocketFrame, error) {
 	var f SocketFrame
-	if err := json.Unmarshal(data, &f); err != nil {
-		return f, fmt.Errorf("%w: %v", ErrMalformed, err)
+	var p payloadScan
+	var typeErr error
+	payloadIsObject := false
+	s := scanner{b: data}
+	err := s.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "type":
+			err = s.stringField(&f.Type)
+		case "envelope_id":
+			switch s.peek() {
+			case '"':
+				raw, err := s.str()
+				if err != nil {
+					return err
+				}
+				if len(raw) > MaxEnvelopeIDBytes {
+					return fmt.Errorf("envelope_id of %d bytes (at most %d)", len(raw), MaxEnvelopeIDBytes)
+				}
+				f.RawEnvelopeID, f.EnvelopeID = raw, unquote(raw)
+				return nil
+			case 'n':
+				f.RawEnvelopeID, f.EnvelopeID = nil, ""
+				return s.literal("null")
+			}
+			if err := s.skip(); err != nil {
+				return err
+			}
+			return errors.New("envelope_id is not a string")
+		case "payload":
+			start := s.i
+			if s.peek() == '{' {
+				p = payloadScan{}
+				err = s.payload(&p)
+				payloadIsObject = true
+			} else {
+				err = s.skip()
+				payloadIsObject = false
+			}
+			if err == nil {
+				f.Payload = trimSpace(data[start:s.i])
+			}
+			return err
+		case "accepts_response_payload":
+			err = s.boolField(&f.Accepts)
+		case "retry_attempt":
+			err = s.intField(&f.RetryAttempt)
+		case "retry_reason":
+			err = s.stringField(&f.RetryReason)
+		case "reason":
+			err = s.stringField(&f.Reason)
+		case "num_connections":
+			err = s.intField(&f.NumConnections)
+		default:
+			return s.skip()
+		}
+		return s.keepType(err, &typeErr)
+	})
+	if err == nil {
+		err = s.end()
+	}
+	if err == nil {
+		err = typeErr
+	}
+	if err != nil {
+		return SocketFrame{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if f.Type == "" {
 		return f, fmt.Errorf("%w: no type", ErrMalformed)
 	}
-	if len(f.RawEnvelopeID) > 0 && string(f.RawEnvelopeID) != "null" {
-		if len(f.RawEnvelopeID) > MaxEnvelopeIDBytes {
-			return f, fmt.Errorf("%w: envelope_id of %d bytes (at most %d)", ErrMalformed, len(f.RawEnvelopeID), MaxEnvelopeIDBytes)
-		}
-		if f.RawEnvelopeID[0] != '"' || json.Unmarshal(f.RawEnvelopeID, &f.EnvelopeID) != nil {
-			return f, fmt.Errorf("%w: envelope_id is not a string", ErrMalformed)
-		}
-	} else {
-		f.RawEnvelopeID = nil
-	}
-	switch f.Type {
-	case "events_api", "slash_commands", "interactive":
+	if isEnvelope(f.Type) {
 		if f.EnvelopeID == "" {
 			return f, fmt.Errorf("%w: %s envelope without envelope_id", ErrMalformed, f.Type)
 		}
-		if len(f.Payload) == 0 || f.Payload[0] != '{' {
+		if !payloadIsObject {
 			return f, fmt.Errorf("%w: %s envelope without an object payload", ErrMalformed, f.Type)
 		}
+		if p.typeErr != nil {
+			return f, fmt.Errorf("%w: payload: %v", ErrMalformed, p.typeErr)
+		}
+		if len(p.EventID) > MaxEventIDBytes {
+			return f, fmt.Errorf("%w: event_id of %d bytes (at most %d)", ErrMalformed, len(p.EventID), MaxEventIDBytes)
+		}
+		f.Route = p.route(f.Type)
 	}
 	return f, nil
 }
@@ -74,92 +146,35 @@ type Route struct {
 	EventID  string
 }
 
-// idOrObject decodes "X" or {"id":"X"}.
-type idOrObject string
-
-func (v *idOrObject) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*v = idOrObject(s)
-		return nil
-	}
-	if len(b) > 0 && b[0] == '{' {
-		var o struct {
-			ID string `json:"id"`
-		}
-		if err := json.Unmarshal(b, &o); err != nil {
-			return err
-		}
-		*v = idOrObject(o.ID)
-	}
-	return nil // null, numbers: no ID
-}
-
-type eventFields struct {
-	Type     string     `json:"type"`
-	Channel  idOrObject `json:"channel"`
-	User     idOrObject `json:"user"`
-	ThreadTS string     `json:"thread_ts"`
-	Team     string     `json:"team"`
-	Item     struct {
-		Channel string `json:"channel"`
-	} `json:"item"`
-}
-
-type payloadFields struct {
-	Type    string      `json:"type"`
-	TeamID  string      `json:"team_id"`
-	EventID string      `json:"event_id"`
-	Event   eventFields `json:"event"`
-	// slash commands
-	Command   string `json:"command"`
-	ChannelID string `json:"channel_id"`
-	UserID    string `json:"user_id"`
-	// interactions
-	Team      idOrObject `json:"team"`
-	Channel   idOrObject `json:"channel"`
-	User      idOrObject `json:"user"`
-	Container struct {
-		ChannelID string `json:"channel_id"`
-		ThreadTS  string `json:"thread_ts"`
-	} `json:"container"`
-}
-
-// RouteSocketPayload extracts the routing fields of an envelope payload of the given type.
+// RouteSocketPayload extracts the routing fields of an envelope payload of the given type (what
+// DecodeSocketFrame puts in SocketFrame.Route).
 func RouteSocketPayload(envelopeType string, payload []byte) (Route, error) {
-	var p payloadFields
-	if err := json.Unmarshal(payload, &p); err != nil {
+	var p payloadScan
+	s := scanner{b: payload}
+	err := s.payload(&p)
+	if err == nil {
+		err = s.end()
+	}
+	if err == nil {
+		err = p.typeErr
+	}
+	if err != nil {
 		return Route{}, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
 	if len(p.EventID) > MaxEventIDBytes {
 		return Route{}, fmt.Errorf("%w: event_id of %d bytes (at most %d)", ErrMalformed, len(p.EventID), MaxEventIDBytes)
 	}
-	switch envelopeType {
-	case "events_api":
-		r := Route{Type: p.Event.Type, Team: p.TeamID, Channel: string(p.Event.Channel), User: string(p.Event.User),
-			ThreadTS: p.Event.ThreadTS, EventID: p.EventID}
-		if r.Channel == "" {
-			r.Channel = p.Event.Item.Channel
-		}
-		if r.Type == "" {
-			r.Type = p.Type
-		}
-		return r, nil
-	case "slash_commands":
-		return Route{Type: p.Command, Team: p.TeamID, Channel: p.ChannelID, User: p.UserID}, nil
-	default:
-		r := Route{Type: p.Type, Team: string(p.Team), Channel: string(p.Channel), User: string(p.User), ThreadTS: p.Container.ThreadTS}
-		if r.Channel == "" {
-			r.Channel = p.Container.ChannelID
-		}
-		if r.Team == "" {
-			r.Team = p.TeamID
-		}
-		return r, nil
+	return p.route(envelopeType), nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
 	}
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r') {
+		b = b[1:]
+	}
+	return b
 }
 
 // RTMFrame is a decoded RTM frame's routing fields; the frame itself stays raw.
@@ -193,3 +208,27 @@ func DecodeRTMFrame(data []byte) (RTMFrame, error) {
 	}
 	return f, nil
 }
+// idOrObject decodes "X" or {"id":"X"}.
+type idOrObject string
+
+func (v *idOrObject) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*v = idOrObject(s)
+		return nil
+	}
+	if len(b) > 0 && b[0] == '{' {
+		var o struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(b, &o); err != nil {
+			return err
+		}
+		*v = idOrObject(o.ID)
+	}
+	return nil // null, numbers: no ID
+}
+

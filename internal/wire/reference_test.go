@@ -23,8 +23,6 @@ type refSocketFrame struct {
 	NumConnections int             `json:"num_connections"` // hello
 }
 
-
-
 // DecodeSocketFrame decodes one Socket Mode text frame.
 func refDecodeSocketFrame(data []byte) (refSocketFrame, error) {
 	var f refSocketFrame
@@ -56,7 +54,6 @@ func refDecodeSocketFrame(data []byte) (refSocketFrame, error) {
 	return f, nil
 }
 
-
 // refID decodes "X" or {"id":"X"}.
 type refID string
 
@@ -82,20 +79,20 @@ func (v *refID) UnmarshalJSON(b []byte) error {
 }
 
 type refEventFields struct {
-	Type     string     `json:"type"`
-	Channel  refID `json:"channel"`
-	User     refID `json:"user"`
-	ThreadTS string     `json:"thread_ts"`
-	Team     string     `json:"team"`
+	Type     string `json:"type"`
+	Channel  refID  `json:"channel"`
+	User     refID  `json:"user"`
+	ThreadTS string `json:"thread_ts"`
+	Team     string `json:"team"`
 	Item     struct {
 		Channel string `json:"channel"`
 	} `json:"item"`
 }
 
 type refPayloadFields struct {
-	Type    string      `json:"type"`
-	TeamID  string      `json:"team_id"`
-	EventID string      `json:"event_id"`
+	Type    string         `json:"type"`
+	TeamID  string         `json:"team_id"`
+	EventID string         `json:"event_id"`
 	Event   refEventFields `json:"event"`
 	// slash commands
 	Command   string `json:"command"`
@@ -144,4 +141,3 @@ func refRouteSocketPayload(envelopeType string, payload []byte) (Route, error) {
 		return r, nil
 	}
 }
-

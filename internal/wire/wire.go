@@ -208,6 +208,7 @@ func DecodeRTMFrame(data []byte) (RTMFrame, error) {
 	}
 	return f, nil
 }
+
 // idOrObject decodes "X" or {"id":"X"}.
 type idOrObject string
 
@@ -231,4 +232,3 @@ func (v *idOrObject) UnmarshalJSON(b []byte) error {
 	}
 	return nil // null, numbers: no ID
 }
-

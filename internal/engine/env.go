@@ -41,6 +41,8 @@ type Env struct {
 	// OpenTimeout bounds one apps.connections.open or rtm.connect call, whatever the HTTP
 	// client's own timeout. Default 10s (DefaultOpenTimeout).
 	OpenTimeout time.Duration
+	// Clock is what timers and liveness checks read; nil means the wall clock.
+	Clock Clock
 
 	sessions atomic.Uint64
 }
@@ -79,10 +81,21 @@ func (e *Env) publish(ev messages.Lifecycle) {
 	}
 }
 
-// after sends msg to pid after d; Stop the returned timer to cancel.
-func (e *Env) after(d time.Duration, pid *actor.PID, msg any) *time.Timer {
-	return time.AfterFunc(d, func() { e.send(pid, msg) })
+// after sends msg to pid after d on the runtime's clock; Stop the returned timer to cancel.
+func (e *Env) after(d time.Duration, pid *actor.PID, msg any) Timer {
+	return e.clock().AfterFunc(d, func() { e.send(pid, msg) })
 }
+
+// clock returns Env.Clock, or the wall clock when it is nil.
+func (e *Env) clock() Clock {
+	if e.Clock == nil {
+		return realClock{}
+	}
+	return e.Clock
+}
+
+// now is the runtime clock's time.
+func (e *Env) now() time.Time { return e.clock().Now() }
 
 // Stats are the runtime's running totals, safe for concurrent use.
 type Stats struct {

@@ -41,7 +41,7 @@ type keyChild struct {
 	q     *queue
 	last  time.Time
 	gen   int
-	timer *time.Timer
+	timer Timer
 	elem  *list.Element
 }
 
@@ -135,7 +135,7 @@ func (k *keyed) route(ctx actor.Context, ke keyedEvent) bool {
 	} else {
 		k.lru.MoveToFront(c.elem)
 	}
-	c.last = time.Now()
+	c.last = k.env.now()
 	pushTo(ctx, k.env, c.pid, c.q, ke.it)
 	k.counts.backlog.Add(-1) // counted by the dispatcher until now; the key's queue counts it from here
 	placed(ke.place)
@@ -230,7 +230,7 @@ func (k *keyed) idle(ctx actor.Context, msg idleCheck) {
 	c.gen++
 	// A key's subscriber is stopped only with nothing queued or in a handler: stopping it while its
 	// user actor still has an event in its mailbox would drop that event.
-	if quiet := time.Since(c.last); quiet < k.spec.IdleAfter || c.q.unfinished() > 0 {
+	if quiet := k.env.now().Sub(c.last); quiet < k.spec.IdleAfter || c.q.unfinished() > 0 {
 		c.timer = k.env.after(k.spec.IdleAfter-quiet+time.Millisecond, ctx.Self(), idleCheck{key: msg.key, gen: c.gen})
 		return
 	}
@@ -259,7 +259,7 @@ func pushTo(ctx actor.Context, env *Env, pid *actor.PID, q *queue, it item) {
 	}
 	if droppedNew || droppedOld {
 		env.Stats.Dropped.Add(1)
-		q.counts.logDrops(env.Log, q.policy, time.Now())
+		q.counts.logDrops(env.Log, q.policy, env.now())
 	}
 	if !droppedNew {
 		env.Stats.Dispatched.Add(1)

@@ -11,20 +11,18 @@ import (
 	"github.com/switchboard-go/switchboard/supervisor"
 )
 
-// LinkSpec is a link the supervisor can run.
+// LinkSpec is a link the supervisor can run: SocketModeSpec or RTMSpec.
 type LinkSpec interface {
 	// LinkOf names the link.
 	LinkOf() messages.Link
 	// Props returns the connection actor's Props, sharing state across incarnations.
 	Props(env *Env, state *LinkState) *actor.Props
-}
-
-// LinkOf names the link.
-func (s SocketModeSpec) LinkOf() messages.Link { return s.Link }
-
-// Props returns the connection actor's Props.
-func (s SocketModeSpec) Props(env *Env, state *LinkState) *actor.Props {
-	return SocketModeProps(env, s, state)
+	// NoRestart reports whether a failed session stops the link instead of restarting it.
+	NoRestart() bool
+	// RetireGrace is how long an old connection lives on once its replacement said hello.
+	RetireGrace() time.Duration
+	// HasAcks reports whether the link's connections have acks to flush at stop (Drain).
+	HasAcks() bool
 }
 
 // AddLink asks the supervisor to start a link; the answer is an error or nil.
@@ -92,7 +90,7 @@ func (s *linkSupervisor) Receive(ctx actor.Context) {
 	case ListConnections:
 		pids := make([]*actor.PID, 0, len(s.byPID))
 		for id, e := range s.byPID {
-			if _, ok := e.spec.(SocketModeSpec); ok {
+			if e.spec.HasAcks() {
 				pids = append(pids, actor.NewPID(ctx.Self().Address, id))
 			}
 		}
@@ -154,7 +152,7 @@ func (s *linkSupervisor) refresh(ctx actor.Context, msg RefreshRequested) {
 	if s.appSockets(msg.Link.App) < MaxAppConnections {
 		recent := s.noteClean(e)
 		if d := s.policy.CleanDelay(recent); d > 0 {
-			s.env.Log.WithFields(logrus.Fields{"conn": msg.Link.Name, "reason": msg.Reason, "recent": recent, "delay": d}).
+			linkLog(s.env, msg.Link).WithFields(logrus.Fields{"reason": msg.Reason, "recent": recent, "delay": d.String()}).
 				Warn("refreshes repeat, replacement waits")
 			e.state.delayNext(d)
 		}
@@ -177,15 +175,8 @@ func (s *linkSupervisor) linkUp(ctx actor.Context, msg LinkUp) {
 	e.pid, e.replacement = e.replacement, nil
 	if old != nil {
 		e.retiring[old.Id] = true
-		s.env.after(retireGrace(e.spec), ctx.Self(), retire{pid: old})
+		s.env.after(e.spec.RetireGrace(), ctx.Self(), retire{pid: old})
 	}
-}
-
-func retireGrace(spec LinkSpec) time.Duration {
-	if sm, ok := spec.(SocketModeSpec); ok && sm.ResponseDeadline > 0 {
-		return sm.ResponseDeadline + 100*time.Millisecond
-	}
-	return time.Second
 }
 
 func (s *linkSupervisor) appSockets(app string) int {
@@ -208,7 +199,7 @@ func (s *linkSupervisor) appSockets(app string) int {
 // noteClean records a clean reconnect of e now and returns how many came before it within the
 // policy's CleanWindow.
 func (s *linkSupervisor) noteClean(e *linkEntry) int {
-	now := time.Now()
+	now := s.env.now()
 	i := 0
 	for i < len(e.cleans) && now.Sub(e.cleans[i]) >= s.policy.CleanWindow {
 		i++
@@ -272,12 +263,12 @@ func (s *linkSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superviso
 	}
 	d := s.policy.Decide(err, h)
 	s.env.publish(messages.Disconnected{Link: link, Session: e.state.Status().Session, Reason: err})
-	log := s.env.Log.WithField("conn", link.Name).WithError(err)
+	log := linkLog(s.env, link).WithField("session", e.state.Status().Session).WithError(err)
 	if d.CappedRetryAfter > 0 {
-		log.WithFields(logrus.Fields{"retry_after": d.CappedRetryAfter, "cap": s.policy.MaxRetryAfter}).Warn("retry-after capped")
+		log.WithFields(logrus.Fields{"retry_after": d.CappedRetryAfter.String(), "cap": s.policy.MaxRetryAfter.String()}).Warn("retry-after capped")
 	}
 	if d.Verdict == messages.RetryNow && d.Delay > 0 {
-		log.WithFields(logrus.Fields{"recent": h.Clean, "delay": d.Delay}).Warn("clean reconnects repeat, backing off")
+		log.WithFields(logrus.Fields{"recent": h.Clean, "delay": d.Delay.String()}).Warn("clean reconnects repeat, backing off")
 	}
 	if d.Verdict == messages.Stop {
 		log.WithField("advice", d.Advice).Error("link stopped for good")
@@ -286,7 +277,7 @@ func (s *linkSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superviso
 		s.stopChild(sup, e, child)
 		return
 	}
-	if nr, ok := e.spec.(interface{ NoRestart() bool }); ok && nr.NoRestart() {
+	if e.spec.NoRestart() {
 		log.Warn("link stopped: reconnecting is off")
 		e.state.end(StateStopped, err)
 		s.env.publish(messages.Fatal{Link: link, Error: err, Advice: "reconnecting is off for this link: remove it (RemoveWorkspace) and add it again to reconnect"})
@@ -295,4 +286,16 @@ func (s *linkSupervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Superviso
 	}
 	e.state.retry(err, d.Attempt, d.Delay)
 	sup.RestartChildren(child)
+}
+
+// linkLog is the runtime's log with a link's fields: app (Socket Mode) or team (RTM), and link.
+func linkLog(env *Env, link messages.Link) *logrus.Entry {
+	f := logrus.Fields{"link": link.Name}
+	if link.App != "" {
+		f["app"] = link.App
+	}
+	if link.Team != "" {
+		f["team"] = link.Team
+	}
+	return env.Log.WithFields(f)
 }

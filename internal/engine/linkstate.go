@@ -45,6 +45,7 @@ type LinkState struct {
 	cause        error // the failure the next incarnation reconnects after; consumed by begin
 	nextDelay    time.Duration
 	nextAttempt  int
+	clock        Clock // the runtime's, set by its connection before the first session; nil: the wall clock
 }
 
 // NewLinkState returns the state of a link that has not connected yet.
@@ -64,6 +65,21 @@ func (s *LinkState) Status() Status {
 	return st
 }
 
+// setClock makes the state read c.
+func (s *LinkState) setClock(c Clock) {
+	s.mu.Lock()
+	s.clock = c
+	s.mu.Unlock()
+}
+
+// now is the clock's time; s.mu is held.
+func (s *LinkState) now() time.Time {
+	if s.clock == nil {
+		return time.Now()
+	}
+	return s.clock.Now()
+}
+
 // begin records a new session and returns the delay its predecessor's failure (or a refresh)
 // asked for, the attempt number, the cause, and whether this is the link's first session.
 func (s *LinkState) begin(gen uint64) (delay time.Duration, attempt int, cause error, first bool) {
@@ -71,7 +87,7 @@ func (s *LinkState) begin(gen uint64) (delay time.Duration, attempt int, cause e
 	defer s.mu.Unlock()
 	delay, attempt, cause, first = s.nextDelay, s.nextAttempt, s.cause, s.session == 0
 	s.nextDelay, s.cause = 0, nil
-	s.session, s.sessionStart, s.connectedAt = gen, time.Now(), time.Time{}
+	s.session, s.sessionStart, s.connectedAt = gen, s.now(), time.Time{}
 	if cause != nil {
 		s.state = StateReconnecting
 	} else {
@@ -88,7 +104,7 @@ func (s *LinkState) dialing() {
 
 func (s *LinkState) connected() {
 	s.mu.Lock()
-	s.state, s.connectedAt = StateConnected, time.Now()
+	s.state, s.connectedAt = StateConnected, s.now()
 	s.mu.Unlock()
 }
 
@@ -98,7 +114,7 @@ func (s *LinkState) failed() (failures int, connectedFor time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.connectedAt.IsZero() {
-		connectedFor = time.Since(s.connectedAt)
+		connectedFor = s.now().Sub(s.connectedAt)
 	}
 	return s.failures, connectedFor
 }

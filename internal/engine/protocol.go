@@ -13,12 +13,36 @@ import (
 // carries the Session it belongs to, so a late message of an ended session is dropped.
 
 // SocketOpened tells a connection that its session's socket is dialed and attached.
-type SocketOpened struct{ Session uint64 }
+type SocketOpened struct {
+	Session uint64
+	Body    []byte // the Web API answer that gave the socket URL, when the transport keeps it (RTM)
+}
 
 // OpenFailed tells a connection that opening its session failed.
 type OpenFailed struct {
 	Session uint64
 	Err     error
+}
+
+// frameKind is what a frame is to the connection, decided once by the reader's decode func.
+type frameKind uint8
+
+const (
+	frameUnknown    frameKind = iota // a type the runtime does not know: counted and logged
+	frameHello                       // the session is up
+	frameEvent                       // a Socket Mode envelope or an RTM event: to the dispatcher
+	frameDisconnect                  // Socket Mode: the server asks the client to go (with a reason)
+	frameGoodbye                     // RTM: the server is about to close the socket
+	frameError                       // RTM: an error frame; the session ends
+	frameReply                       // RTM: reply_to a frame the writer sent
+	framePong                        // RTM: the answer to the pinger's JSON ping
+	frameIgnored                     // RTM: reconnect_url, read and dropped
+)
+
+// frameMsg is a decoded frame on its way from the reader to the connection.
+type frameMsg interface {
+	sessionOf() uint64
+	kindOf() frameKind
 }
 
 // FrameRead carries one decoded Socket Mode frame from the reader to its connection.
@@ -27,7 +51,11 @@ type FrameRead struct {
 	Frame    wire.SocketFrame
 	Route    wire.Route
 	Received time.Time
+	kind     frameKind
 }
+
+func (f FrameRead) sessionOf() uint64 { return f.Session }
+func (f FrameRead) kindOf() frameKind { return f.kind }
 
 // RTMFrameRead carries one RTM frame from the reader to its connection.
 type RTMFrameRead struct {
@@ -35,7 +63,11 @@ type RTMFrameRead struct {
 	Frame    wire.RTMFrame
 	Raw      []byte
 	Received time.Time
+	kind     frameKind
 }
+
+func (f RTMFrameRead) sessionOf() uint64 { return f.Session }
+func (f RTMFrameRead) kindOf() frameKind { return f.kind }
 
 // ReadFailed tells a connection that its socket read failed (the session is over).
 type ReadFailed struct {
@@ -49,10 +81,12 @@ type WriteFailed struct {
 	Err     error
 }
 
-// LinkStale tells a connection that no traffic arrived within the stale window.
+// LinkStale tells a connection that no traffic arrived within the stale window, or (NoPong) that
+// the pong of an RTM ping did not come in time.
 type LinkStale struct {
 	Session uint64
 	Silent  time.Duration
+	NoPong  bool
 }
 
 // SendAck asks a Socket Mode writer to ack an envelope, with an optional JSON payload.

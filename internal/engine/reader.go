@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
+	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-go/switchboard/internal/wire"
 	"github.com/switchboard-go/switchboard/messages"
@@ -24,15 +25,16 @@ type reader struct {
 	sess   *session
 	parent *actor.PID
 	decode decodeFunc
+	log    *logrus.Entry // the connection's: app or team, link, session
 }
 
 // decodeFunc decodes one frame into the message for the connection; event says whether the frame
 // carries an event for the dispatcher (and so waits at the flow gate).
 type decodeFunc func(data []byte, now time.Time) (msg any, event bool, err error)
 
-func readerProps(env *Env, sess *session, parent *actor.PID, decode decodeFunc) *actor.Props {
+func readerProps(env *Env, sess *session, parent *actor.PID, decode decodeFunc, log *logrus.Entry) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &reader{env: env, sess: sess, parent: parent, decode: decode}
+		return &reader{env: env, sess: sess, parent: parent, decode: decode, log: log}
 	})
 }
 
@@ -57,7 +59,7 @@ func (r *reader) start() {
 		return err
 	})
 	ws.SetPongHandler(func(string) error { sess.touch(); return nil })
-	log := env.Log
+	log := r.log
 	env.Go(func() { // owner: reader. Ends when the session closes the socket; Env.WG waits.
 		for {
 			mt, data, err := ws.ReadMessage()
@@ -65,17 +67,17 @@ func (r *reader) start() {
 				env.send(parent, ReadFailed{Session: sess.gen, Err: &messages.SocketError{Op: "read", Err: err}})
 				return
 			}
-			now := time.Now()
+			now := sess.now()
 			sess.touch()
 			if mt != websocket.TextMessage {
 				env.Stats.Malformed.Add(1)
-				log.WithField("session", sess.gen).Warn("binary frame ignored")
+				log.Warn("binary frame ignored")
 				continue
 			}
 			msg, event, err := decode(data, now)
 			if err != nil {
 				env.Stats.Malformed.Add(1)
-				log.WithError(err).WithField("session", sess.gen).WithField("bytes", len(data)).Warn("malformed frame skipped")
+				log.WithError(err).WithField("bytes", len(data)).Warn("malformed frame skipped")
 				continue
 			}
 			if sess.acquire() != nil {
@@ -101,14 +103,24 @@ func decodeSocketMode(gen uint64) decodeFunc {
 		if err != nil {
 			return nil, false, err
 		}
-		m := FrameRead{Session: gen, Frame: f, Received: now}
-		switch f.Type {
-		case "events_api", "slash_commands", "interactive":
-			if m.Route, err = wire.RouteSocketPayload(f.Type, f.Payload); err != nil {
-				return nil, false, err
-			}
+		m := FrameRead{Session: gen, Frame: f, Received: now, kind: socketModeKind(f.Type)}
+		if m.kind == frameEvent {
+			m.Route = f.Route // decoded in the same pass as the frame
 			return m, true, nil
 		}
 		return m, false, nil
 	}
+}
+
+// socketModeKind is the kind of a Socket Mode frame type.
+func socketModeKind(typ string) frameKind {
+	switch typ {
+	case "events_api", "slash_commands", "interactive":
+		return frameEvent
+	case "hello":
+		return frameHello
+	case "disconnect":
+		return frameDisconnect
+	}
+	return frameUnknown
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -16,7 +15,9 @@ import (
 	"github.com/switchboard-go/switchboard/messages"
 )
 
-// RTMSpec describes one RTM workspace link: one bot (or user) token, one socket.
+// RTMSpec describes one RTM workspace link: one bot (or user) token, one socket. It is the RTM
+// transport of the connection actor (connection.go): rtm.connect or rtm.start, JSON pings, the
+// rate-limited writer (rtm_writer.go), goodbye and error frames that end the session.
 type RTMSpec struct {
 	Link  messages.Link // Transport RTM, Team and Name the team ID
 	Token string        // xoxb- (classic app) or xoxp-
@@ -83,172 +84,83 @@ func (r *RTMRoute) down() {
 	r.writer, r.done = nil, nil
 }
 
-// rtm is the connection actor of one RTM workspace. Its life is one session: rtm.connect (or
-// rtm.start) in a goroutine, dial, then reader, writer and pinger as children; hello makes it
-// Connected. It ends by panicking with what ended it: goodbye (reconnect at once), an error frame,
-// a failed read or write, a stale link, a refused connect.
-type rtm struct {
-	env   *Env
-	spec  RTMSpec
-	state *LinkState // survives restarts
-	log   *logrus.Entry
-
-	sess    *session
-	body    []byte // the rtm.connect/rtm.start answer, until hello publishes it
-	writer  *actor.PID
-	pinger  *actor.PID
-	timer   *time.Timer // dial delay, then hello timeout
-	attempt int
-	helloed bool
-	ending  bool
-}
-
-// rtmOpened tells the connection that its socket is dialed; body is the Web API answer.
-type rtmOpened struct {
-	session uint64
-	body    []byte
-}
-
 // RTMProps returns the Props of an RTM connection actor.
 func RTMProps(env *Env, spec RTMSpec, state *LinkState) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor {
-		return &rtm{env: env, spec: spec, state: state}
-	}, actor.WithSupervisor(escalateAll))
+	return connectionProps(env, spec, state)
 }
 
-func (c *rtm) Receive(ctx actor.Context) {
-	if d, ok := ctx.Message().(Drain); ok {
-		// RTM has no acks to flush; sends still waiting are answered when the writer stops.
-		d.Reply.Answer(Drained{})
-		return
-	}
-	if c.ending {
-		return // the session is over; panicking now would restart a stopping connection
-	}
-	switch msg := ctx.Message().(type) {
-	case *actor.Started:
-		c.start(ctx)
-	case dialNow:
-		if msg.session == c.sess.gen {
-			c.dial(ctx)
-		}
-	case rtmOpened:
-		if msg.session == c.sess.gen {
-			c.opened(ctx, msg.body)
-		}
-	case OpenFailed:
-		c.fail(msg.Session, msg.Err)
-	case RTMFrameRead:
-		if msg.Session == c.sess.gen {
-			c.frame(ctx, msg)
-		}
-	case ReadFailed:
-		c.fail(msg.Session, msg.Err)
-	case WriteFailed:
-		c.fail(msg.Session, msg.Err)
-	case LinkStale:
-		c.fail(msg.Session, fmt.Errorf("%w: no pong, silent for %v", messages.ErrStale, msg.Silent.Round(time.Millisecond)))
-	case helloTimeout:
-		if msg.session == c.sess.gen && !c.helloed {
-			panic(messages.ErrHelloTimeout)
-		}
-	case Reconnect:
-		panic(messages.ErrGoodbye)
-	case *actor.Restarting, *actor.Stopping:
-		c.end()
-	}
+// RetireGrace is how long an old connection lives on once its replacement said hello.
+func (s RTMSpec) RetireGrace() time.Duration { return time.Second }
+
+// HasAcks is false: RTM has no acks to flush at stop; sends still waiting are answered when the
+// writer stops.
+func (s RTMSpec) HasAcks() bool { return false }
+
+func (s RTMSpec) logFields() logrus.Fields {
+	return logrus.Fields{"team": s.Link.Team, "link": s.Link.Name}
 }
 
-func (c *rtm) start(ctx actor.Context) {
-	var delay time.Duration
-	c.sess, c.log, c.attempt, delay = beginSession(c.env, c.state, c.spec.Link,
-		logrus.Fields{"team": c.spec.Link.Team, "conn": c.spec.Link.Name})
-	if delay > 0 {
-		c.timer = c.env.after(delay, ctx.Self(), dialNow{session: c.sess.gen})
-		return
-	}
-	c.dial(ctx)
+func (s RTMSpec) helloTimeout() time.Duration { return s.HelloTimeout }
+
+func (s RTMSpec) open(ctx context.Context, _ *Env) (string, []byte, error) {
+	return openRTMURL(ctx, s)
 }
 
-// dial calls rtm.connect (or rtm.start) and dials the socket in a goroutine the session owns.
-func (c *rtm) dial(ctx actor.Context) {
-	c.state.dialing()
-	c.env.publish(messages.Connecting{Link: c.spec.Link, Session: c.sess.gen, Attempt: c.attempt})
-	gen, spec := c.sess.gen, c.spec
-	dialSession(c.env, c.sess, ctx.Self(), spec.Dialer, spec.Headers,
-		func(ctx context.Context) (string, []byte, error) { return openRTMURL(ctx, spec) },
-		func(body []byte) any { return rtmOpened{session: gen, body: body} })
+func (s RTMSpec) dialer(*Env) (*websocket.Dialer, http.Header) { return s.Dialer, s.Headers }
+
+func (s RTMSpec) decode(gen uint64) decodeFunc { return decodeRTM(gen) }
+
+func (s RTMSpec) writerProps(c *connection, self *actor.PID) *actor.Props {
+	return rtmWriterProps(c.env, c.sess, c.log, self, s.Writer)
 }
 
-func (c *rtm) opened(ctx actor.Context, body []byte) {
-	self := ctx.Self()
-	c.body = body
-	c.writer = ctx.Spawn(rtmWriterProps(c.env, c.sess, self, c.spec.Writer))
-	ctx.Spawn(readerProps(c.env, c.sess, self, decodeRTM(c.sess.gen)))
-	c.pinger = ctx.Spawn(rtmPingerProps(c.env, c.sess, self, c.writer, c.spec.PingInterval, c.spec.PongTimeout))
-	c.timer = c.env.after(c.spec.HelloTimeout, self, helloTimeout{session: c.sess.gen})
+func (s RTMSpec) probe() probe {
+	return &jsonProbe{interval: s.PingInterval, pongTimeout: s.PongTimeout}
 }
 
-func (c *rtm) frame(ctx actor.Context, msg RTMFrameRead) {
-	f := msg.Frame
-	if !isRTMEvent(f) {
-		c.sess.release() // an event's credit comes back once it is placed
-	}
-	if f.ReplyTo != nil {
-		if f.Type == "pong" {
-			ctx.Send(c.pinger, rtmPong{session: c.sess.gen})
-		} else if f.Type == "" {
-			ctx.Send(c.writer, rtmReplied{frame: f})
-		}
-		return
-	}
-	switch f.Type {
-	case "hello":
-		c.hello(ctx, msg.Received)
-	case "goodbye":
+// connected publishes the session's writer for sends before Connected goes out.
+func (s RTMSpec) connected(c *connection, _ frameMsg) int {
+	s.Route.up(c.writer)
+	return 1
+}
+
+// up hands the rtm.connect (or rtm.start) answer to subscribers as the session's first event; it
+// is not kept.
+func (s RTMSpec) up(c *connection, f frameMsg) {
+	ev := messages.NewEvent(&source{clients: s.Client}, &messages.Event{Link: s.Link, Session: c.sess.gen,
+		Kind: messages.KindRTM, Type: "open", Team: s.Link.Team, Received: f.(RTMFrameRead).Received, Raw: c.body})
+	c.body = nil
+	c.env.send(c.env.Dispatcher, Dispatch{Event: ev})
+}
+
+func (s RTMSpec) control(c *connection, ctx actor.Context, m frameMsg) {
+	f := m.(RTMFrameRead).Frame
+	switch m.kindOf() {
+	case framePong:
+		ctx.Send(c.pinger, pongRead{session: c.sess.gen})
+	case frameReply:
+		ctx.Send(c.writer, rtmReplied{frame: f})
+	case frameGoodbye:
 		c.log.Info("server said goodbye")
 		panic(messages.ErrGoodbye)
-	case "error":
+	case frameError:
 		e := &messages.RTMReplyError{}
 		if f.Error != nil {
 			e.Code, e.Msg = f.Error.Code, f.Error.Msg
 		}
 		panic(e)
-	case "reconnect_url":
-		// Experimental and unsupported by Slack: every reconnect calls rtm.connect again.
-	case "pong":
-		ctx.Send(c.pinger, rtmPong{session: c.sess.gen})
-	default:
-		c.event(msg)
+	case frameIgnored:
+		// reconnect_url: experimental and unsupported by Slack; every reconnect calls rtm.connect again.
 	}
 }
 
-func (c *rtm) hello(ctx actor.Context, received time.Time) {
-	if c.helloed {
-		return
-	}
-	c.helloed = true
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	c.state.connected()
-	c.spec.Route.up(c.writer)
-	c.log.Info("connected")
-	c.env.publish(messages.Connected{Link: c.spec.Link, Session: c.sess.gen, Attempt: c.attempt, NumConnections: 1})
-	ctx.Send(ctx.Parent(), LinkUp{Link: c.spec.Link, PID: ctx.Self()})
-	// The initial state goes to subscribers as the session's first event, not kept here.
-	ev := messages.NewEvent(&source{clients: c.spec.Client}, &messages.Event{Link: c.spec.Link, Session: c.sess.gen,
-		Kind: messages.KindRTM, Type: "open", Team: c.spec.Link.Team, Received: received, Raw: c.body})
-	c.body = nil
-	c.env.send(c.env.Dispatcher, Dispatch{Event: ev})
-}
-
-// event hands an RTM event to the dispatcher.
-func (c *rtm) event(msg RTMFrameRead) {
+// event hands an RTM event to the dispatcher; its credit comes back once it is placed.
+func (s RTMSpec) event(c *connection, m frameMsg) {
+	msg := m.(RTMFrameRead)
 	f := msg.Frame
 	c.env.Stats.EventsIn.Add(1)
-	ev := messages.NewEvent(&source{clients: c.spec.Client}, &messages.Event{
-		Link: c.spec.Link, Session: c.sess.gen, Kind: messages.KindRTM, Type: f.Type, Team: c.spec.Link.Team,
+	ev := messages.NewEvent(&source{clients: s.Client}, &messages.Event{
+		Link: s.Link, Session: c.sess.gen, Kind: messages.KindRTM, Type: f.Type, Team: s.Link.Team,
 		Channel: string(f.Channel), User: string(f.User), ThreadTS: f.Thread, Received: msg.Received, Raw: msg.Raw,
 	})
 	if ev.Channel == "" && len(f.Item) > 0 {
@@ -262,25 +174,14 @@ func (c *rtm) event(msg RTMFrameRead) {
 	c.env.send(c.env.Dispatcher, Dispatch{Event: ev, Placement: NewPlacement(c.sess.release)})
 }
 
-// fail ends the session with err if it belongs to the current session.
-func (c *rtm) fail(gen uint64, err error) {
-	if gen == c.sess.gen {
-		panic(err)
+// down takes the session's writer off the route.
+func (s RTMSpec) down(c *connection) {
+	if c.helloed {
+		s.Route.down()
 	}
 }
 
-func (c *rtm) end() {
-	c.ending = true
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	if c.helloed {
-		c.spec.Route.down()
-	}
-	if c.sess != nil {
-		c.sess.close()
-	}
-}
+func (s RTMSpec) closeFrame() bool { return false }
 
 // decodeRTM decodes an RTM frame's routing fields, keeping the frame raw.
 func decodeRTM(gen uint64) decodeFunc {
@@ -289,18 +190,34 @@ func decodeRTM(gen uint64) decodeFunc {
 		if err != nil {
 			return nil, false, err
 		}
-		return RTMFrameRead{Session: gen, Frame: f, Raw: data, Received: now}, isRTMEvent(f), nil
+		k := rtmKind(f)
+		return RTMFrameRead{Session: gen, Frame: f, Raw: data, Received: now, kind: k}, k == frameEvent, nil
 	}
 }
 
-// isRTMEvent reports whether an RTM frame goes to the dispatcher (see rtm.frame).
-func isRTMEvent(f wire.RTMFrame) bool {
+// rtmKind is the kind of an RTM frame: a reply_to is a reply (or the pong of a JSON ping), any
+// type the runtime does not act on is an event.
+func rtmKind(f wire.RTMFrame) frameKind {
 	if f.ReplyTo != nil {
-		return false
+		switch f.Type {
+		case "pong":
+			return framePong
+		case "":
+			return frameReply
+		}
+		return frameIgnored
 	}
 	switch f.Type {
-	case "hello", "goodbye", "error", "reconnect_url", "pong":
-		return false
+	case "hello":
+		return frameHello
+	case "goodbye":
+		return frameGoodbye
+	case "error":
+		return frameError
+	case "reconnect_url":
+		return frameIgnored
+	case "pong":
+		return framePong
 	}
-	return true
+	return frameEvent
 }

@@ -65,6 +65,7 @@ type rtmWriter struct {
 	env    *Env
 	sess   *session
 	parent *actor.PID
+	log    *logrus.Entry // the connection's: team, link, session
 	cfg    RTMWriterConfig
 
 	q       chan rtmOut   // to the write goroutine
@@ -74,7 +75,7 @@ type rtmWriter struct {
 	waiting []rtmOut                  // held back by the rate
 	tokens  float64
 	last    time.Time
-	timer   *time.Timer
+	timer   Timer
 	stopped bool
 	failed  bool
 }
@@ -95,9 +96,9 @@ type rtmReplied struct{ frame wire.RTMFrame }
 // rtmRefill tells the writer that its bucket has a token again.
 type rtmRefill struct{ session uint64 }
 
-func rtmWriterProps(env *Env, sess *session, parent *actor.PID, cfg RTMWriterConfig) *actor.Props {
+func rtmWriterProps(env *Env, sess *session, log *logrus.Entry, parent *actor.PID, cfg RTMWriterConfig) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &rtmWriter{env: env, sess: sess, parent: parent, cfg: cfg.withDefaults()}
+		return &rtmWriter{env: env, sess: sess, parent: parent, log: log, cfg: cfg.withDefaults()}
 	})
 }
 
@@ -126,7 +127,7 @@ func (w *rtmWriter) Receive(ctx actor.Context) {
 
 func (w *rtmWriter) start() {
 	w.pending = map[int64]chan<- RTMReply{}
-	w.tokens, w.last = float64(w.cfg.Burst), time.Now()
+	w.tokens, w.last = float64(w.cfg.Burst), w.env.now()
 	w.q = make(chan rtmOut, w.cfg.Burst+4)
 	w.quit = make(chan struct{})
 	q, quit, sess, env, parent := w.q, w.quit, w.sess, w.env, w.parent
@@ -241,7 +242,7 @@ func rtmFrame(id int64, msg RTMSend) ([]byte, error) {
 // drain hands waiting frames to the socket while the bucket has tokens, and arms the refill timer
 // when frames are left.
 func (w *rtmWriter) drain(ctx actor.Context) {
-	now := time.Now()
+	now := w.env.now()
 	w.tokens = min(float64(w.cfg.Burst), w.tokens+float64(now.Sub(w.last))/float64(w.cfg.Refill))
 	w.last = now
 	for len(w.waiting) > 0 && w.tokens >= 1 && !w.failed {
@@ -296,7 +297,7 @@ func (w *rtmWriter) replied(ctx actor.Context, f wire.RTMFrame) {
 	sender, ok := w.pending[id]
 	if !ok {
 		if f.OK != nil && !*f.OK && f.Error != nil {
-			w.env.Log.WithFields(logrus.Fields{"session": w.sess.gen, "reply_to": id, "code": f.Error.Code}).
+			w.log.WithFields(logrus.Fields{"reply_to": id, "code": f.Error.Code}).
 				Warn("rtm frame refused after its send was answered")
 		}
 		return
@@ -311,7 +312,7 @@ func (w *rtmWriter) replied(ctx actor.Context, f wire.RTMFrame) {
 		e.Code, e.Msg = f.Error.Code, f.Error.Msg
 	}
 	if e.Code == -1 { // Slack counts on us to slow down: spend the bucket
-		w.tokens, w.last = 0, time.Now()
+		w.tokens, w.last = 0, w.env.now()
 	}
 	answer(sender, RTMReply{ID: id, Err: e})
 }
@@ -322,9 +323,7 @@ func (w *rtmWriter) stop(ctx actor.Context) {
 		return
 	}
 	w.stopped = true
-	if w.timer != nil {
-		w.timer.Stop()
-	}
+	stopTimer(w.timer)
 	if w.quit != nil {
 		close(w.quit)
 	}

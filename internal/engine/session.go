@@ -19,7 +19,9 @@ type session struct {
 	mu          sync.Mutex
 	ws          *websocket.Conn
 	closed      bool
-	lastInbound atomic.Int64 // unix nanoseconds
+	lastInbound atomic.Int64 // unix nanoseconds, on clock
+	// clock is the runtime's (useClock); until set, the wall clock.
+	clock atomic.Pointer[Clock]
 	// credits bound the frames of this session between its reader and the subscription queues
 	// (for Socket Mode envelopes, until their ack leaves the writer's queue): the reader takes one
 	// per frame, and waits when none is left.
@@ -114,7 +116,20 @@ func (s *session) closeGracefully() {
 	s.close()
 }
 
-func (s *session) touch() { s.lastInbound.Store(time.Now().UnixNano()) }
+// useClock makes the session read c from now on; the silence clock starts again.
+func (s *session) useClock(c Clock) {
+	s.clock.Store(&c)
+	s.touch()
+}
+
+func (s *session) now() time.Time {
+	if c := s.clock.Load(); c != nil {
+		return (*c).Now()
+	}
+	return time.Now()
+}
+
+func (s *session) touch() { s.lastInbound.Store(s.now().UnixNano()) }
 
 // silentFor returns how long nothing arrived; zero while the reader is paused by flow control.
 func (s *session) silentFor(now time.Time) time.Duration {

@@ -3,15 +3,19 @@ package engine
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gorilla/websocket"
 	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-go/switchboard/messages"
 )
 
-// SocketModeSpec describes one Socket Mode app connection.
+// SocketModeSpec describes one Socket Mode app connection. It is the Socket Mode transport of the
+// connection actor (connection.go): apps.connections.open, WebSocket pings, envelopes acked by
+// the writer (writer.go), disconnect frames that refresh or end the session.
 type SocketModeSpec struct {
 	Link     messages.Link
 	AppToken string
@@ -29,164 +33,80 @@ type SocketModeSpec struct {
 	AckAfterHandlers bool
 }
 
-// socketMode is the connection actor of one Socket Mode app connection. Its life is one session;
-// it ends by panicking with what ended it.
-type socketMode struct {
-	env   *Env
-	spec  SocketModeSpec
-	state *LinkState // survives restarts
-	log   *logrus.Entry
-
-	sess      *session
-	writer    *actor.PID
-	timer     *time.Timer // dial delay, then hello timeout
-	attempt   int         // retries since the last healthy session
-	helloed   bool
-	refreshed bool // the server asked for a refresh: its closing the socket is a clean goodbye
-	ending    bool // Restarting or Stopping came: late messages of the session are ignored
-	draining  bool // Drain came: envelopes are no longer dispatched (nor acked; Slack redelivers them)
-}
-
-type dialNow struct{ session uint64 }
-type helloTimeout struct{ session uint64 }
-
 // SocketModeProps returns the Props of a Socket Mode connection actor.
 func SocketModeProps(env *Env, spec SocketModeSpec, state *LinkState) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor {
-		return &socketMode{env: env, spec: spec, state: state}
-	}, actor.WithSupervisor(escalateAll))
+	return connectionProps(env, spec, state)
 }
 
-func (c *socketMode) Receive(ctx actor.Context) {
-	if c.ending {
-		// The session is over: nothing is left to flush, and panicking now would restart a
-		// stopping connection.
-		if d, ok := ctx.Message().(Drain); ok {
-			d.Reply.Answer(Drained{})
-		}
-		return
+// LinkOf names the link.
+func (s SocketModeSpec) LinkOf() messages.Link { return s.Link }
+
+// Props returns the connection actor's Props.
+func (s SocketModeSpec) Props(env *Env, state *LinkState) *actor.Props {
+	return SocketModeProps(env, s, state)
+}
+
+// NoRestart is false: a Socket Mode link always reconnects unless the failure is fatal.
+func (s SocketModeSpec) NoRestart() bool { return false }
+
+// RetireGrace is how long a refreshed connection lives on once its replacement said hello: the
+// response deadline plus 100ms, so acks of events still being handled go out.
+func (s SocketModeSpec) RetireGrace() time.Duration {
+	if s.ResponseDeadline > 0 {
+		return s.ResponseDeadline + 100*time.Millisecond
 	}
-	switch msg := ctx.Message().(type) {
-	case *actor.Started:
-		c.start(ctx)
-	case dialNow:
-		if msg.session == c.sess.gen {
-			c.dial(ctx)
-		}
-	case SocketOpened:
-		if msg.Session == c.sess.gen {
-			c.opened(ctx)
-		}
-	case OpenFailed:
-		c.fail(msg.Session, msg.Err)
-	case FrameRead:
-		if msg.Session == c.sess.gen {
-			c.frame(ctx, msg)
-		}
-	case ReadFailed:
-		if msg.Session == c.sess.gen && c.refreshed {
-			panic(fmt.Errorf("%w: %v", messages.ErrGoodbye, msg.Err))
-		}
-		c.fail(msg.Session, msg.Err)
-	case WriteFailed:
-		c.fail(msg.Session, msg.Err)
-	case LinkStale:
-		c.fail(msg.Session, fmt.Errorf("%w for %v", messages.ErrStale, msg.Silent.Round(time.Millisecond)))
-	case helloTimeout:
-		if msg.session == c.sess.gen && !c.helloed {
-			panic(messages.ErrHelloTimeout)
-		}
-	case Reconnect:
-		panic(messages.ErrGoodbye)
-	case Drain:
-		c.draining = true
-		if c.writer == nil {
-			msg.Reply.Answer(Drained{})
-			return
-		}
-		ctx.Send(c.writer, msg)
-	case *actor.Restarting:
-		c.end(false)
-	case *actor.Stopping:
-		c.end(true)
-	}
+	return time.Second
 }
 
-func (c *socketMode) start(ctx actor.Context) {
-	var delay time.Duration
-	c.sess, c.log, c.attempt, delay = beginSession(c.env, c.state, c.spec.Link,
-		logrus.Fields{"app": c.spec.Link.App, "conn": c.spec.Link.Name})
-	if delay > 0 {
-		c.timer = c.env.after(delay, ctx.Self(), dialNow{session: c.sess.gen})
-		return
-	}
-	c.dial(ctx)
+// HasAcks is true: a Socket Mode connection has acks to flush when the runtime stops.
+func (s SocketModeSpec) HasAcks() bool { return true }
+
+func (s SocketModeSpec) logFields() logrus.Fields {
+	return logrus.Fields{"app": s.Link.App, "link": s.Link.Name}
 }
 
-// dial opens the socket URL and dials it in a goroutine the session owns.
-func (c *socketMode) dial(ctx actor.Context) {
-	c.state.dialing()
-	c.env.publish(messages.Connecting{Link: c.spec.Link, Session: c.sess.gen, Attempt: c.attempt})
-	env, gen, token := c.env, c.sess.gen, c.spec.AppToken
-	dialSession(env, c.sess, ctx.Self(), env.Dialer, nil,
-		func(ctx context.Context) (string, []byte, error) {
-			url, err := openSocketModeURL(ctx, env, token)
-			return url, nil, err
-		},
-		func([]byte) any { return SocketOpened{Session: gen} })
+func (s SocketModeSpec) helloTimeout() time.Duration { return s.HelloTimeout }
+
+func (s SocketModeSpec) open(ctx context.Context, env *Env) (string, []byte, error) {
+	url, err := openSocketModeURL(ctx, env, s.AppToken)
+	return url, nil, err
 }
 
-func (c *socketMode) opened(ctx actor.Context) {
-	self := ctx.Self()
-	c.writer = ctx.Spawn(writerProps(c.env, c.sess, self))
-	ctx.Spawn(readerProps(c.env, c.sess, self, decodeSocketMode(c.sess.gen)))
-	ctx.Spawn(pingerProps(c.env, c.sess, self, c.writer, c.spec.PingInterval, c.spec.StaleAfter))
-	c.timer = c.env.after(c.spec.HelloTimeout, self, helloTimeout{session: c.sess.gen})
+func (s SocketModeSpec) dialer(env *Env) (*websocket.Dialer, http.Header) { return env.Dialer, nil }
+
+func (s SocketModeSpec) decode(gen uint64) decodeFunc { return decodeSocketMode(gen) }
+
+func (s SocketModeSpec) writerProps(c *connection, self *actor.PID) *actor.Props {
+	return writerProps(c.env, c.sess, self)
 }
 
-func (c *socketMode) frame(ctx actor.Context, msg FrameRead) {
-	f := msg.Frame
-	switch f.Type {
-	case "events_api", "slash_commands", "interactive":
-		if c.draining {
-			c.sess.release()
-			return // left unacked: Slack redelivers it to the next runtime
-		}
-		c.envelope(msg)
-		return
-	}
-	c.sess.release() // an envelope's credit comes back once its ack is written
-	switch f.Type {
-	case "hello":
-		c.hello(ctx, f.NumConnections)
-	case "disconnect":
-		c.disconnect(ctx, f.Reason)
+func (s SocketModeSpec) probe() probe {
+	return &wsProbe{interval: s.PingInterval, staleAfter: s.StaleAfter}
+}
+
+func (s SocketModeSpec) connected(_ *connection, f frameMsg) int {
+	return f.(FrameRead).Frame.NumConnections
+}
+
+func (s SocketModeSpec) up(*connection, frameMsg) {}
+
+func (s SocketModeSpec) control(c *connection, ctx actor.Context, m frameMsg) {
+	f := m.(FrameRead).Frame
+	switch m.kindOf() {
+	case frameDisconnect:
+		s.disconnect(c, ctx, f.Reason)
 	default:
 		c.env.Stats.Malformed.Add(1)
 		c.log.WithField("type", f.Type).Warn("unknown frame type ignored")
 	}
 }
 
-func (c *socketMode) hello(ctx actor.Context, n int) {
-	if c.helloed {
-		return
-	}
-	c.helloed = true
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	c.state.connected()
-	c.log.WithField("num_connections", n).Info("connected")
-	c.env.publish(messages.Connected{Link: c.spec.Link, Session: c.sess.gen, Attempt: c.attempt, NumConnections: n})
-	ctx.Send(ctx.Parent(), LinkUp{Link: c.spec.Link, PID: ctx.Self()})
-}
-
-func (c *socketMode) disconnect(ctx actor.Context, reason string) {
+func (s SocketModeSpec) disconnect(c *connection, ctx actor.Context, reason string) {
 	c.log.WithField("reason", reason).Info("server asked to disconnect")
 	switch reason {
 	case "warning", "refresh_requested":
 		c.refreshed = reason == "refresh_requested" || c.refreshed
-		ctx.Send(ctx.Parent(), RefreshRequested{Link: c.spec.Link, PID: ctx.Self(), Reason: reason})
+		ctx.Send(ctx.Parent(), RefreshRequested{Link: s.Link, PID: ctx.Self(), Reason: reason})
 	case string(messages.ErrLinkDisabled):
 		panic(messages.ErrLinkDisabled)
 	case string(messages.ErrTooManyWebsockets):
@@ -196,23 +116,24 @@ func (c *socketMode) disconnect(ctx actor.Context, reason string) {
 	}
 }
 
-// envelope hands an event to the dispatcher and acks it as the ack policy says.
-func (c *socketMode) envelope(msg FrameRead) {
+// event hands an envelope to the dispatcher and acks it as the ack policy says.
+func (s SocketModeSpec) event(c *connection, m frameMsg) {
+	msg := m.(FrameRead)
 	f, r := msg.Frame, msg.Route
 	c.env.Stats.EventsIn.Add(1)
 	env, writer, id, raw, received, credit := c.env, c.writer, f.EnvelopeID, f.RawEnvelopeID, msg.Received, c.sess.release
 	ack := NewAck(f.Accepts, func(payload []byte) {
 		env.send(writer, SendAck{EnvelopeID: id, RawID: raw, Payload: payload, Received: received, Written: credit})
 	})
-	ev := messages.NewEvent(&source{ack: ack, clients: c.spec.Client}, &messages.Event{
-		Link: c.spec.Link, Session: c.sess.gen, Kind: messages.Kind(f.Type), Type: r.Type,
+	ev := messages.NewEvent(&source{ack: ack, clients: s.Client}, &messages.Event{
+		Link: s.Link, Session: c.sess.gen, Kind: messages.Kind(f.Type), Type: r.Type,
 		Team: r.Team, Channel: r.Channel, User: r.User, ThreadTS: r.ThreadTS, EventID: r.EventID,
 		EnvelopeID: f.EnvelopeID, RetryAttempt: f.RetryAttempt, RetryReason: f.RetryReason,
 		Received: msg.Received, Raw: f.Payload,
 	})
 	// By default the ack goes once the event sits in every queue that will deliver it: a full
 	// Backpressure queue holds the readers back instead, so nothing is acked and then dropped.
-	ackOnPlacement := !f.Accepts && !c.spec.AckAfterHandlers
+	ackOnPlacement := !f.Accepts && !s.AckAfterHandlers
 	place := NewPlacement(func() {
 		if ackOnPlacement {
 			ack.Send(nil)
@@ -220,7 +141,7 @@ func (c *socketMode) envelope(msg FrameRead) {
 	})
 	env.send(env.Dispatcher, Dispatch{Event: ev, Ack: ack, Placement: place})
 	if f.Accepts {
-		time.AfterFunc(c.spec.ResponseDeadline, func() {
+		env.clock().AfterFunc(s.ResponseDeadline, func() {
 			if ack.Send(nil) {
 				env.Stats.ResponseTimeout.Add(1)
 			}
@@ -228,30 +149,6 @@ func (c *socketMode) envelope(msg FrameRead) {
 	}
 }
 
-// fail ends the session with err if it belongs to the current session.
-func (c *socketMode) fail(gen uint64, err error) {
-	if gen == c.sess.gen {
-		panic(err)
-	}
-}
+func (s SocketModeSpec) down(*connection) {}
 
-// end closes the session: abruptly on a restart (the session failed), with a close frame when
-// the connection stops for good; the close frame is written by a goroutine, off Receive.
-func (c *socketMode) end(graceful bool) {
-	c.ending = true
-	if c.timer != nil {
-		c.timer.Stop()
-	}
-	if c.sess == nil {
-		return
-	}
-	if !graceful || c.sess.conn() == nil {
-		c.sess.close()
-		return
-	}
-	sess := c.sess
-	c.env.Go(sess.closeGracefully) // owner: this session. Ends within the close frame's 1s deadline; Env.WG waits.
-}
-
-// escalateAll makes every child failure the connection's own: any child failure ends the session.
-var escalateAll = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.EscalateDirective })
+func (s SocketModeSpec) closeFrame() bool { return true }

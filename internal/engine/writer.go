@@ -96,7 +96,7 @@ func (w *writer) start() {
 			if f.ack {
 				env.Stats.Acks.Add(1)
 				if !f.received.IsZero() {
-					env.AckHook.observe(time.Since(f.received))
+					env.AckHook.observe(sess.now().Sub(f.received))
 				}
 			}
 		}
@@ -127,7 +127,9 @@ func (f outFrame) dropped() {
 	}
 }
 
-// ackFrame builds {"envelope_id":id} or {"envelope_id":id,"payload":payload}. raw, when set, is the
+// ackFrame builds the Socket Mode ack by hand, not from socketmode.Response: an ack must echo
+// envelope_id byte for byte as it was received (wire.SocketFrame.RawEnvelopeID), which a
+// re-encoded string cannot promise for an ID that is not valid UTF-8. It builds {"envelope_id":id} or {"envelope_id":id,"payload":payload}. raw, when set, is the
 // envelope ID's JSON token as received, written as is.
 func ackFrame(raw []byte, id string, payload []byte) []byte {
 	b := make([]byte, 0, len(id)+len(raw)+len(payload)+32)

@@ -15,11 +15,12 @@ const (
 )
 
 // Link identifies one supervised connection: an app connection (Socket Mode) or a workspace (RTM).
+// Its JSON names are snake_case, as everywhere in ops' /status.
 type Link struct {
-	Transport Transport
-	App       string // Socket Mode app ID, or the name the app was added under
-	Team      string // RTM team ID
-	Name      string // unique in the runtime: "A0APP/1", "T024BE7LH"
+	Transport Transport `json:"transport"`
+	App       string    `json:"app,omitempty"`  // Socket Mode: the app's ID (App.ID)
+	Team      string    `json:"team,omitempty"` // RTM: the workspace's team ID
+	Name      string    `json:"name"`           // unique in the runtime: "A0APP/1", "T024BE7LH"
 }
 
 func (l Link) String() string { return l.Name }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -189,6 +190,42 @@ func TestStatus(t *testing.T) {
 	for _, l := range rep.Links {
 		if l.State != "connected" || l.Session == 0 || l.ConnectedAt.IsZero() {
 			t.Errorf("link %+v", l)
+		}
+	}
+
+	// One naming style throughout: every key snake_case, the link's and the counters' included.
+	_, body := f.get("/status")
+	var doc any
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	jsonKeys(doc, keys)
+	for k := range keys {
+		if !snakeCase.MatchString(k) {
+			t.Errorf("/status key %q is not snake_case:\n%s", k, body)
+		}
+	}
+	for _, k := range []string{"links", "link", "transport", "app", "name", "state", "session_start", "connected_at", "stats", "events_in", "handler_errors"} {
+		if !keys[k] {
+			t.Errorf("/status has no key %q:\n%s", k, body)
+		}
+	}
+}
+
+var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+
+// jsonKeys adds every object key in v, at any depth, to keys.
+func jsonKeys(v any, keys map[string]bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			keys[k] = true
+			jsonKeys(e, keys)
+		}
+	case []any:
+		for _, e := range v {
+			jsonKeys(e, keys)
 		}
 	}
 }

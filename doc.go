@@ -1,13 +1,37 @@
-// Package switchboard keeps Slack bots connected to many workspaces at once. A Runtime runs a
-// supervision tree of actors: one connection per Socket Mode app connection, each with a reader,
-// writer and pinger; a supervisor whose strategy is the reconnection policy; a dispatcher that
-// dedupes redeliveries and fans events out to your handlers, each on its own actor with a bounded
-// queue.
+// Package switchboard keeps Slack bots connected to many workspaces at once: Socket Mode apps and
+// RTM workspaces, each link supervised on its own, their events deduped and handed to your
+// handlers, each subscription on its own actor with a bounded queue.
 //
-//	rt, err := switchboard.New(switchboard.WithLogger(log))
-//	err = rt.OnEvent("message", func(ctx context.Context, ev *switchboard.Event) error { … })
-//	err = rt.AddApp(ctx, switchboard.App{Token: appToken, Installations: tokens})
-//	err = rt.Run(ctx, 10*time.Second) // until ctx ends (SIGTERM), then a graceful stop
+// A program makes a Runtime with New and its Options, registers what it handles, adds its links
+// and runs until told to stop:
+//
+//   - OnEvent("message", h), OnCommand("/deploy", h), OnInteraction("block_actions", h) and
+//     Handle(filter, h) run a Handler; Subscribe(filter, props) feeds your own protoactor-go
+//     actors (see package actors); OnLifecycle(f) gets the links' lifecycle events. Each takes
+//     SubscribeOptions (Named, Queue, PerTeam, PerChannel, PerThread, MaxKeys) and fails at once
+//     on a bad one; Unsubscribe(ctx, name) ends a subscription.
+//   - AddApp(ctx, App{Token: "xapp-…", Installations: …}) connects a Socket Mode app (App.ID, a
+//     label, defaults to the app ID inside the token); AddWorkspace(ctx, Workspace{…}) an RTM
+//     workspace. Both return before the sockets are up.
+//   - Run(ctx, stopTimeout) blocks until ctx ends (SIGTERM, with signal.NotifyContext), then
+//     calls Stop, which drains acks and handlers and closes every socket.
+//
+// A Handler is
+//
+//	func(ctx context.Context, ev *switchboard.Event) error
+//
+// Its error is logged with the event's IDs and counted in Stats.HandlerErrors; the event is not
+// retried. An Event carries where it came from and how it routes (Link, Kind, Type, Team,
+// Channel, User, ThreadTS, EventID, EnvelopeID, RetryAttempt, Received), Raw as Slack sent it, and
+// these methods:
+//
+//	ev.EventsAPI() (slackevents.EventsAPIEvent, error)  // decode an Events API payload
+//	ev.SlashCommand() (slack.SlashCommand, error)       // decode a slash command
+//	ev.Interaction() (slack.InteractionCallback, error) // decode an interaction
+//	ev.Respond(payload any) error                       // answer in the ack, within 3 s
+//	ev.AcceptsResponse() bool                           // whether Respond can
+//	ev.Client(ctx) (*slack.Client, error)               // the team's Web API client
+//	ev.ResponseURL() string                             // the response_url, or ""
 //
 // # Guarantees
 //
@@ -17,5 +41,13 @@
 // link_disabled, …) stop the link and publish a Fatal event with advice; everything else
 // reconnects with capped, jittered exponential backoff that honours Retry-After.
 //
-// See the examples for a complete bot.
+// # Examples
+//
+// The package example is a whole bot, compiled and run by go test against the in-process Slack
+// stand-in (package fakeslack), as is each method's. go doc prints no examples: read them on
+// pkg.go.dev or with go doc -http, in example_test.go, or run them with
+//
+//	go test -run Example -v github.com/switchboard-go/switchboard
+//
+// examples/bot is the same bot as a program, the one the README shows.
 package switchboard

@@ -85,14 +85,13 @@ func ExampleRuntime_Handle() {
 func ExampleRuntime_OnCommand() {
 	b := newExampleBot()
 	defer b.stop()
-	_ = b.rt.OnCommand(
-
-		"/deploy", func(_ context.Context, ev *switchboard.Event) error {
-			cmd, _ := ev.SlashCommand()
-			_ = ev.Respond(map[string]string{"response_type": "ephemeral", "text": "deploying " + cmd.Text})
-			return nil
-		})
-
+	_ = b.rt.OnCommand("/deploy", func(_ context.Context, ev *switchboard.Event) error {
+		cmd, err := ev.SlashCommand()
+		if err != nil {
+			return err
+		}
+		return ev.Respond(map[string]string{"response_type": "ephemeral", "text": "deploying " + cmd.Text})
+	})
 	b.connect(1)
 	inj, _ := b.srv.InjectSlashCommand(b.app.AppID, fakeslack.SlashCommand{Team: b.ws.TeamID, Command: "/deploy", Text: "api"})
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -108,15 +107,14 @@ func ExampleRuntime_OnCommand() {
 func ExampleRuntime_OnInteraction() {
 	b := newExampleBot()
 	defer b.stop()
-	_ = b.rt.OnInteraction(
-
-		"view_submission", func(_ context.Context, ev *switchboard.Event) error {
-			in, _ := ev.Interaction()
-			_ = ev.Respond(map[string]any{"response_action": "errors",
-				"errors": map[string]string{"title": "callback " + in.View.CallbackID + " needs a title"}})
-			return nil
-		})
-
+	_ = b.rt.OnInteraction("view_submission", func(_ context.Context, ev *switchboard.Event) error {
+		in, err := ev.Interaction()
+		if err != nil {
+			return err
+		}
+		return ev.Respond(map[string]any{"response_action": "errors",
+			"errors": map[string]string{"title": "callback " + in.View.CallbackID + " needs a title"}})
+	})
 	b.connect(1)
 	inj, _ := b.srv.InjectInteraction(b.app.AppID, fakeslack.Interaction{Team: b.ws.TeamID, Type: "view_submission", CallbackID: "new-ticket"})
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -237,7 +235,7 @@ func ExampleRuntime_OnAck() {
 func ExampleRuntime_SubscriberStats() {
 	b := newExampleBot()
 	defer b.stop()
-	_ = b.rt.OnEvent("message", func(context.Context, *switchboard.Event) error { ; return nil })
+	_ = b.rt.OnEvent("message", func(context.Context, *switchboard.Event) error { return nil })
 	stats, _ := b.rt.SubscriberStats(context.Background())
 	for _, s := range stats {
 		fmt.Println(s.Name, s.Queued, s.Dropped)

@@ -19,7 +19,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -53,7 +52,7 @@ func run(args []string, stdout, stderr *os.File) int {
 	fs.BoolVar(&f.forever, "forever", false, "run until Ctrl-C (the scene repeats its traffic and faults)")
 	fs.StringVar(&f.configPath, "config", "", "YAML file to run the bot against real Slack (else SLACK_* variables; neither: the embedded scene)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&f.logFile, "log-file", "", "write logs to this file (default stderr; when stdout and stderr are both the terminal, a temp file)")
+	fs.StringVar(&f.logFile, "log-file", "", "write this run's logs to this file, replacing it (default stderr; when stdout and stderr are both the terminal, a new temp file per run)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9090", "serve /metrics, /healthz and /status here; empty to disable")
 	fs.IntVar(&f.workspaces, "workspaces", 3, "scene: workspaces in the stand-in (each joined over RTM too)")
 	fs.IntVar(&f.rate, "rate", 300, "scene: Socket Mode messages a second, all workspaces together")
@@ -342,6 +341,9 @@ func (d *demo) shutdown() error {
 // summary prints the closing lines and returns the exit code: 0 unless events were lost or the
 // stop failed.
 func (d *demo) summary(st switchboard.Stats, reconnects int, shutdownErr error) int {
+	if d.logPath != "" {
+		defer fmt.Fprintf(d.out, "logs: %s\n", d.logPath)
+	}
 	code := 0
 	if shutdownErr != nil {
 		fmt.Fprintf(d.out, "shutdown: %v\n", shutdownErr)
@@ -374,8 +376,9 @@ func (d *demo) summary(st switchboard.Stats, reconnects int, shutdownErr error) 
 	return code
 }
 
-// newLogger logs to file, else to stderr; when the live view and stderr share a terminal, to a
-// temp file, so that log lines never garble the view. Text on a terminal, JSON otherwise.
+// newLogger logs to file (emptied first: this run's logs), else to stderr; when the live view and
+// stderr share a terminal, to a new temp file of this run's own, so that log lines never garble
+// the view (its path is printed at the start and the end). Text on a terminal, JSON otherwise.
 func newLogger(level, file string, shareTerminal bool, stderr *os.File) (*logrus.Logger, string, func(), error) {
 	lvl, err := logrus.ParseLevel(level)
 	if err != nil {
@@ -386,15 +389,20 @@ func newLogger(level, file string, shareTerminal bool, stderr *os.File) (*logrus
 	closeFn := func() {}
 	var out io.Writer = stderr
 	path := ""
-	if file == "" && shareTerminal {
-		file = filepath.Join(os.TempDir(), "switchboard-demo.log")
-	}
-	if file != "" {
-		fh, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	switch {
+	case file != "":
+		fh, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("-log-file: %w", err)
 		}
 		out, path, closeFn = fh, file, func() { _ = fh.Close() }
+	case shareTerminal:
+		// A new file per run, never a fixed path that another user could own or a past run fill.
+		fh, err := os.CreateTemp("", "switchboard-demo-*.log")
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("log file: %w", err)
+		}
+		out, path, closeFn = fh, fh.Name(), func() { _ = fh.Close() }
 	}
 	l.SetOutput(out)
 	if fh, ok := out.(*os.File); ok && isTerminal(fh) {

@@ -64,7 +64,7 @@ type subscription struct {
 func DispatcherProps(env *Env, window int) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &dispatcher{env: env, window: window, seen: map[string]*idWindow{}}
-	})
+	}, actor.WithReceiverMiddleware(logStackOnPanic(env, "dispatcher")))
 }
 
 // HandleFailure restarts a failed subscription's actor alone.

@@ -72,7 +72,7 @@ type retire struct{ pid *actor.PID }
 func SupervisorProps(env *Env, policy supervisor.Policy) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &linkSupervisor{env: env, policy: policy.WithDefaults(), links: map[string]*linkEntry{}, byPID: map[string]*linkEntry{}}
-	})
+	}, actor.WithReceiverMiddleware(logStackOnPanic(env, "supervisor")))
 }
 
 func (s *linkSupervisor) Receive(ctx actor.Context) {

@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -113,7 +115,7 @@ func (s *subscriber) Receive(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
 		if s.spec.Props != nil {
-			s.child = ctx.Spawn(s.spec.Props.Clone(actor.WithReceiverMiddleware(doneMiddleware(s.env, ctx.Self()))))
+			s.child = ctx.Spawn(s.spec.Props.Clone(actor.WithReceiverMiddleware(doneMiddleware(s.env, s.spec.Name, ctx.Self()))))
 		}
 		if s.q.resume() {
 			s.drain(ctx)
@@ -168,11 +170,17 @@ func (s *subscriber) drain(ctx actor.Context) {
 	ctx.Send(ctx.Self(), wake{})
 }
 
-// handle runs the handler; a panic propagates (restarting this actor) after the event's ack hold is
-// released.
+// handle runs the handler; a panic is logged with its stack and the event, then propagates
+// (restarting this actor) after the event's ack hold is released.
 func (s *subscriber) handle(it item) {
 	defer s.q.finished()
 	defer release(it)
+	defer func() {
+		if r := recover(); r != nil {
+			logPanic(s.env, s.spec.Name, it.ev, it.lc, r)
+			panic(r) // the supervisor restarts this subscriber alone
+		}
+	}()
 	if it.ev != nil {
 		if err := s.spec.Handler(s.env.Ctx, it.ev); err != nil {
 			s.env.Stats.HandlerErrors.Add(1)
@@ -190,30 +198,60 @@ func release(it item) {
 	}
 }
 
-// doneMiddleware tells the subscriber when its user actor finished an item, even by panicking.
-func doneMiddleware(env *Env, parent *actor.PID) actor.ReceiverMiddleware {
+// doneMiddleware tells the subscriber when its user actor finished an item, even by panicking; a
+// panic is logged with its stack and the event, then propagates to the subscriber's supervision.
+func doneMiddleware(env *Env, name string, parent *actor.PID) actor.ReceiverMiddleware {
 	return func(next actor.ReceiverFunc) actor.ReceiverFunc {
 		return func(c actor.ReceiverContext, envelope *actor.MessageEnvelope) {
-			switch envelope.Message.(type) {
-			case *messages.Event, messages.Lifecycle:
+			switch m := envelope.Message.(type) {
+			case *messages.Event:
 				defer env.send(parent, handled{})
+				defer logPanics(env, name, m, nil)
+			case messages.Lifecycle:
+				defer env.send(parent, handled{})
+				defer logPanics(env, name, nil, m)
 			}
 			next(c, envelope)
 		}
 	}
 }
 
+// logPanics, deferred, logs a panic of the code handling ev (or lc) and panics again.
+func logPanics(env *Env, name string, ev *messages.Event, lc messages.Lifecycle) {
+	if r := recover(); r != nil {
+		logPanic(env, name, ev, lc, r)
+		panic(r)
+	}
+}
+
+// logPanic logs a handler's panic with its stack (protoactor hands the supervisor the value only),
+// the value redacted, and the fields of the event it was handling.
+func logPanic(env *Env, name string, ev *messages.Event, lc messages.Lifecycle, r any) {
+	var f logrus.Fields
+	switch {
+	case ev != nil:
+		f = eventFields(name, ev)
+	case lc != nil:
+		f = logrus.Fields{"subscriber": name, "lifecycle": fmt.Sprintf("%T", lc), "link": lc.LinkOf().Name}
+	default:
+		f = logrus.Fields{"subscriber": name}
+	}
+	env.Log.WithFields(f).WithField("panic", redact.Value(r)).WithField("stack", string(debug.Stack())).
+		Error("handler panicked")
+}
+
 // restartAlone is the supervision of subscribers: a failed one (or a user actor) restarts alone,
-// counted and logged, unless its parent is stopping, when it stops.
+// counted and logged, unless its parent is stopping, when it stops. The panic itself was logged
+// with its stack and event where it happened (logPanic).
 func restartAlone(env *Env, name string, parentStopping bool, sup actor.Supervisor, child *actor.PID, reason any) {
 	env.Stats.HandlerPanics.Add(1)
-	log := env.Log.WithField("subscriber", name).WithField("panic", fmt.Sprint(reason))
+	log := env.Log.WithField("subscriber", name).WithField("panic", redact.Value(reason))
 	if parentStopping {
 		log.Warn("subscriber panicked while stopping")
 		sup.StopChildren(child)
 		return
 	}
-	log.Error("subscriber panicked, restarting it")
+	log.Warn("subscriber panicked, restarting it")
 	sup.RestartChildren(child)
 }
 
@@ -233,4 +271,22 @@ func eventFields(subscriber string, ev *messages.Event) logrus.Fields {
 		f["channel"] = ev.Channel
 	}
 	return f
+}
+
+// logStackOnPanic is the receiver middleware of the runtime's top actors (dispatcher, link
+// supervisor): a panic in their Receive is logged with its stack, then goes on to the guardian,
+// which restarts the actor.
+func logStackOnPanic(env *Env, name string) actor.ReceiverMiddleware {
+	return func(next actor.ReceiverFunc) actor.ReceiverFunc {
+		return func(c actor.ReceiverContext, envelope *actor.MessageEnvelope) {
+			defer func() {
+				if r := recover(); r != nil {
+					env.Log.WithFields(logrus.Fields{"actor": name, "message": fmt.Sprintf("%T", envelope.Message),
+						"panic": redact.Value(r), "stack": string(debug.Stack())}).Error("runtime actor panicked")
+					panic(r)
+				}
+			}()
+			next(c, envelope)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
 	"github.com/sirupsen/logrus"
+	"github.com/slack-go/slack"
 
 	"github.com/switchboard-go/switchboard/internal/wire"
 	"github.com/switchboard-go/switchboard/messages"
@@ -139,7 +140,7 @@ func (s RTMSpec) control(c *connection, ctx actor.Context, m frameMsg) {
 	case framePong:
 		ctx.Send(c.pinger, pongRead{session: c.sess.gen})
 	case frameReply:
-		ctx.Send(c.writer, rtmReplied{frame: f})
+		ctx.Send(c.writer, rtmReplied{ack: ackMessage(f)})
 	case frameGoodbye:
 		c.log.Info("server said goodbye")
 		panic(messages.ErrGoodbye)
@@ -182,6 +183,16 @@ func (s RTMSpec) down(c *connection) {
 }
 
 func (s RTMSpec) closeFrame() bool { return false }
+
+// ackMessage is a reply_to frame as slack-go's AckMessage; a missing ok is a refusal.
+func ackMessage(f wire.RTMFrame) slack.AckMessage {
+	a := slack.AckMessage{ReplyTo: int(*f.ReplyTo), Timestamp: f.TS, Text: f.Text}
+	a.Ok = f.OK != nil && *f.OK
+	if f.Error != nil {
+		a.Error = &slack.RTMError{Code: f.Error.Code, Msg: f.Error.Msg}
+	}
+	return a
+}
 
 // decodeRTM decodes an RTM frame's routing fields, keeping the frame raw.
 func decodeRTM(gen uint64) decodeFunc {

@@ -8,8 +8,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
 	"github.com/sirupsen/logrus"
+	"github.com/slack-go/slack"
 
-	"github.com/switchboard-go/switchboard/internal/wire"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -90,8 +90,8 @@ type rtmOut struct {
 // rtmPingReq asks the writer for a JSON ping.
 type rtmPingReq struct{}
 
-// rtmReplied carries a reply_to frame from the connection to the writer.
-type rtmReplied struct{ frame wire.RTMFrame }
+// rtmReplied carries a reply_to frame from the connection to the writer, as slack-go's type.
+type rtmReplied struct{ ack slack.AckMessage }
 
 // rtmRefill tells the writer that its bucket has a token again.
 type rtmRefill struct{ session uint64 }
@@ -111,7 +111,7 @@ func (w *rtmWriter) Receive(ctx actor.Context) {
 	case rtmPingReq:
 		w.ping()
 	case rtmReplied:
-		w.replied(ctx, msg.frame)
+		w.replied(msg.ack)
 	case rtmRefill:
 		if msg.session == w.sess.gen {
 			w.timer = nil
@@ -227,16 +227,10 @@ func (w *rtmWriter) send(ctx actor.Context, msg RTMSend) {
 	w.drain(ctx)
 }
 
-// rtmFrame encodes {"id":id,"type":…,"channel":…,"text":…,"thread_ts":…}.
+// rtmFrame encodes a message or typing frame as slack-go's RTM client does:
+// {"id":id,"channel":…,"text":…,"type":…,"thread_ts":…}.
 func rtmFrame(id int64, msg RTMSend) ([]byte, error) {
-	f := struct {
-		ID       int64  `json:"id"`
-		Type     string `json:"type"`
-		Channel  string `json:"channel"`
-		Text     string `json:"text,omitempty"`
-		ThreadTS string `json:"thread_ts,omitempty"`
-	}{id, msg.Type, msg.Channel, msg.Text, msg.ThreadTS}
-	return json.Marshal(f)
+	return json.Marshal(slack.OutgoingMessage{ID: int(id), Type: msg.Type, Channel: msg.Channel, Text: msg.Text, ThreadTimestamp: msg.ThreadTS})
 }
 
 // drain hands waiting frames to the socket while the bucket has tokens, and arms the refill timer
@@ -282,29 +276,29 @@ func (w *rtmWriter) ping() {
 		return
 	}
 	w.nextID++
-	data := append(append([]byte(`{"id":`), []byte(jsonInt(w.nextID))...), `,"type":"ping"}`...)
+	// slack-go's ping: Slack echoes its fields in the pong.
+	data, err := json.Marshal(slack.Ping{ID: int(w.nextID), Type: "ping", Timestamp: w.env.now().Unix()})
+	if err != nil {
+		return
+	}
 	w.handoff(rtmOut{id: w.nextID, data: data})
 }
 
-func jsonInt(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
-
-// replied resolves the send a reply_to answers.
-func (w *rtmWriter) replied(ctx actor.Context, f wire.RTMFrame) {
-	id := *f.ReplyTo
+// replied resolves the send a reply_to answers: ok with its ts and text, anything else (ok false
+// or missing) as a refusal.
+func (w *rtmWriter) replied(f slack.AckMessage) {
+	id := int64(f.ReplyTo)
 	sender, ok := w.pending[id]
 	if !ok {
-		if f.OK != nil && !*f.OK && f.Error != nil {
+		if !f.Ok && f.Error != nil {
 			w.log.WithFields(logrus.Fields{"reply_to": id, "code": f.Error.Code}).
 				Warn("rtm frame refused after its send was answered")
 		}
 		return
 	}
 	delete(w.pending, id)
-	if f.OK != nil && *f.OK {
-		answer(sender, RTMReply{ID: id, TS: f.TS, Text: f.Text})
+	if f.Ok {
+		answer(sender, RTMReply{ID: id, TS: f.Timestamp, Text: f.Text})
 		return
 	}
 	e := &messages.RTMReplyError{ID: id}

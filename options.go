@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/webhook"
 )
@@ -20,7 +23,9 @@ type Option func(*config) error
 type config struct {
 	log              *logrus.Logger
 	apiURL           string
-	http             *http.Client
+	http             *http.Client // nil: defaultHTTPTimeout on a clone of http.DefaultTransport
+	proxy            *url.URL     // WithProxy's; used only when proxySet (nil then means none)
+	proxySet         bool
 	initialBackoff   time.Duration
 	maxBackoff       time.Duration
 	resetAfter       time.Duration
@@ -42,7 +47,6 @@ func defaultConfig() *config {
 	return &config{
 		log:              l,
 		apiURL:           "https://slack.com/api/",
-		http:             &http.Client{Timeout: 30 * time.Second},
 		initialBackoff:   time.Second,
 		maxBackoff:       2 * time.Minute,
 		resetAfter:       time.Minute,
@@ -82,8 +86,10 @@ func WithAPIURL(u string) Option {
 	}
 }
 
-// WithHTTPClient sets the HTTP client for Web API calls (proxy, TLS, timeouts). Default: a client
-// with a 30s timeout and the environment's proxy.
+// WithHTTPClient sets the HTTP client for Web API calls (proxy, TLS, timeouts), Event.Client's
+// included. When its Transport is an *http.Transport (nil means http.DefaultTransport), its Proxy,
+// DialContext and TLS config serve the Socket Mode and RTM socket dials too, and its Proxy the
+// runtime's webhook client. Default: a client with a 30s timeout and the environment's proxy.
 func WithHTTPClient(h *http.Client) Option {
 	return func(c *config) error {
 		if h == nil {
@@ -92,6 +98,106 @@ func WithHTTPClient(h *http.Client) Option {
 		c.http = h
 		return nil
 	}
+}
+
+// WithProxy sends the runtime's connections through the proxy u: the Web API calls (the socket
+// opens and Event.Client's), the Socket Mode and RTM socket dials (a CONNECT tunnel) and the
+// runtime's own webhook client. u is http:// or https://; a proxy that asks for credentials gets
+// the user and password in u (percent-encoded) as Basic Proxy-Authorization. They are redacted
+// like tokens wherever the runtime logs or returns a URL, and a 407 from the proxy stops the link
+// with a Fatal event (messages.ErrProxyAuth) instead of retrying. Nil means no proxy at all,
+// whatever the environment says.
+//
+// Precedence: WithProxy, then the Proxy of WithHTTPClient's transport, then the environment
+// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, as http.ProxyFromEnvironment reads them, which never proxies
+// localhost). With WithHTTPClient, the runtime uses a copy of that client on a clone of its
+// transport, which must then be an *http.Transport (or nil). A Workspace's own HTTPClient or
+// Dialer is used as it is. Default: unset.
+func WithProxy(u *url.URL) Option {
+	return func(c *config) error {
+		if u != nil {
+			if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("switchboard: proxy %s is not http(s)://host:port", redact.URL(u.String()))
+			}
+			cp := *u
+			if u.User != nil {
+				ui := *u.User
+				cp.User = &ui
+			}
+			u = &cp
+		}
+		c.proxy, c.proxySet = u, true
+		return nil
+	}
+}
+
+// defaultHTTPTimeout bounds each Web API call of the default HTTP client.
+const defaultHTTPTimeout = 30 * time.Second
+
+// httpClient resolves the proxy settings into the runtime's HTTP client, and returns the
+// transport the runtime made for it (to close its idle connections on Stop), or nil when the
+// client is WithHTTPClient's as it is. A transport the runtime makes turns a proxy's refused
+// CONNECT into a *messages.ProxyError.
+func (c *config) httpClient() (*http.Client, *http.Transport, error) {
+	if c.http != nil && !c.proxySet {
+		return c.http, nil, nil
+	}
+	hc := &http.Client{Timeout: defaultHTTPTimeout}
+	if c.http != nil {
+		cp := *c.http
+		hc = &cp
+	}
+	base := transportOf(hc)
+	if base == nil {
+		return nil, nil, fmt.Errorf("switchboard: WithProxy needs WithHTTPClient's Transport to be an *http.Transport or nil, not %T", hc.Transport)
+	}
+	tr := base.Clone()
+	if c.proxySet {
+		tr.Proxy = http.ProxyURL(c.proxy)
+		if c.proxy == nil {
+			tr.Proxy = nil
+		}
+	}
+	if tr.OnProxyConnectResponse == nil {
+		tr.OnProxyConnectResponse = engine.ProxyConnectResponse
+	}
+	hc.Transport = tr
+	return hc, tr, nil
+}
+
+// transportOf returns h's transport when it is an *http.Transport (http.DefaultTransport's for a
+// nil Transport), or nil for another RoundTripper.
+func transportOf(h *http.Client) *http.Transport {
+	if h.Transport == nil {
+		tr, _ := http.DefaultTransport.(*http.Transport)
+		return tr
+	}
+	tr, _ := h.Transport.(*http.Transport)
+	return tr
+}
+
+// socketDialer returns a WebSocket dialer with tr's proxy, dialer and TLS config (its ALPN list
+// dropped: a socket speaks HTTP/1.1), or the environment's proxy when tr is nil.
+func socketDialer(tr *http.Transport) *websocket.Dialer {
+	d := &websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: http.ProxyFromEnvironment}
+	if tr != nil {
+		d.Proxy, d.NetDialContext = tr.Proxy, tr.DialContext
+		// Clone first: a transport in use sets its TLS config's ALPN list on its first call, and
+		// Clone waits for that instead of racing it.
+		if tc := tr.Clone().TLSClientConfig; tc != nil {
+			d.TLSClientConfig = tc
+			d.TLSClientConfig.NextProtos = nil
+		}
+	}
+	return d
+}
+
+// webhookProxy is the proxy of the runtime's webhook client: that of tr, else the environment's.
+func webhookProxy(tr *http.Transport) func(*http.Request) (*url.URL, error) {
+	if tr == nil {
+		return http.ProxyFromEnvironment
+	}
+	return tr.Proxy
 }
 
 // WithBackoff sets the reconnection backoff: the first retry waits up to initial, each further

@@ -52,11 +52,14 @@ type Workspace struct {
 	PongTimeout time.Duration
 	// APIURL is the Web API base for rtm.connect and Event.Client. Default: the runtime's.
 	APIURL string
-	// HTTPClient makes the Web API calls; when its Transport is an *http.Transport, its proxy, TLS
-	// config and dialer are used for the socket too. Default: the runtime's client.
+	// HTTPClient makes the Web API calls; when its Transport is an *http.Transport (nil meaning
+	// http.DefaultTransport), its proxy, TLS config and dialer are used for the socket too. It is
+	// used as it is: WithProxy does not change it. Default: the runtime's client.
 	HTTPClient *http.Client
-	// Dialer dials the socket. Default: built from HTTPClient, else a shared dialer with small
-	// buffers (1 KB read, pooled write buffer) and the environment's proxy.
+	// Dialer dials the socket; its Proxy is honoured (an http(s) proxy through a CONNECT tunnel,
+	// with the credentials in the proxy URL). Default: built from HTTPClient, else a shared dialer
+	// with the runtime's proxy (WithProxy, WithHTTPClient's transport, or the environment), small
+	// buffers (1 KB read, pooled write buffer).
 	Dialer *websocket.Dialer
 	// Headers are added to the rtm.connect call and the socket handshake.
 	Headers http.Header
@@ -171,24 +174,23 @@ func (rt *Runtime) rtmSpec(ws Workspace) (engine.RTMSpec, error) {
 	}, nil
 }
 
-// rtmDialer returns a dialer using h's transport settings, or the runtime's shared RTM dialer.
-// Small read buffers and a pooled write buffer keep an idle socket cheap.
+// rtmDialer returns a dialer using h's transport settings, or the runtime's shared RTM dialer,
+// which has those of the runtime's client. Small read buffers and a pooled write buffer keep an
+// idle socket cheap.
 func (rt *Runtime) rtmDialer(h *http.Client) *websocket.Dialer {
+	small := func(d *websocket.Dialer) *websocket.Dialer {
+		d.ReadBufferSize, d.WriteBufferPool = 1024, &sync.Pool{}
+		return d
+	}
 	if h != nil {
-		if tr, ok := h.Transport.(*http.Transport); ok {
-			d := &websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: tr.Proxy, NetDialContext: tr.DialContext,
-				ReadBufferSize: 1024, WriteBufferPool: &sync.Pool{}}
-			if tr.TLSClientConfig != nil {
-				d.TLSClientConfig = tr.TLSClientConfig.Clone()
-			}
-			return d
+		if tr := transportOf(h); tr != nil {
+			return small(socketDialer(tr))
 		}
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.rtm.dialer == nil {
-		rt.rtm.dialer = &websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: http.ProxyFromEnvironment,
-			ReadBufferSize: 1024, WriteBufferPool: &sync.Pool{}}
+		rt.rtm.dialer = small(socketDialer(transportOf(rt.cfg.http)))
 	}
 	return rt.rtm.dialer
 }

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/gorilla/websocket"
 	slogrus "github.com/samber/slog-logrus/v2"
 	"github.com/sirupsen/logrus"
 
@@ -67,6 +67,7 @@ type Runtime struct {
 	supervisor *actor.PID
 	dispatcher *actor.PID
 	webhooks   *webhook.Client
+	transport  *http.Transport // the runtime's own, closed on Stop; nil when WithHTTPClient's is used as it is
 
 	mu       sync.Mutex
 	stopped  bool
@@ -87,29 +88,34 @@ func New(opts ...Option) (*Runtime, error) {
 			return nil, err
 		}
 	}
+	httpc, transport, err := cfg.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	cfg.http = httpc
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slogrus.Option{Logger: cfg.log, Level: slog.LevelWarn}.NewLogrusHandler())
 	}), actor.WithDeadLetterThrottleInterval(deadLetterThrottle))
 	ctx, cancel := context.WithCancel(context.Background())
-	var err error
 	rt := &Runtime{
-		cfg:      cfg,
-		log:      logrus.NewEntry(cfg.log).WithField("component", "switchboard"),
-		system:   system,
-		cancel:   cancel,
-		links:    map[string]*engine.LinkState{},
-		subNames: map[string]struct{}{},
-		apps:     map[string][]string{},
+		cfg:       cfg,
+		log:       logrus.NewEntry(cfg.log).WithField("component", "switchboard"),
+		system:    system,
+		cancel:    cancel,
+		transport: transport,
+		links:     map[string]*engine.LinkState{},
+		subNames:  map[string]struct{}{},
+		apps:      map[string][]string{},
 	}
 	if rt.webhooks = cfg.webhooks; rt.webhooks == nil {
-		if rt.webhooks, err = webhook.New(webhook.WithLogger(cfg.log)); err != nil {
+		if rt.webhooks, err = webhook.New(webhook.WithLogger(cfg.log), webhook.WithProxy(webhookProxy(transportOf(httpc)))); err != nil {
 			cancel()
 			return nil, fmt.Errorf("switchboard: webhook client: %w", err)
 		}
 	}
 	rt.env = &engine.Env{
 		System: system, Log: rt.log, Ctx: ctx, WG: &rt.wg, HTTP: cfg.http, APIURL: cfg.apiURL,
-		Dialer: &websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: websocket.DefaultDialer.Proxy},
+		Dialer: socketDialer(transportOf(httpc)),
 		Stats:  &engine.Stats{}, Flow: engine.NewFlow(),
 		Connects:    engine.ConnectBudget{Burst: cfg.connectBurst, Every: cfg.connectEvery},
 		OpenTimeout: cfg.openTimeout,
@@ -214,6 +220,9 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 	rt.cancel()
 	if err := rt.webhooks.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("webhook client: %w", err))
+	}
+	if rt.transport != nil {
+		rt.transport.CloseIdleConnections()
 	}
 	done := make(chan struct{})
 	go func() { // owner: Stop. Ends when every actor goroutine has; Stop waits or gives up at ctx.

@@ -66,7 +66,36 @@ var (
 	ErrNoResponse = errors.New("switchboard: event accepts no response payload")
 	// ErrNoClient: no Web API client for the event's team (no token known for it).
 	ErrNoClient = errors.New("switchboard: no web api client")
+	// ErrProxyAuth: an HTTP proxy refused its credentials, missing or wrong, to a socket's CONNECT
+	// or to a Web API call: 407 Proxy Authentication Required, or 401 (tinyproxy 1.11 answers a
+	// wrong password so). Fatal: retrying would only send the proxy the same wrong password again.
+	// A *ProxyError with either status unwraps to it.
+	ErrProxyAuth = errors.New("switchboard: proxy authentication required")
 )
+
+// ProxyError is an HTTP proxy's refusal of a CONNECT tunnel or of a request it was to forward.
+type ProxyError struct {
+	Proxy      string // the proxy as scheme://host, never with its credentials; "" when unknown
+	StatusCode int    // the proxy's HTTP status, as 407
+	Status     string // its status line, as "407 Proxy Authentication Required"
+}
+
+func (e *ProxyError) Error() string {
+	s := "switchboard: proxy"
+	if e.Proxy != "" {
+		s += " " + e.Proxy
+	}
+	return s + " answered " + e.Status
+}
+
+// Unwrap returns ErrProxyAuth for a 407 or 401, so errors.Is(err, ErrProxyAuth) holds; nil
+// otherwise.
+func (e *ProxyError) Unwrap() error {
+	if e.StatusCode == 407 || e.StatusCode == 401 {
+		return ErrProxyAuth
+	}
+	return nil
+}
 
 // SocketError is a failed dial or read of a socket.
 type SocketError struct {
@@ -129,7 +158,7 @@ func Classify(err error) Verdict {
 		ErrNotAllowedTokenType, ErrTeamDisabled, ErrUserRemoved, ErrMissingScope, ErrLinkDisabled:
 		return Stop
 	}
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrProxyAuth) {
 		return Stop
 	}
 	if errors.Is(err, ErrGoodbye) || errors.Is(err, ErrReplaced) {
@@ -142,6 +171,10 @@ func Classify(err error) Verdict {
 func Advice(err error) string {
 	if errors.Is(err, ErrNotFound) {
 		return "the Web API has no such method at this address: check the API URL (WithAPIURL, Workspace.APIURL); it ends in /api/, as in https://slack.com/api/"
+	}
+	if errors.Is(err, ErrProxyAuth) {
+		return "the proxy refused its credentials: check the proxy credentials, the user and password in the proxy URL " +
+			"(WithProxy, the Proxy of WithHTTPClient's transport, or HTTPS_PROXY/HTTP_PROXY), percent-encoded"
 	}
 	switch CodeOf(err) {
 	case ErrNotAuthed:

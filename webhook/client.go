@@ -18,6 +18,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-go/switchboard/internal/redact"
+	"github.com/switchboard-go/switchboard/messages"
 )
 
 // maxBody is how much of an answer's body is read.
@@ -59,6 +60,7 @@ func New(opts ...Option) (*Client, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = cfg.proxy
+	tr.OnProxyConnectResponse = proxyRefusal
 	if cfg.tls != nil {
 		tr.TLSClientConfig = cfg.tls
 	}
@@ -155,6 +157,9 @@ func (c *Client) post(ctx context.Context, rawURL string, body []byte, header ht
 			return resp, err
 		}
 		delay, again := c.shouldRetry(attempt, resp, err)
+		if errors.Is(err, messages.ErrProxyAuth) {
+			again = false // the same wrong proxy credentials would only be refused again
+		}
 		if !again {
 			if attempt > 1 {
 				err = fmt.Errorf("webhook: gave up after %d attempts: %w", attempt, err)
@@ -212,6 +217,15 @@ func (c *Client) attempt(ctx context.Context, rawURL string, body []byte, header
 		return resp, nil
 	}
 	return resp, parseError(hr.StatusCode, resp.Body, parseRetryAfter(hr.Header.Get("Retry-After"), c.now()))
+}
+
+// proxyRefusal turns a proxy's refusal of a CONNECT (any status but 200) into a
+// *messages.ProxyError, so that a 407 matches messages.ErrProxyAuth.
+func proxyRefusal(_ context.Context, p *url.URL, _ *http.Request, resp *http.Response) error {
+	if resp.StatusCode == http.StatusOK {
+		return nil
+	}
+	return &messages.ProxyError{Proxy: redact.URL(p.String()), StatusCode: resp.StatusCode, Status: resp.Status}
 }
 
 // parseRetryAfter reads a Retry-After header: seconds, or an HTTP date.

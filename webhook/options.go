@@ -65,8 +65,11 @@ func WithTLSConfig(t *tls.Config) Option {
 	}
 }
 
-// WithProxy sets the function choosing a proxy per request, as http.Transport.Proxy. Default
-// http.ProxyFromEnvironment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY); nil means no proxy.
+// WithProxy sets the function choosing a proxy per request, as http.Transport.Proxy; credentials in
+// the proxy URL go as Basic Proxy-Authorization and are redacted in logs and errors. Default
+// http.ProxyFromEnvironment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY); nil means no proxy. A proxy's 407
+// is never retried: over https the send fails with a *messages.ProxyError (errors.Is
+// messages.ErrProxyAuth), over http the 407 is the answer, as any other 4xx.
 func WithProxy(proxy func(*http.Request) (*url.URL, error)) Option {
 	return func(c *config) error {
 		c.proxy = proxy

@@ -1,10 +1,14 @@
 package engine
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -104,6 +108,8 @@ func openWithin(ctx context.Context, d time.Duration, open func(context.Context)
 // dialContext dials like dialer.DialContext, but also ends the WebSocket handshake when ctx ends:
 // gorilla watches ctx only while it connects, and then waits for the server's handshake answer
 // until HandshakeTimeout. The connections it dials are closed when ctx ends before it returns.
+// When dialer.Proxy names an http or https proxy, dialContext opens the CONNECT tunnel itself (see
+// connectVia); other proxies (socks5) are left to gorilla.
 func dialContext(ctx context.Context, dialer *websocket.Dialer, url string, header http.Header) (*websocket.Conn, *http.Response, error) {
 	var (
 		mu     sync.Mutex
@@ -123,21 +129,35 @@ func dialContext(ctx context.Context, dialer *websocket.Dialer, url string, head
 		conns = append(conns, c)
 		return c, nil
 	}
-	d := *dialer
+	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	switch {
 	case dialer.NetDialContext != nil:
-		d.NetDialContext = func(c context.Context, network, addr string) (net.Conn, error) {
+		dial = func(c context.Context, network, addr string) (net.Conn, error) {
 			return track(dialer.NetDialContext(c, network, addr))
 		}
 	case dialer.NetDial != nil:
-		d.NetDial = func(network, addr string) (net.Conn, error) { return track(dialer.NetDial(network, addr)) }
+		dial = func(_ context.Context, network, addr string) (net.Conn, error) {
+			return track(dialer.NetDial(network, addr))
+		}
 	default:
 		var nd net.Dialer
-		d.NetDialContext = func(c context.Context, network, addr string) (net.Conn, error) {
+		dial = func(c context.Context, network, addr string) (net.Conn, error) {
 			return track(nd.DialContext(c, network, addr))
 		}
 	}
-	if dialer.NetDialTLSContext != nil {
+	d := *dialer
+	d.NetDial, d.NetDialContext = nil, dial
+	proxy, err := socketProxy(dialer, url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("proxy: %w", err)
+	}
+	if proxy != nil && (proxy.Scheme == "http" || proxy.Scheme == "https") {
+		// The tunnel is ours; TLS to Slack runs inside it, with TLSClientConfig.
+		d.Proxy, d.NetDialTLSContext = nil, nil
+		d.NetDialContext = func(c context.Context, network, addr string) (net.Conn, error) {
+			return connectVia(c, dial, proxy, addr, dialer.TLSClientConfig)
+		}
+	} else if dialer.NetDialTLSContext != nil {
 		d.NetDialTLSContext = func(c context.Context, network, addr string) (net.Conn, error) {
 			return track(dialer.NetDialTLSContext(c, network, addr))
 		}
@@ -157,4 +177,91 @@ func dialContext(ctx context.Context, dialer *websocket.Dialer, url string, head
 		return nil, resp, ctx.Err()
 	}
 	return ws, resp, err
+}
+
+// socketProxy returns the proxy dialer.Proxy chooses for the socket URL raw, asked as gorilla
+// asks it: with scheme http for ws and https for wss (so http.ProxyFromEnvironment reads
+// HTTP_PROXY for ws:// and HTTPS_PROXY for wss://). Nil means a direct dial.
+func socketProxy(dialer *websocket.Dialer, raw string) (*url.URL, error) {
+	if dialer.Proxy == nil {
+		return nil, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch u.Scheme {
+	case "ws":
+		u.Scheme = "http"
+	case "wss":
+		u.Scheme = "https"
+	}
+	return dialer.Proxy(&http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Header: http.Header{}})
+}
+
+// connectVia opens a tunnel to addr through the http or https proxy p, over a connection dial
+// opens to p: a CONNECT carrying p's user and password as Proxy-Authorization (Basic), within
+// ctx's deadline. Gorilla has its own, but it returns a refusal as its status text only; here it
+// is a *messages.ProxyError, whose 407 or 401 (ErrProxyAuth) stops the link instead of retrying.
+func connectVia(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error),
+	p *url.URL, addr string, tlsConf *tls.Config) (net.Conn, error) {
+	host := p.Host
+	if p.Port() == "" {
+		port := "80"
+		if p.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(p.Hostname(), port)
+	}
+	conn, err := dial(ctx, "tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	if p.Scheme == "https" {
+		cfg := &tls.Config{}
+		if tlsConf != nil {
+			cfg = tlsConf.Clone()
+		}
+		cfg.ServerName = p.Hostname()
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("proxy %s: %w", redact.URL(p.String()), err)
+		}
+		conn = tc
+	}
+	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}
+	if p.User != nil {
+		pass, _ := p.User.Password()
+		cred := base64.StdEncoding.EncodeToString([]byte(p.User.Username() + ":" + pass))
+		req.Header.Set("Proxy-Authorization", "Basic "+cred)
+	}
+	if err := req.Write(conn); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("proxy %s: connect: %w", redact.URL(p.String()), err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("proxy %s: connect: %w", redact.URL(p.String()), err)
+	}
+	_ = resp.Body.Close()
+	if err := ProxyConnectResponse(ctx, p, req, resp); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return conn, nil
+}
+
+// ProxyConnectResponse turns a proxy's refusal of a CONNECT (any status but 200) into a
+// *messages.ProxyError; it is the runtime transports' http.Transport.OnProxyConnectResponse.
+func ProxyConnectResponse(_ context.Context, p *url.URL, _ *http.Request, resp *http.Response) error {
+	if resp.StatusCode == http.StatusOK {
+		return nil
+	}
+	return &messages.ProxyError{Proxy: redact.URL(p.String()), StatusCode: resp.StatusCode, Status: resp.Status}
 }

@@ -55,6 +55,15 @@ func openWebSocketURL(ctx context.Context, client *http.Client, apiURL, method, 
 		// No such method at this address: retrying cannot help, the API URL is wrong.
 		return "", nil, fmt.Errorf("%s: %w (http %d from %s)", method, messages.ErrNotFound, resp.StatusCode, redact.URL(apiURL+method))
 	}
+	if proxy := proxyOf(client, req); resp.StatusCode == http.StatusProxyAuthRequired ||
+		resp.StatusCode == http.StatusUnauthorized && proxy != "" {
+		// A proxy forwarding an http:// call refused it (Slack answers these methods 200 with
+		// ok:false, never 401; tinyproxy 1.11 answers a wrong password with 401). Over https a
+		// refused CONNECT fails client.Do with a *messages.ProxyError when the runtime built the
+		// transport (engine.ProxyConnectResponse).
+		return "", nil, fmt.Errorf("%s: %w", method, &messages.ProxyError{Proxy: proxy,
+			StatusCode: resp.StatusCode, Status: resp.Status})
+	}
 	if resp.StatusCode == http.StatusTooManyRequests {
 		return "", nil, &messages.SlackError{Method: method, Code: messages.ErrRateLimited,
 			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
@@ -74,6 +83,20 @@ func openWebSocketURL(ctx context.Context, client *http.Client, apiURL, method, 
 		return "", nil, fmt.Errorf("%s: answer without a socket url", method)
 	}
 	return r.URL, body, nil
+}
+
+// proxyOf names the proxy client's transport chose for req, as scheme://host, or "".
+func proxyOf(client *http.Client, req *http.Request) string {
+	rt := client.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	if tr, ok := rt.(*http.Transport); ok && tr.Proxy != nil {
+		if u, err := tr.Proxy(req); err == nil && u != nil {
+			return redact.URL(u.String())
+		}
+	}
+	return ""
 }
 
 // maxRetryAfterSecs caps a Retry-After so that it still fits a time.Duration (about 292 years);

@@ -1,10 +1,10 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test bench bench-10k demo lint fuzz soak fakeslack conformance conformance-deps
+.PHONY: test bench bench-10k demo lint fuzz soak fakeslack conformance conformance-deps proxy-deps
 
-## test: vet, then every test with the race detector (what CI runs); installs the conformance suites' SDKs first
-test: conformance-deps
+## test: vet, then every test with the race detector (what CI runs); installs the conformance suites' SDKs and tinyproxy first
+test: conformance-deps proxy-deps
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 $(PKGS)
 
@@ -16,6 +16,12 @@ conformance: conformance-deps
 conformance-deps: conformance/node_modules/.package-lock.json
 conformance/node_modules/.package-lock.json: conformance/package-lock.json conformance/package.json
 	npm ci --prefix conformance --no-audit --no-fund
+
+## proxy-deps: Debian's tinyproxy, the real HTTP CONNECT proxy of test/proxy_test.go (installed when root)
+proxy-deps:
+	@command -v tinyproxy >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq tinyproxy >/dev/null; \
+		else echo "tinyproxy is missing: run sudo apt-get update && sudo apt-get install -y tinyproxy"; exit 1; fi; }
 
 ## bench: every benchmark, with allocations
 bench:

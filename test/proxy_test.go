@@ -175,6 +175,18 @@ func TestProxyWrongPasswordIsFatalWithoutRetryStorm(t *testing.T) {
 			t.Errorf("%s: Status.LastError %q holds the password", st.Link.Name, st.LastError)
 		}
 	}
+	ws := h.srv.Workspaces()[0]
+	respURL, err := h.srv.IssueResponseURL("commands", ws.TeamID, ws.Channels[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := h.rt.Webhooks().Send(context.Background(), respURL, webhook.Message{Text: "via proxy"})
+	if err == nil || strings.Contains(err.Error(), wrong) {
+		t.Errorf("response_url post through the refusing proxy: %v", err)
+	}
+	if resp != nil && resp.Attempts != 1 {
+		t.Errorf("response_url post made %d attempts, want 1", resp.Attempts)
+	}
 	if logs := h.logs.String(); strings.Contains(logs, wrong) || !strings.Contains(logs, "check the proxy credentials") {
 		t.Errorf("logs hold the password, or no advice:\n%s", logs)
 	}

@@ -102,11 +102,12 @@ func WithHTTPClient(h *http.Client) Option {
 
 // WithProxy sends the runtime's connections through the proxy u: the Web API calls (the socket
 // opens and Event.Client's), the Socket Mode and RTM socket dials (a CONNECT tunnel) and the
-// runtime's own webhook client. u is http:// or https://; a proxy that asks for credentials gets
-// the user and password in u (percent-encoded) as Basic Proxy-Authorization. They are redacted
-// like tokens wherever the runtime logs or returns a URL, and a 407 from the proxy stops the link
-// with a Fatal event (messages.ErrProxyAuth) instead of retrying. Nil means no proxy at all,
-// whatever the environment says.
+// runtime's own webhook client (one given by WithWebhookClient keeps its own proxy). u is http://
+// or https://; a proxy that asks for credentials gets the user and password in u (percent-encoded)
+// as Basic Proxy-Authorization. They are redacted like tokens wherever the runtime logs or returns
+// a URL, and a proxy refusing them (407, or tinyproxy's 401) stops the link with a Fatal event
+// (messages.ErrProxyAuth) instead of retrying. Nil means no proxy at all, whatever the environment
+// says.
 //
 // Precedence: WithProxy, then the Proxy of WithHTTPClient's transport, then the environment
 // (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, as http.ProxyFromEnvironment reads them, which never proxies

@@ -7,6 +7,8 @@
 //
 // The library serves nothing unless a program calls New and Start: operations endpoints are off
 // by default. Metrics go to a registry of the Server's own unless Options.Registerer names one.
+// /status is a StatusReport; its JSON keys are snake_case throughout ("links", "session_start",
+// "events_in", …), like /healthz's. ops uses the runtime's public API only.
 //
 // # What is measured
 //

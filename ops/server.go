@@ -220,7 +220,7 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, code, h)
 }
 
-// StatusReport is the /status answer.
+// StatusReport is the /status answer, as JSON with snake_case keys: {"links":[…],"stats":{…}}.
 type StatusReport struct {
 	Links []switchboard.Status `json:"links"` // sorted by link name
 	Stats switchboard.Stats    `json:"stats"`

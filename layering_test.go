@@ -1,0 +1,79 @@
+package switchboard_test
+
+import (
+	"go/build"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/switchboard-go/switchboard"
+
+// The layering docs/architecture.md describes, checked on the non-test imports of every package:
+// the vocabulary and the leaves import nothing of ours, only the root reaches the engine, and
+// programs and ops use the public API alone.
+func TestLayering(t *testing.T) {
+	// ours lists, for the packages it names, every package of this module they may import.
+	ours := map[string][]string{
+		"messages":        {},
+		"internal/wire":   {},
+		"internal/redact": {},
+		"actors":          {"messages"},
+		"supervisor":      {"messages"},
+		"webhook":         {"messages", "internal/redact"},
+		"fakeslack":       {"internal/redact"},
+		"internal/engine": {"messages", "supervisor", "internal/wire", "internal/redact"},
+		"ops":             {".", "messages", "webhook"},
+		"cmd/demo":        {".", "messages", "ops", "webhook", "fakeslack"},
+		"examples/bot":    {".", "messages"},
+		"cmd/fakeslack":   {"fakeslack", "internal/redact"},
+		".":               {"messages", "supervisor", "webhook", "internal/engine", "internal/redact"},
+	}
+	seen := map[string]bool{}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if name := d.Name(); path != "." && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules") {
+			return filepath.SkipDir
+		}
+		pkg, err := build.ImportDir(path, 0)
+		if err != nil {
+			return nil // no Go package here (or tests only)
+		}
+		rel := filepath.ToSlash(path)
+		seen[rel] = true
+		allowed, checked := ours[rel]
+		for _, imp := range pkg.Imports {
+			if imp != module && !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			dep := strings.TrimPrefix(strings.TrimPrefix(imp, module), "/")
+			if dep == "" {
+				dep = "."
+			}
+			switch {
+			case checked && !slices.Contains(allowed, dep):
+				t.Errorf("%s imports %s; docs/architecture.md's layering allows %v", rel, dep, allowed)
+			case !checked && dep == "internal/engine":
+				t.Errorf("%s imports internal/engine: only the root does", rel)
+			case !checked && strings.HasPrefix(dep, "internal/") && !strings.HasPrefix(rel, "internal/"):
+				t.Errorf("%s imports %s: programs use the public API only", rel, dep)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel := range ours {
+		if !seen[rel] {
+			t.Errorf("no package %s: update the layering here and in docs/architecture.md", rel)
+		}
+	}
+}

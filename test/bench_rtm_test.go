@@ -121,6 +121,11 @@ func benchIdleWorkspaces(b *testing.B, n int, connectWithin time.Duration, stric
 	}, switchboard.Queue(1<<16, switchboard.DropNewest)); err != nil {
 		b.Fatal(err)
 	}
+	var opens atomic.Int64
+	if err := rt.Handle(switchboard.Filter{Kinds: []messages.Kind{messages.KindRTM}, Types: []string{"open"}},
+		func(context.Context, *switchboard.Event) error { opens.Add(1); return nil }, switchboard.Named("opens")); err != nil {
+		b.Fatal(err)
+	}
 	heap0, rss0 := memNow()
 	b.ResetTimer()
 	start := time.Now()
@@ -135,11 +140,15 @@ func benchIdleWorkspaces(b *testing.B, n int, connectWithin time.Duration, stric
 		b.Fatalf("%d of %d connected after %v (%d failures)", connected.Load(), n, connectWithin, failed.Load())
 	}
 	connectAll := time.Since(start)
-	time.Sleep(2 * time.Second) // let the open events drain
+	for deadline := time.Now().Add(connectWithin); opens.Load() < int64(n); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d open events handled", opens.Load(), n)
+		}
+	}
 	heap1, rss1 := memNow()
 	cpu0 := cpuNow()
 	t0 := time.Now()
-	time.Sleep(idle)
+	time.Sleep(idle) // what is measured: the fleet idling
 	cpu := cpuNow() - cpu0
 	wall := time.Since(t0)
 	if f := failed.Load(); f != 0 {

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -97,7 +98,11 @@ func TestRTMStalePongReconnectsWithBackoff(t *testing.T) {
 	h.add(ws)
 	h.await(10*time.Second, "connected", rtmConnected(ws.Team))
 	id := h.connID(ws.Team)
-	time.Sleep(400 * time.Millisecond) // pings answered: the session stays up
+	waitFor(t, 5*time.Second, "three JSON pings answered", func() bool {
+		return len(h.srv.Transcript().Entries(func(e fakeslack.Entry) bool {
+			return e.Kind == fakeslack.KindFrameOut && e.Conn == id && bytes.Contains(e.Data, []byte(`"type":"pong"`))
+		})) >= 3
+	})
 	if st := h.rt.Status(); st[0].Reconnects != 0 {
 		t.Fatalf("reconnected while pongs came: %+v", st[0])
 	}

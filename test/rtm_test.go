@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -336,7 +337,9 @@ func TestRTMRateLimitQueuesThenFailsWhenFull(t *testing.T) {
 		}()
 	}
 	waitFor(t, 5*time.Second, "the first held send written", func() bool { return len(h.srv.History(ch2)) == 1 })
-	time.Sleep(100 * time.Millisecond) // let the other two reach the writer's queue
+	// The writer's queue is not observable from outside, and a probe send would join it: this
+	// sleep only gives the other two sends time to reach it.
+	time.Sleep(100 * time.Millisecond)
 	if _, err := h.rt.Send(context.Background(), ws2.Team, switchboard.RTMMessage{Channel: ch2, Text: "overflow"}); !errors.Is(err, switchboard.ErrSendQueueFull) {
 		t.Errorf("4th send: %v, want ErrSendQueueFull", err)
 	}
@@ -378,11 +381,17 @@ func TestRTMSessionEndsWithSendsInFlight(t *testing.T) {
 		_, err := h.rt.Send(context.Background(), ws.Team, switchboard.RTMMessage{Channel: ch, Text: "written, never answered"})
 		errs <- err
 	}()
-	time.Sleep(100 * time.Millisecond) // the first is written before the second is asked
+	waitFor(t, 5*time.Second, "the first send written", func() bool {
+		return len(h.srv.Transcript().Entries(func(e fakeslack.Entry) bool {
+			return e.Kind == fakeslack.KindFrameIn && e.Conn == id && bytes.Contains(e.Data, []byte("written, never answered"))
+		})) == 1
+	})
 	go func() {
 		_, err := h.rt.Send(context.Background(), ws.Team, switchboard.RTMMessage{Channel: ch, Text: "held by the rate"})
 		errs <- err
 	}()
+	// A send held by the rate is in the writer's queue only, which nothing outside shows: this
+	// sleep gives it time to get there before the drop.
 	time.Sleep(100 * time.Millisecond)
 	if err := h.srv.DropConnection(id, false); err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func TestStopHandlesEveryAcceptedEvent(t *testing.T) {
 	if err := h.rt.OnEvent(
 
 		"message", func(context.Context, *switchboard.Event) error {
-			time.Sleep(time.Millisecond)
+			time.Sleep(time.Millisecond) // the work Stop waits for, not a wait for state
 			mu.Lock()
 			handled++
 			mu.Unlock()

@@ -80,7 +80,15 @@ func TestPerChannelActorsRunApartAndStopWhenIdle(t *testing.T) {
 		t.Errorf("%d actors started, want one per channel", n)
 	}
 	// B's actor goes idle and stops; a new event for B starts a new one.
-	time.Sleep(600 * time.Millisecond) // lets the idle window pass; nothing to await but time itself
+	waitFor(t, 5*time.Second, "channel B's idle actor stopped", func() bool {
+		st, err := h.rt.SubscriberStats(context.Background())
+		for _, s := range st {
+			if s.Name == "per-channel" {
+				return err == nil && s.Keys == 1 // A's, blocked
+			}
+		}
+		return false
+	})
 	injectN(t, h, app.ID, ws.TeamID, chB, "b2-", 1)
 	waitFor(t, 5*time.Second, "a new channel B actor", func() bool { return started.Load() == 3 && count(chB) == 21 })
 }
@@ -167,7 +175,12 @@ func TestResponseDeadlineSendsEmptyAck(t *testing.T) {
 
 		"/slow", func(_ context.Context, ev *switchboard.Event) error {
 			tooBig <- ev.Respond(map[string]string{"text": strings.Repeat("x", messages.MaxResponseSize)})
-			time.Sleep(400 * time.Millisecond)
+			// Respond only once the deadline's empty ack has reached the server.
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				if _, acked := h.srv.AckPayload(ev.EnvelopeID); acked {
+					break
+				}
+			}
 			late <- ev.Respond(map[string]string{"text": "too late"})
 			return nil
 		}); err != nil {
@@ -269,7 +282,7 @@ type slowActor struct{ handled *atomic.Int32 }
 
 func (a *slowActor) Receive(ctx actor.Context) {
 	if _, ok := ctx.Message().(*messages.Event); ok {
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // the work itself, not a wait for state
 		a.handled.Add(1)
 	}
 }

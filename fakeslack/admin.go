@@ -35,6 +35,8 @@ import (
 //	POST /_admin/response-urls                  {"kind","team","channel"} → {"response_url"}
 //	POST /_admin/channels/archive               {"team","channel","archived"}: archive or unarchive
 //	POST /_admin/replay                         {"entries","speed","subject","conn_wait","max_gap"}: play a recording (replay.go)
+//
+// admin_apps.go adds the routes of HTTP delivery, installations, views and app-layer injections.
 
 // MaxAdminStream is the largest "count" the admin stream routes accept: the RTM stream renders
 // every message before writing the first, so an unbounded count would let one request exhaust
@@ -108,6 +110,7 @@ func decodeAdmin(r *http.Request, v any) error {
 }
 
 func (s *Server) routeAdmin() {
+	s.routeAdminApps()
 	s.adminHandle("GET /_admin/world", func(*http.Request) (any, error) {
 		return map[string]any{"api_url": s.APIURL(), "workspaces": s.Workspaces(), "apps": s.Apps()}, nil
 	})
@@ -129,7 +132,11 @@ func (s *Server) routeAdmin() {
 		})}, nil
 	})
 	s.adminHandle("GET /_admin/history/{channel}", func(r *http.Request) (any, error) {
-		return map[string]any{"messages": s.History(r.PathValue("channel"))}, nil
+		msgs := s.History(r.PathValue("channel"))
+		if msgs == nil {
+			return nil, notFound("%v: %q", ErrNoChannel, r.PathValue("channel"))
+		}
+		return map[string]any{"messages": msgs}, nil
 	})
 	s.adminHandle("GET /_admin/connections", func(r *http.Request) (any, error) {
 		return map[string]any{"connections": s.Connections(r.URL.Query().Get("subject"))}, nil

@@ -226,8 +226,11 @@ func TestAdminHistory(t *testing.T) {
 	if first["text"] != "one" || first["via"] != "chat.postMessage" || second["text"] != "two" || second["via"] != "webhook" {
 		t.Errorf("messages = %v", msgs)
 	}
-	if status, body := hookAdmin(t, srv, http.MethodGet, "history/C0NOPE", ""); status != 200 || body["messages"] != nil {
-		t.Errorf("empty history: %d %v", status, body)
+	if status, body := hookAdmin(t, srv, http.MethodGet, "history/C0NOPE", ""); status != 404 || body["ok"] != false {
+		t.Errorf("unknown channel's history: %d %v", status, body)
+	}
+	if status, body := hookAdmin(t, srv, http.MethodGet, "history/"+ws.Channels[1].ID, ""); status != 200 || body["messages"] == nil {
+		t.Errorf("empty history must be [], not null: %d %v", status, body)
 	}
 }
 

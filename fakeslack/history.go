@@ -44,6 +44,14 @@ func (r *msgRing) list() []Message {
 	}
 	out := make([]Message, r.n)
 	r.copyTo(out)
+	for i := range out { // reactions change in place under world.mu: callers get their own
+		if rs := out[i].Reactions; rs != nil {
+			out[i].Reactions = make([]Reaction, len(rs))
+			for j, x := range rs {
+				out[i].Reactions[j] = Reaction{Name: x.Name, Users: append([]string(nil), x.Users...)}
+			}
+		}
+	}
 	return out
 }
 

@@ -57,6 +57,13 @@ type Options struct {
 	SocketMode SocketModeOptions
 	// Webhooks holds the incoming webhook and response_url settings.
 	Webhooks WebhookOptions
+	// HTTP holds the settings of delivery to apps' request URLs (App.RequestURL).
+	HTTP HTTPOptions
+	// OAuth holds the OAuth flow's settings (token rotation's lifetime).
+	OAuth OAuthOptions
+	// TriggerLifetime is how long a trigger_id opens a view (views.open, views.push). Default 3s,
+	// as Slack's.
+	TriggerLifetime time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -99,6 +106,11 @@ func (o Options) withDefaults() Options {
 	o.RTM = o.RTM.withDefaults()
 	o.SocketMode = o.SocketMode.withDefaults()
 	o.Webhooks = o.Webhooks.withDefaults()
+	o.HTTP = o.HTTP.withDefaults()
+	o.OAuth = o.OAuth.withDefaults()
+	if o.TriggerLifetime <= 0 {
+		o.TriggerLifetime = 3 * time.Second
+	}
 	return o
 }
 
@@ -112,15 +124,19 @@ type Server struct {
 	base       string // "http://127.0.0.1:port"
 	world      *world
 	methods    map[string]methodSpec
+	customMu   sync.RWMutex
+	custom     map[string]methodSpec // HandleMethod's, guarded by customMu
 	limiter    *rateLimiter
 	refusals   *refusals
 	sockets    *socketRegistry
 	transcript *Transcript
 	counters   counters
 
-	rtm   *rtmServer
-	sm    *socketModeServer
-	hooks *hookServer
+	rtm     *rtmServer
+	sm      *socketModeServer
+	hooks   *hookServer
+	httpOut *httpDeliverer
+	views   *viewStore
 
 	ctx       context.Context // cancelled by Close
 	cancel    context.CancelFunc
@@ -143,6 +159,7 @@ func New(opts Options) (*Server, error) {
 		mux:        http.NewServeMux(),
 		base:       "http://" + ln.Addr().String(),
 		methods:    map[string]methodSpec{},
+		custom:     map[string]methodSpec{},
 		limiter:    newRateLimiter(),
 		refusals:   newRefusals(),
 		sockets:    newSocketRegistry(),
@@ -150,13 +167,15 @@ func New(opts Options) (*Server, error) {
 		ctx:        ctx,
 		cancel:     cancel,
 	}
-	s.world = newWorld(&opts, s.base)
+	s.world = newWorld(&s.opts, s.base)
+	s.views = newViewStore(opts.TriggerLifetime)
 	s.routeWebAPI()
 	s.routeAdmin()
 	s.routeReplay()
 	s.rtm = newRTMServer(s)
 	s.sm = newSocketModeServer(s)
 	s.hooks = newHookServer(s)
+	s.httpOut = newHTTPDeliverer(s)
 	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 	s.wg.Add(1)
 	go func() { // owner: Server. Ends when Close shuts s.http down; Close waits on s.wg.
@@ -224,16 +243,21 @@ func (s *Server) Apps() []App {
 	out := make([]App, len(s.world.apps))
 	for i, a := range s.world.apps {
 		out[i] = *a
-		out[i].Teams = append([]string(nil), a.Teams...)
+		out[i].Teams = append([]string{}, a.Teams...)
 	}
 	return out
 }
 
-// History returns the messages kept of a channel, oldest first: the last Options.HistorySize.
+// History returns the messages kept of a channel, oldest first: the last Options.HistorySize
+// ([] when none, nil for an unknown channel).
 func (s *Server) History(channelID string) []Message {
 	s.world.mu.Lock()
 	defer s.world.mu.Unlock()
-	return s.world.history[channelID].list()
+	out := s.world.history[channelID].list()
+	if out == nil && s.world.channelExists(channelID) {
+		out = []Message{}
+	}
+	return out
 }
 
 // RevokeToken makes every later use of tok fail with token_revoked and closes the sockets opened

@@ -213,7 +213,8 @@ func (m *socketModeServer) installed(app, team string) (*smApp, error) {
 // InjectEvent delivers event (any JSON object with a "type", e.g. a message or app_mention event)
 // to app as an events_api envelope from team, wrapped in an event_callback. An event without
 // event_ts gets one, and a message or app_mention without ts gets the same. With no socket open
-// the envelope is queued until one opens.
+// the envelope is queued until one opens. An app with a RequestURL gets it by HTTP instead
+// (httpdelivery.go); EnvelopeID then names the Delivery.
 func (s *Server) InjectEvent(app, team string, event json.RawMessage) (Injected, error) {
 	m := s.sm
 	a, err := m.installed(app, team)
@@ -247,6 +248,9 @@ func (s *Server) InjectEvent(app, team string, event json.RawMessage) (Injected,
 	}
 	eventID := m.ids.eventID()
 	payload := m.eventPayload(nil, team, app, m.botUser(team), eventID, time.Now().Unix(), eventContext(typ, team, app, channel), body)
+	if u, secret := s.requestURL(app); u != "" {
+		return Injected{EnvelopeID: s.deliverHTTP(typeEventsAPI, app, team, u, secret, "application/json", payload), EventID: eventID}, nil
+	}
 	env := m.newEnvelope(typeEventsAPI, a, team, payload, false)
 	inj := Injected{EnvelopeID: env.id, EventID: eventID}
 	m.deliver(env)

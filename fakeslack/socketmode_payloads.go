@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -32,8 +33,8 @@ type SlashCommand struct {
 // Interaction is a user's interaction with an app (see InjectInteraction): what to inject, not the
 // payload, which is a slack.InteractionCallback. Fields a type does not use are ignored.
 type Interaction struct {
-	// Type is block_actions (the default), view_submission, shortcut, message_action or
-	// block_suggestion.
+	// Type is block_actions (the default), view_submission, view_closed, shortcut (global),
+	// message_action (a message shortcut) or block_suggestion.
 	Type string `json:"type,omitempty"`
 	// Team is the workspace's team ID; required.
 	Team string `json:"team"`
@@ -53,8 +54,14 @@ type Interaction struct {
 	MessageTS string `json:"message_ts,omitempty"`
 	// Values is view.state.values of a view_submission. Default {}.
 	Values json.RawMessage `json:"values,omitempty"`
-	// PrivateMetadata is the view's private_metadata (view_submission).
+	// PrivateMetadata is the view's private_metadata (view_submission, view_closed).
 	PrivateMetadata string `json:"private_metadata,omitempty"`
+	// ViewID names a view an app opened (views.open, views.push, views.update): a
+	// view_submission or view_closed then carries that view (its ID, callback_id,
+	// private_metadata, blocks, hash) with Values as its state. Default: a generated view.
+	ViewID string `json:"view_id,omitempty"`
+	// IsCleared is view_closed's is_cleared: the whole stack was closed.
+	IsCleared bool `json:"is_cleared,omitempty"`
 }
 
 // smPeople is what payloads say about a team, channel and user.
@@ -111,8 +118,9 @@ var slashCommandShape = keys("token", "team_id", "team_domain", "channel_id", "c
 
 // InjectSlashCommand delivers a slash_commands envelope to app. Its payload carries a response_url
 // served by this server (kind "commands"); the ack's payload, if any, is the command's response
-// (see AckPayload). It fails with ErrNoSocket when the app has no open socket: Slack shows the
-// user an error rather than queueing a command. A missed ack is never redelivered.
+// (see AckPayload). It fails with ErrNoSocket when a Socket Mode app has no open socket: Slack
+// shows the user an error rather than queueing a command. An app with a RequestURL gets it by HTTP
+// instead, as form fields. A missed ack is never redelivered.
 func (s *Server) InjectSlashCommand(app string, cmd SlashCommand) (Injected, error) {
 	m := s.sm
 	if cmd.Team == "" || !strings.HasPrefix(cmd.Command, "/") {
@@ -126,10 +134,11 @@ func (s *Server) InjectSlashCommand(app string, cmd SlashCommand) (Injected, err
 	if err != nil {
 		return Injected{}, err
 	}
-	if !m.hasSocket(a) {
+	reqURL, secret := s.requestURL(app)
+	if reqURL == "" && !m.hasSocket(a) {
 		return Injected{}, ErrNoSocket
 	}
-	inj := Injected{ResponseURL: s.hooks.newResponseURL("commands", p.team, p.channel), TriggerID: m.ids.triggerID()}
+	inj := Injected{ResponseURL: s.hooks.newResponseURL("commands", p.team, p.channel), TriggerID: s.IssueTrigger(app, p.team, p.user)}
 	v, err := project(slack.SlashCommand{
 		Token: m.verification, TeamID: p.team, TeamDomain: p.domain, ChannelID: p.channel, ChannelName: p.channelName,
 		UserID: p.user, UserName: p.userName, Command: cmd.Command, Text: cmd.Text, APIAppID: app,
@@ -141,6 +150,14 @@ func (s *Server) InjectSlashCommand(app string, cmd SlashCommand) (Injected, err
 	// Slack sends the form's string here, "false", where slack.SlashCommand marshals a bool
 	// (captured in slack-go#1265; slack-go reads both).
 	v["is_enterprise_install"] = "false"
+	if reqURL != "" {
+		form := url.Values{}
+		for k, x := range v {
+			form.Set(k, fmt.Sprint(x))
+		}
+		inj.EnvelopeID = s.deliverHTTP(typeSlashCommands, app, cmd.Team, reqURL, secret, "application/x-www-form-urlencoded", []byte(form.Encode()))
+		return inj, nil
+	}
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return Injected{}, fmt.Errorf("fakeslack: encode slash command: %w", err)
@@ -173,6 +190,13 @@ var (
 				"external_id", "app_installed_team_id", "bot_id"),
 			"api_app_id": nil, "trigger_id": nil,
 		}),
+		slack.InteractionTypeViewClosed: interactionBase.with(shape{
+			"user": keys("id", "username", "name", "team_id"),
+			"view": keys("id", "team_id", "type", "blocks", "private_metadata", "callback_id", "state", "hash", "title",
+				"clear_on_close", "notify_on_close", "close", "submit", "previous_view_id", "root_view_id", "app_id",
+				"external_id", "app_installed_team_id", "bot_id"),
+			"api_app_id": nil,
+		}),
 		slack.InteractionTypeShortcut: interactionBase.with(shape{
 			"user":      keys("id", "username", "team_id"),
 			"action_ts": nil, "callback_id": nil, "trigger_id": nil,
@@ -191,10 +215,12 @@ var (
 )
 
 // InjectInteraction delivers an interactive envelope to app: block_actions (with a response_url of
-// kind "actions"), view_submission, shortcut (global), message_action (with a response_url of kind
-// "app") or block_suggestion. accepts_response_payload is true for view_submission and
-// block_suggestion. It fails with ErrNoSocket when the app has no open socket. A missed ack is
-// never redelivered.
+// kind "actions"), view_submission, view_closed, shortcut (global), message_action (a message
+// shortcut, with a response_url of kind "app"; on a message of the channel's history when
+// MessageTS names one) or block_suggestion. accepts_response_payload is true for view_submission
+// and block_suggestion. Its trigger_id opens a view (views.open) within Options.TriggerLifetime.
+// It fails with ErrNoSocket when a Socket Mode app has no open socket; an app with a RequestURL
+// gets it by HTTP instead. A missed ack is never redelivered.
 func (s *Server) InjectInteraction(app string, in Interaction) (Injected, error) {
 	m := s.sm
 	if in.Team == "" {
@@ -223,7 +249,7 @@ func (s *Server) InjectInteraction(app string, in Interaction) (Injected, error)
 	if in.MessageTS == "" {
 		in.MessageTS = m.newTS()
 	}
-	inj := Injected{TriggerID: m.ids.triggerID()}
+	inj := Injected{TriggerID: s.IssueTrigger(app, p.team, p.user)}
 	switch typ {
 	case slack.InteractionTypeBlockActions:
 		inj.ResponseURL = s.hooks.newResponseURL("actions", p.team, p.channel)
@@ -239,15 +265,28 @@ func (s *Server) InjectInteraction(app string, in Interaction) (Injected, error)
 	switch typ {
 	case slack.InteractionTypeBlockSuggestion:
 		accepts = true
-	case slack.InteractionTypeViewSubmission:
-		accepts = true
+	case slack.InteractionTypeViewSubmission, slack.InteractionTypeViewClosed:
+		accepts = typ == slack.InteractionTypeViewSubmission
 		// Slack sends what slack.View cannot say: null for no previous view, the submitted values
 		// as given (slack.ViewState would add every zero field of slack.BlockAction to each), and
 		// an empty response_urls (omitted by slack-go when empty).
 		view := v["view"].(map[string]any)
 		view["previous_view_id"] = nil
+		if in.ViewID != "" {
+			opened, ok := s.View(in.ViewID)
+			if !ok {
+				return Injected{}, fmt.Errorf("%w: no view %q", ErrInvalidInjection, in.ViewID)
+			}
+			view = map[string]any{}
+			_ = json.Unmarshal(opened.JSON, &view)
+			v["view"] = view
+		}
 		view["state"] = map[string]any{"values": in.Values}
-		v["response_urls"] = []any{}
+		if accepts {
+			v["response_urls"] = []any{}
+		} else {
+			v["is_cleared"] = in.IsCleared
+		}
 	}
 	if _, ok := sh["enterprise"]; ok {
 		v["enterprise"] = nil // not an Enterprise Grid install: null, where slack.Enterprise is a struct
@@ -255,6 +294,11 @@ func (s *Server) InjectInteraction(app string, in Interaction) (Injected, error)
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return Injected{}, fmt.Errorf("fakeslack: encode interaction: %w", err)
+	}
+	if reqURL, secret := s.requestURL(app); reqURL != "" {
+		body := "payload=" + url.QueryEscape(string(payload))
+		inj.EnvelopeID = s.deliverHTTP(typeInteractive, app, in.Team, reqURL, secret, "application/x-www-form-urlencoded", []byte(body))
+		return inj, nil
 	}
 	if !m.hasSocket(a) {
 		return Injected{}, ErrNoSocket
@@ -290,7 +334,7 @@ func (m *socketModeServer) interaction(typ slack.InteractionType, app string, p 
 			ActionID: in.ActionID, BlockID: in.BlockID, Value: in.Value, Type: slack.ActionType(button.Type),
 			ActionTs: actionTS, Text: *text,
 		}}
-	case slack.InteractionTypeViewSubmission:
+	case slack.InteractionTypeViewSubmission, slack.InteractionTypeViewClosed:
 		viewID := m.ids.viewID()
 		ic.View = slack.View{
 			ID: viewID, TeamID: p.team, Type: slack.VTModal, Blocks: slack.Blocks{BlockSet: []slack.Block{}},
@@ -301,7 +345,11 @@ func (m *socketModeServer) interaction(typ slack.InteractionType, app string, p 
 			RootViewID: viewID, AppID: app, AppInstalledTeamID: p.team, BotID: p.botID,
 		}
 	case slack.InteractionTypeMessageAction:
-		ic.Message = slack.Message{Msg: slack.Msg{Type: slack.TYPE_MESSAGE, Text: in.Value, User: p.user, Timestamp: in.MessageTS, Team: p.team}}
+		text, author := in.Value, p.user
+		if msg, ok := m.s.findMessage(p.channel, in.MessageTS); ok { // a shortcut on a message of the history
+			text, author = msg.Text, cmp.Or(msg.User, author)
+		}
+		ic.Message = slack.Message{Msg: slack.Msg{Type: slack.TYPE_MESSAGE, Text: text, User: author, Timestamp: in.MessageTS, Team: p.team}}
 	case slack.InteractionTypeBlockSuggestion:
 		ic.BlockID, ic.ActionID, ic.Value = in.BlockID, in.ActionID, in.Value
 		ic.View = slack.View{ID: m.ids.viewID(), Type: slack.VTModal, CallbackID: in.CallbackID}

@@ -18,6 +18,7 @@ const (
 	KindAck      Kind = "ack"       // a Socket Mode ack matched to an envelope; Data is the ack's payload
 	KindWebhook  Kind = "webhook"   // an incoming webhook or response_url post; Status is the answer
 	KindConn     Kind = "conn"      // a socket opened or closed; Status says which and why
+	KindHTTP     Kind = "http"      // a request to an app's request URL; Status is its HTTP status or failure, Data its body
 )
 
 // Entry is one thing a client sent or the server answered.
@@ -134,17 +135,22 @@ func (s *Server) Transcript() *Transcript { return s.transcript }
 
 // counters are the server's running totals.
 type counters struct {
-	apiCalls      atomic.Int64
-	socketsOpened atomic.Int64
-	framesIn      atomic.Int64
-	framesOut     atomic.Int64
-	delivered     atomic.Int64
-	acked         atomic.Int64
-	redelivered   atomic.Int64
-	unacked       atomic.Int64
-	rtmEvents     atomic.Int64
-	rtmReplies    atomic.Int64
-	webhookPosts  atomic.Int64
+	apiCalls       atomic.Int64
+	socketsOpened  atomic.Int64
+	framesIn       atomic.Int64
+	framesOut      atomic.Int64
+	delivered      atomic.Int64
+	acked          atomic.Int64
+	redelivered    atomic.Int64
+	unacked        atomic.Int64
+	rtmEvents      atomic.Int64
+	rtmReplies     atomic.Int64
+	webhookPosts   atomic.Int64
+	httpRequests   atomic.Int64
+	httpRetries    atomic.Int64
+	httpFailed     atomic.Int64
+	oauthGrants    atomic.Int64
+	tokenRefreshes atomic.Int64
 }
 
 // Stats is a snapshot of the server's counters.
@@ -166,6 +172,14 @@ type Stats struct {
 	RTMReplies int64 `json:"rtm_replies"`
 	// WebhookPosts counts posts to incoming webhooks and response_urls, whatever the answer.
 	WebhookPosts int64 `json:"webhook_posts"`
+	// HTTPRequests counts requests to apps' request URLs, retries included; HTTPRetries the
+	// retries; HTTPFailed the deliveries given up. A delivery answered 2xx counts in Delivered.
+	HTTPRequests int64 `json:"http_requests"`
+	HTTPRetries  int64 `json:"http_retries"`
+	HTTPFailed   int64 `json:"http_failed"`
+	// OAuthGrants counts installations (code exchanges and Install); TokenRefreshes refreshes.
+	OAuthGrants    int64 `json:"oauth_grants"`
+	TokenRefreshes int64 `json:"token_refreshes"`
 }
 
 // Stats returns the current counters.
@@ -177,5 +191,7 @@ func (s *Server) Stats() Stats {
 		Delivered: c.delivered.Load(), Acked: c.acked.Load(), Redelivered: c.redelivered.Load(),
 		Unacked: c.unacked.Load(), RTMEvents: c.rtmEvents.Load(), RTMReplies: c.rtmReplies.Load(),
 		WebhookPosts: c.webhookPosts.Load(),
+		HTTPRequests: c.httpRequests.Load(), HTTPRetries: c.httpRetries.Load(), HTTPFailed: c.httpFailed.Load(),
+		OAuthGrants: c.oauthGrants.Load(), TokenRefreshes: c.tokenRefreshes.Load(),
 	}
 }

@@ -116,6 +116,7 @@ type methodSpec struct {
 	bearerOnly bool        // token only from the Authorization header (apps.connections.open)
 	postOnly   bool        // refuses other verbs with insecure_request (apps.connections.open)
 	opens      bool        // subject to RefuseOpens (the socket-URL methods)
+	noToken    bool        // takes no token (oauth.v2.access authenticates the client itself)
 }
 
 // handle registers a Web API method. Protocol files call it from their constructors.
@@ -170,14 +171,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 
 // parseAPI finds the method, reads the arguments and token, and makes every common check.
 func (s *Server) parseAPI(name string, r *http.Request) (*apiRequest, methodSpec, *apiError) {
-	spec, ok := s.methods[name]
+	spec, ok := s.method(name)
 	if !ok {
 		return nil, spec, apiErr("unknown_method")
 	}
 	req := &apiRequest{Method: name, HTTP: r}
 	var aerr *apiError
 	req.warnings, aerr = s.readArgs(req, spec, r)
-	if aerr != nil {
+	if aerr != nil || spec.noToken {
 		return req, spec, aerr
 	}
 	tok, ok := s.lookupToken(req.Token)
@@ -188,6 +189,8 @@ func (s *Server) parseAPI(name string, r *http.Request) (*apiRequest, methodSpec
 		return req, spec, apiErr("token_revoked")
 	case tok.inactive:
 		return req, spec, apiErr("account_inactive")
+	case !tok.expires.IsZero() && !time.Now().Before(tok.expires):
+		return req, spec, apiErr("token_expired")
 	}
 	req.Tok = tok
 	if len(spec.kinds) > 0 && !slices.Contains(spec.kinds, tok.kind) {
@@ -242,7 +245,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, req *apiRequest, status int, b
 		if len(req.Tok.scopes) > 0 {
 			h.Set("X-OAuth-Scopes", strings.Join(req.Tok.scopes, ","))
 		}
-		if spec, ok := s.methods[req.Method]; ok && spec.scope != "" {
+		if spec, ok := s.method(req.Method); ok && spec.scope != "" {
 			h.Set("X-Accepted-OAuth-Scopes", spec.scope)
 		}
 	}
@@ -263,7 +266,7 @@ func requestArgs(req *apiRequest) []byte {
 	}
 	args := map[string]string{}
 	for k, v := range req.form {
-		if k != "token" && len(v) > 0 {
+		if k != "token" && k != "client_secret" && k != "refresh_token" && k != "code" && len(v) > 0 {
 			args[k] = v[0]
 		}
 	}

@@ -133,7 +133,7 @@ func (s *Server) readArgs(req *apiRequest, spec methodSpec, r *http.Request) ([]
 	default:
 		return warnings, apiErr("invalid_post_type")
 	}
-	if req.Token == "" {
+	if req.Token == "" && !spec.noToken {
 		return warnings, apiErr("not_authed")
 	}
 	return warnings, nil

@@ -24,6 +24,10 @@ func (s *Server) routeWebAPIMethods() {
 	s.handle("chat.postMessage", methodSpec{handler: s.chatPostMessage, scope: "chat:write", json: true})
 	s.handle("conversations.list", methodSpec{handler: s.conversationsList, scope: "channels:read"})
 	s.handle("users.info", methodSpec{handler: s.usersInfo, scope: "users:read"})
+	s.routeChatMethods()
+	s.routeConversationMethods()
+	s.routeViewMethods()
+	s.routeOAuth()
 }
 
 // identity is who a token speaks for in its workspace.
@@ -51,7 +55,9 @@ func (s *Server) identify(tok tokenInfo) identity {
 	case tokenClassicBot, tokenBot:
 		id.userID, id.name, id.botID = ws.BotUserID, "switchbot", ws.BotID
 		id.appID = "A" + strings.TrimPrefix(ws.BotID, "B") // the classic app owning the bot
-		if tok.kind == tokenBot {
+		if tok.app != "" {                                 // minted by oauth.v2.access for this app
+			id.appID = tok.app
+		} else if tok.kind == tokenBot {
 			for _, a := range s.world.apps { // a granular bot belongs to an installed Socket Mode app
 				if slices.Contains(a.Teams, ws.TeamID) {
 					id.appID = a.AppID
@@ -63,6 +69,12 @@ func (s *Server) identify(tok tokenInfo) identity {
 		if len(ws.Users) > 0 {
 			id.userID, id.name = ws.Users[0].ID, ws.Users[0].Name
 		}
+		for _, u := range ws.Users {
+			if tok.user != "" && u.ID == tok.user {
+				id.userID, id.name = u.ID, u.Name
+			}
+		}
+		id.appID = tok.app
 	}
 	return id
 }

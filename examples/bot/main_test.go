@@ -42,7 +42,9 @@ func buildBot(t *testing.T) string {
 	t.Helper()
 	build.once.Do(func() {
 		build.bin = filepath.Join(binDir, "bot")
-		out, err := exec.Command("go", "build", "-o", build.bin, ".").CombinedOutput()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", build.bin, ".").CombinedOutput()
 		if err != nil {
 			build.err = errors.New("go build: " + err.Error() + "\n" + string(out))
 		}

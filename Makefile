@@ -60,3 +60,8 @@ soak:
 ## bench-10k: the 10,000 idle RTM workspaces benchmark (slow; 10,000 sockets in each of two processes)
 bench-10k:
 	SWITCHBOARD_BENCH_10K=1 $(GO) test -run '^$$' -bench 'RTMIdleWorkspaces10k' -benchmem -timeout 30m ./test
+
+## bench-ratio: Switchboard against a bare socket loop and a no-decode ceiling, each client in its own process against a Slack side in another (about 5 minutes; SWITCHBOARD_RATIO_EVENTS, _ROUNDS, _ONLY, _CPUPROFILE tune it)
+.PHONY: bench-ratio
+bench-ratio:
+	SWITCHBOARD_BENCH_RATIO=1 $(GO) test -run '^$$' -bench 'AgainstBareLoop' -benchtime 1x -timeout 30m -v ./test

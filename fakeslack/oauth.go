@@ -236,13 +236,13 @@ func (s *Server) exchangeCodeLocked(req *apiRequest, a *App) (map[string]any, er
 		"authed_user": map[string]any{"id": c.user},
 	}
 	if in.RefreshToken != "" {
-		body["refresh_token"], body["expires_in"] = in.RefreshToken, int(s.opts.OAuth.TokenLifetime.Seconds())
+		body["refresh_token"], body["expires_in"] = in.RefreshToken, s.expiresIn()
 	}
 	if len(c.userScopes) > 0 {
 		u := s.mintLocked(a, ws, tokenUser, c.user, c.userScopes)
 		au := map[string]any{"id": c.user, "scope": strings.Join(c.userScopes, ","), "access_token": u.BotToken, "token_type": "user"}
 		if u.RefreshToken != "" {
-			au["refresh_token"], au["expires_in"] = u.RefreshToken, int(s.opts.OAuth.TokenLifetime.Seconds())
+			au["refresh_token"], au["expires_in"] = u.RefreshToken, s.expiresIn()
 		}
 		body["authed_user"] = au
 	}
@@ -267,7 +267,7 @@ func (s *Server) refreshLocked(req *apiRequest, a *App) (map[string]any, error) 
 	s.counters.tokenRefreshes.Add(1)
 	body := map[string]any{
 		"access_token": in.BotToken, "token_type": "bot", "scope": strings.Join(g.scopes, ","), "app_id": a.AppID,
-		"refresh_token": in.RefreshToken, "expires_in": int(s.opts.OAuth.TokenLifetime.Seconds()),
+		"refresh_token": in.RefreshToken, "expires_in": s.expiresIn(),
 		"team": map[string]any{"id": ws.TeamID, "name": ws.Name}, "enterprise": nil, "is_enterprise_install": false,
 	}
 	if g.kind == tokenBot {
@@ -316,6 +316,11 @@ func (s *Server) mintTokenLocked(a *App, ws *Workspace, kind tokenKind, user str
 		a.Teams = append(a.Teams, ws.TeamID)
 	}
 	return in
+}
+
+// expiresIn is a rotating token's expires_in: its lifetime in seconds, rounded up.
+func (s *Server) expiresIn() int {
+	return int((s.opts.OAuth.TokenLifetime + time.Second - 1) / time.Second)
 }
 
 // Install installs app in team as an approved oauth/v2/authorize and oauth.v2.access would, and

@@ -46,12 +46,7 @@ func BenchmarkHostileKeys(b *testing.B) {
 	if err := rt.AddApp(context.Background(), switchboard.App{ID: "A1", Token: "xapp-1-A1-1-s"}); err != nil {
 		b.Fatal(err)
 	}
-	for handled.Load() < n {
-		if time.Since(start) > 5*time.Minute {
-			b.Fatalf("handled %d of %d", handled.Load(), n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(b, 5*time.Minute, "every event handled", func() bool { return handled.Load() >= n })
 	elapsed := time.Since(start)
 	b.StopTimer()
 	heap1, _ := memNow()

@@ -189,13 +189,7 @@ func benchMassDrop(b *testing.B, links int, opts ...switchboard.Option) {
 		}
 	}
 	waitUp := func(n int64, within time.Duration) {
-		deadline := time.Now().Add(within)
-		for up.Load() < n {
-			if time.Now().After(deadline) {
-				b.Fatalf("%d of %d connected after %v", up.Load(), n, within)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitFor(b, within, "links connected", func() bool { return up.Load() >= n })
 	}
 	waitUp(int64(links), 2*time.Minute)
 	var took time.Duration

@@ -126,8 +126,8 @@ func (h *harness) awaitConnected(n int, timeout time.Duration) {
 	}
 }
 
-// waitFor polls cond until it holds, failing after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+// waitFor polls cond until it holds, failing after timeout. The poll is its only sleep.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

@@ -1,10 +1,10 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test bench bench-10k demo lint fuzz soak fakeslack conformance conformance-deps proxy-deps
+.PHONY: test bench bench-10k demo lint fuzz soak fakeslack conformance conformance-deps proxy-deps pg-deps
 
-## test: vet, then every test with the race detector (what CI runs); installs the conformance suites' SDKs and tinyproxy first
-test: conformance-deps proxy-deps
+## test: vet, then every test with the race detector (what CI runs); installs the conformance suites' SDKs, tinyproxy and PostgreSQL first
+test: conformance-deps proxy-deps pg-deps
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 $(PKGS)
 
@@ -22,6 +22,10 @@ proxy-deps:
 	@command -v tinyproxy >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq tinyproxy >/dev/null; \
 		else echo "tinyproxy is missing: run sudo apt-get update && sudo apt-get install -y tinyproxy"; exit 1; fi; }
+
+## pg-deps: PostgreSQL's server, for the throwaway clusters of internal/pgtest (Debian's postgresql, installed when root)
+pg-deps:
+	@sh internal/pgtest/deps.sh
 
 ## bench: every benchmark, with allocations
 bench:

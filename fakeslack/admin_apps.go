@@ -4,7 +4,8 @@ import "net/http"
 
 // The admin routes of HTTP delivery, installations, views and the app-layer injections:
 //
-//	POST /_admin/apps/{app}/config              {"request_url","redirect_url","token_rotation"} (ConfigureApp)
+//	POST /_admin/apps/{app}/config              {"request_url","redirect_url","token_rotation","verify"} (ConfigureApp;
+//	                                            verify: url_verification, 502 unless echoed)
 //	POST /_admin/apps/{app}/install             {"team"} → the Install (team "new" creates a workspace)
 //	POST /_admin/apps/{app}/uninstall           {"team"} → {"injected":[…]}: tokens_revoked, app_uninstalled
 //	POST /_admin/apps/{app}/revoke-tokens       {"team"} → tokens_revoked
@@ -19,11 +20,22 @@ import "net/http"
 
 func (s *Server) routeAdminApps() {
 	s.adminHandle("POST /_admin/apps/{app}/config", func(r *http.Request) (any, error) {
-		var req AppConfig
+		var req struct {
+			AppConfig
+			Verify bool `json:"verify"`
+		}
 		if err := decodeAdmin(r, &req); err != nil {
 			return nil, err
 		}
-		return nil, smAdminErr(s.ConfigureApp(r.PathValue("app"), req))
+		if err := s.ConfigureApp(r.PathValue("app"), req.AppConfig); err != nil {
+			return nil, smAdminErr(err)
+		}
+		if req.Verify {
+			if err := s.VerifyRequestURL(r.Context(), r.PathValue("app")); err != nil {
+				return nil, &adminError{status: http.StatusBadGateway, msg: err.Error()}
+			}
+		}
+		return nil, nil
 	})
 	type teamReq struct {
 		Team string `json:"team"`

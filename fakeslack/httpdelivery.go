@@ -128,6 +128,21 @@ func (s *Server) requestURL(app string) (u, secret string) {
 
 // deliverHTTP starts delivering body to app's request URL and returns the delivery's ID.
 func (s *Server) deliverHTTP(typ, app, team, reqURL, secret, contentType string, body []byte) string {
+	d := s.newDelivery(typ, app, team, reqURL)
+	s.goAfter(0, func() { s.httpOut.attempt(d, reqURL, secret, contentType, body, 0, "") })
+	return d.ID
+}
+
+// deliverHTTPNow makes the first attempt of a delivery in the caller's goroutine (a stream's
+// events go as fast as the app answers them, no goroutine each); retries are scheduled as usual.
+func (s *Server) deliverHTTPNow(typ, app, team, reqURL, secret, contentType string, body []byte) string {
+	d := s.newDelivery(typ, app, team, reqURL)
+	s.httpOut.attempt(d, reqURL, secret, contentType, body, 0, "")
+	return d.ID
+}
+
+// newDelivery records a new delivery.
+func (s *Server) newDelivery(typ, app, team, reqURL string) *Delivery {
 	h := s.httpOut
 	d := &Delivery{ID: s.sm.ids.envelopeID(), App: app, Team: team, Type: typ, URL: reqURL, Attempts: []Attempt{}}
 	h.mu.Lock()
@@ -138,8 +153,7 @@ func (s *Server) deliverHTTP(typ, app, team, reqURL, secret, contentType string,
 	h.byID[d.ID] = d
 	h.order = append(h.order, d.ID)
 	h.mu.Unlock()
-	s.goAfter(0, func() { h.attempt(d, reqURL, secret, contentType, body, 0, "") })
-	return d.ID
+	return d
 }
 
 // attempt sends one request of d and schedules the next on failure; it runs on a goroutine of
@@ -293,5 +307,51 @@ func (s *Server) ConfigureApp(app string, c AppConfig) error {
 		return ErrNoApp
 	}
 	a.RequestURL, a.RedirectURL, a.TokenRotation = c.RequestURL, c.RedirectURL, c.TokenRotation
+	return nil
+}
+
+// ErrURLNotVerified means an app's request URL did not answer the url_verification challenge.
+var ErrURLNotVerified = errors.New("fakeslack: request url did not echo the challenge")
+
+// VerifyRequestURL sends the app's RequestURL a signed url_verification request, as Slack does
+// when the URL is entered in the app's settings, and returns nil if the answer is a 2xx echoing
+// the challenge (as plain text, or JSON {"challenge":…}). It fails with ErrNoApp, or with
+// ErrURLNotVerified wrapping what went wrong.
+func (s *Server) VerifyRequestURL(ctx context.Context, app string) error {
+	reqURL, secret := s.requestURL(app)
+	if secret == "" {
+		return ErrNoApp
+	}
+	if reqURL == "" {
+		return fmt.Errorf("%w: app %s has no request url", ErrURLNotVerified, app)
+	}
+	challenge := randomHex(24)
+	body, _ := json.Marshal(map[string]string{"token": s.sm.verification, "challenge": challenge, "type": "url_verification"})
+	ctx, cancel := context.WithTimeout(ctx, s.opts.HTTP.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, reqURL, strings.NewReader(string(body)))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrURLNotVerified, err)
+	}
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", Sign(secret, ts, body))
+	resp, err := s.httpOut.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrURLNotVerified, failureReason(err))
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	var echoed struct {
+		Challenge string `json:"challenge"`
+	}
+	_ = json.Unmarshal(data, &echoed)
+	ok := resp.StatusCode/100 == 2 && (strings.TrimSpace(string(data)) == challenge || echoed.Challenge == challenge)
+	s.transcript.add(Entry{Kind: KindHTTP, App: app, Method: "url_verification", Status: strconv.Itoa(resp.StatusCode), Data: body})
+	if !ok {
+		return fmt.Errorf("%w: status %d, body %.100q", ErrURLNotVerified, resp.StatusCode, data)
+	}
 	return nil
 }

@@ -1,7 +1,9 @@
 package fakeslack_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -357,5 +359,31 @@ func TestHTTPAdminRoutes(t *testing.T) {
 	}
 	if _, err := api(srv, ws).AuthTest(); slackErr(err) != "token_expired" {
 		t.Errorf("after tokens/expire: %v", err)
+	}
+}
+
+func TestVerifyRequestURL(t *testing.T) {
+	t.Parallel()
+	srv, app, _, e := httpApp(t, fakeslack.Options{}, func(n int, w http.ResponseWriter, body []byte, _ <-chan struct{}) {
+		var v struct{ Type, Challenge string }
+		_ = json.Unmarshal(body, &v)
+		if n == 0 && v.Type == "url_verification" {
+			_, _ = io.WriteString(w, v.Challenge) // the second time, the app answers nothing
+		}
+	})
+	if err := srv.VerifyRequestURL(context.Background(), app.AppID); err != nil {
+		t.Errorf("VerifyRequestURL: %v", err)
+	}
+	e.next(t)
+	if err := srv.VerifyRequestURL(context.Background(), app.AppID); !errors.Is(err, fakeslack.ErrURLNotVerified) {
+		t.Errorf("VerifyRequestURL of a silent app: %v", err)
+	}
+	e.next(t)
+	if status, body := hookAdmin(t, srv, http.MethodPost, "apps/"+app.AppID+"/config", `{"request_url":"`+e.srv.URL+`","verify":true}`); status != http.StatusBadGateway {
+		t.Errorf("config with verify of a silent app: %d %v", status, body)
+	}
+	e.next(t)
+	if err := srv.VerifyRequestURL(context.Background(), "A0NOPE"); !errors.Is(err, fakeslack.ErrNoApp) {
+		t.Errorf("VerifyRequestURL of no app: %v", err)
 	}
 }

@@ -272,7 +272,8 @@ type MessageStream struct {
 }
 
 // InjectMessages delivers st.Count message events to app as fast as the app's sockets take them,
-// spread over its open sockets, and returns how many it injected (delivered or queued). Events are
+// spread over its open sockets, and returns how many it injected (delivered or queued). An app
+// with a RequestURL gets them by HTTP, one request after the other. Events are
 // rendered from a template, without a map per event. It returns early, with ctx's error, when ctx
 // ends.
 func (s *Server) InjectMessages(ctx context.Context, app string, st MessageStream) (int, error) {
@@ -303,14 +304,19 @@ func (s *Server) InjectMessages(ctx context.Context, app string, st MessageStrea
 	evCtx := eventContext("message", st.Team, app, chID)
 	bot := m.botUser(st.Team)
 	first := m.reserveTS(st.Count)
+	reqURL, secret := s.requestURL(app)
 	var ts []byte
 	for i := range st.Count {
-		if i%256 == 0 && ctx.Err() != nil {
+		if (i%256 == 0 || reqURL != "") && ctx.Err() != nil {
 			return i, ctx.Err()
 		}
 		ts = appendTS(ts[:0], first+int64(i))
 		ev := m.appendMessageEvent(make([]byte, 0, 400+len(text)), text, i+1, user, ts, st.Team, chID)
 		payload := m.eventPayload(make([]byte, 0, len(ev)+360), st.Team, app, bot, m.ids.eventID(), first/1e6, evCtx, ev)
+		if reqURL != "" {
+			s.deliverHTTPNow(typeEventsAPI, app, st.Team, reqURL, secret, "application/json", payload)
+			continue
+		}
 		env := m.newEnvelope(typeEventsAPI, a, st.Team, payload, false)
 		m.deliver(env)
 	}

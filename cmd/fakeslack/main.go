@@ -1,9 +1,9 @@
 // Command fakeslack runs the Slack stand-in server (package fakeslack) until it is interrupted.
 //
-//	fakeslack -addr 127.0.0.1:0 -workspaces 3 -apps 1 [-script FILE] [-v]
+//	fakeslack -addr 127.0.0.1:0 -workspaces 3 -apps 1 [-script FILE] [-request-url URL] [-token-rotation] [-v]
 //
 // Its first line on stdout is one JSON object naming the URLs, workspaces (tokens, channels,
-// webhook URLs) and apps (app tokens) it generated; logs go to stderr. SIGINT or SIGTERM stops it,
+// webhook URLs) and apps (app tokens, OAuth client and signing secrets) it generated; logs go to stderr. SIGINT or SIGTERM stops it,
 // with exit status 0. A bad flag or script exits with status 2 before the server starts serving.
 // See the README for the script format.
 package main
@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -57,6 +58,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	barePaths := fs.Bool("bare-paths", false, "serve the Web API at /<method> too, not only /api/<method> (Slack does not)")
 	record := fs.String("record", "", "write every transcript entry to `file` as JSON lines (a recording a script's replay step plays back)")
 	verbose := fs.Bool("v", false, "log debug detail (each webhook post, each script answer)")
+	requestURL := fs.String("request-url", "", "deliver every app's events, commands and interactions by HTTP to `url` (signed with the app's signing_secret) instead of Socket Mode")
+	redirectURL := fs.String("redirect-url", "", "every app's OAuth redirect `url` (the default redirect_uri of /oauth/v2/authorize)")
+	rotation := fs.Bool("token-rotation", false, "tokens minted by oauth.v2.access expire (after -token-lifetime) and come with refresh tokens")
+	tokenLifetime := fs.Duration("token-lifetime", 12*time.Hour, "lifetime of rotating tokens")
+	triggerLifetime := fs.Duration("trigger-lifetime", 3*time.Second, "how long a trigger_id opens a view")
+	retryDelays := fs.String("retry-delays", "0s,1m,5m", "waits before each retry of an HTTP event delivery, comma-separated (\"\" for none)")
+	httpTimeout := fs.Duration("http-timeout", 3*time.Second, "how long a request URL has to answer")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: fakeslack [flags]\n\nRuns a Slack stand-in; prints its URLs and tokens as one JSON line on stdout.\n\n")
 		fs.PrintDefaults()
@@ -80,6 +88,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for name, v := range map[string]int{"channels": *channels, "users": *users} {
 		if v < 1 {
 			fmt.Fprintf(stderr, "fakeslack: -%s %d must be ≥ 1\n", name, v)
+			return 2
+		}
+	}
+
+	delays, err := parseDelays(*retryDelays)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakeslack: -retry-delays: %v\n", err)
+		return 2
+	}
+	for name, v := range map[string]time.Duration{"token-lifetime": *tokenLifetime, "trigger-lifetime": *triggerLifetime, "http-timeout": *httpTimeout} {
+		if v <= 0 {
+			fmt.Fprintf(stderr, "fakeslack: -%s %v must be > 0\n", name, v)
 			return 2
 		}
 	}
@@ -123,7 +143,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts := fakeslack.Options{
 		Addr: *addr, Workspaces: orNone(*workspaces), Apps: orNone(*apps),
 		ChannelsPerWorkspace: *channels, UsersPerWorkspace: *users, Logger: logger,
-		QueryTokens: *queryTokens, BarePaths: *barePaths,
+		QueryTokens: *queryTokens, BarePaths: *barePaths, TriggerLifetime: *triggerLifetime,
+		HTTP:  fakeslack.HTTPOptions{Timeout: *httpTimeout, RetryDelays: delays},
+		OAuth: fakeslack.OAuthOptions{TokenLifetime: *tokenLifetime},
 	}
 	if recordFile != nil {
 		opts.Record = recordFile
@@ -134,6 +156,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer srv.Close()
+	for _, a := range srv.Apps() {
+		if err := srv.ConfigureApp(a.AppID, fakeslack.AppConfig{RequestURL: *requestURL, RedirectURL: *redirectURL, TokenRotation: *rotation}); err != nil {
+			fmt.Fprintf(stderr, "fakeslack: %v\n", err)
+			return 1
+		}
+	}
 
 	b := banner{URL: srv.URL(), APIURL: srv.APIURL(), AdminURL: srv.AdminURL(), Workspaces: srv.Workspaces(), Apps: srv.Apps()}
 	if err := resolve(steps, b.Workspaces, b.Apps); err != nil {
@@ -167,6 +195,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	wg.Wait()
 	_ = srv.Close()
 	return 0
+}
+
+// parseDelays reads a comma-separated list of durations; "" is none.
+func parseDelays(s string) ([]time.Duration, error) {
+	out := []time.Duration{}
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%q is not a duration ≥ 0", f)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // orNone maps 0 to fakeslack's "none" (a negative count), since its zero means the default.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -467,4 +468,44 @@ func rtmRead(t *testing.T, c *websocket.Conn) map[string]any {
 		t.Fatalf("read: %v", err)
 	}
 	return f
+}
+
+func TestHTTPDeliveryFlags(t *testing.T) {
+	t.Parallel()
+	got := make(chan http.Header, 4)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+		w.WriteHeader(http.StatusInternalServerError) // retried after -retry-delays
+	}))
+	t.Cleanup(app.Close)
+	b := start(t, "-apps", "1", "-request-url", app.URL, "-token-rotation", "-retry-delays", "10ms", "-redirect-url", "https://bot.example/cb")
+	a := b.Apps[0]
+	if a.RequestURL != app.URL || !a.TokenRotation || a.RedirectURL != "https://bot.example/cb" || a.SigningSecret == "" || a.ClientID == "" {
+		t.Fatalf("banner app = %+v", a)
+	}
+	body := `{"team":"` + b.Workspaces[0].TeamID + `","event":{"type":"app_mention","text":"hi"}}`
+	resp, err := http.Post(b.AdminURL+"apps/"+a.AppID+"/events", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	for i, want := range []string{"", "1"} {
+		select {
+		case h := <-got:
+			if h.Get("X-Slack-Retry-Num") != want || !strings.HasPrefix(h.Get("X-Slack-Signature"), "v0=") {
+				t.Errorf("request %d: retry %q, signature %q", i, h.Get("X-Slack-Retry-Num"), h.Get("X-Slack-Signature"))
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("request %d not received", i)
+		}
+	}
+}
+
+func TestBadDurationFlagsExit2(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"-retry-delays", "soon"}, {"-token-lifetime", "0s"}, {"-retry-delays", "-1s"}} {
+		if code := run(context.Background(), args, io.Discard, io.Discard); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
 }

@@ -15,7 +15,7 @@
 // package); when they are missing Start fails with the command that installs them. initdb and
 // postgres refuse to run as root, so as root the server runs as the system user pgtest, created
 // if missing. The server is the test process's child and dies with it, even when the test binary
-// is killed.
+// is killed; the next Start removes what such a cluster left in the temporary directory.
 package pgtest
 
 import (
@@ -47,7 +47,7 @@ const User = "pgtest"
 
 // Cluster is a running throwaway server. Stop it (TestMain, after m.Run).
 type Cluster struct {
-	base string // temporary directory: data/, server.log
+	base string // temporary directory: data/, server.log, owner.pid
 	port int
 	cmd  *exec.Cmd
 	done chan struct{} // closed once cmd exited
@@ -67,8 +67,13 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweep()
 	base, err := os.MkdirTemp("", "pgtest-")
 	if err != nil {
+		return nil, fmt.Errorf("pgtest: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(base, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(base)
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
 	if cred != nil {
@@ -203,6 +208,28 @@ func (c *Cluster) admin(stmt string) error {
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, stmt)
 	return err
+}
+
+// ownerFile in a cluster's directory holds the PID of the test process that made it.
+const ownerFile = "owner.pid"
+
+// sweep removes the directories of clusters whose test process died without stopping them (killed
+// by a timeout, say; their servers died with them).
+func sweep() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pgtest-*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue // not a cluster's, or one being made
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(dir)
+		}
+	}
 }
 
 // findBin is the directory of initdb and postgres: PATH's, else the newest Debian version's.

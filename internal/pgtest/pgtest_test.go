@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -82,5 +83,38 @@ func TestStopRemovesTheCluster(t *testing.T) {
 	}
 	if len(entries) != 0 {
 		t.Fatalf("left behind: %v", entries)
+	}
+}
+
+// TestStartSweepsDeadClusters: a cluster directory whose test process is gone is removed.
+func TestStartSweepsDeadClusters(t *testing.T) {
+	tmp, err := os.MkdirTemp("", "pgtest-tmpdir-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", tmp)
+	dead, live := filepath.Join(tmp, "pgtest-dead"), filepath.Join(tmp, "pgtest-live")
+	for dir, pid := range map[string]int{dead: 1 << 22, live: os.Getpid()} { // 1<<22: above pid_max
+		if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := pgtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	if _, err := os.Stat(dead); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the dead cluster's directory is still there: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("the live cluster's directory went: %v", err)
 	}
 }

@@ -46,7 +46,7 @@ func beginSession(env *Env, state *LinkState, link messages.Link, fields logrus.
 	fields["session"] = gen
 	log := env.Log.WithFields(fields)
 	if cause != nil {
-		log.WithError(cause).WithField("delay", delay).Warn("session ended, reconnecting")
+		log.WithError(cause).WithField("delay", delay.String()).Warn("session ended, reconnecting")
 		env.publish(messages.Reconnecting{Link: link, Session: gen, Attempt: attempt, Delay: delay, Cause: cause})
 	}
 	return sess, log, attempt, delay

@@ -32,7 +32,7 @@ import (
 //     and interactions are never retried (Slack shows the user an error).
 //   - A 2xx answer's body is the delivery's response, kept like a Socket Mode ack's payload
 //     (AckPayload): a command's message, a view_submission's response_action. A plain-text body
-//     is kept as {"text":…}, as Slack posts it.
+//     is kept as {"text":…}, as Slack posts it, and acted on (responses.go).
 
 // HTTPOptions configures delivery to apps' request URLs. Zero fields take the defaults named on
 // each field.
@@ -127,8 +127,11 @@ func (s *Server) requestURL(app string) (u, secret string) {
 }
 
 // deliverHTTP starts delivering body to app's request URL and returns the delivery's ID.
-func (s *Server) deliverHTTP(typ, app, team, reqURL, secret, contentType string, body []byte) string {
+func (s *Server) deliverHTTP(typ, app, team, reqURL, secret, contentType string, body []byte, answer *respTarget) string {
 	d := s.newDelivery(typ, app, team, reqURL)
+	if answer != nil {
+		s.responses.expect(d.ID, *answer)
+	}
 	s.goAfter(0, func() { s.httpOut.attempt(d, reqURL, secret, contentType, body, 0, "") })
 	return d.ID
 }
@@ -202,6 +205,15 @@ func (h *httpDeliverer) attempt(d *Delivery, reqURL, secret, contentType string,
 	}
 	s.transcript.add(Entry{Kind: KindHTTP, Team: d.Team, App: d.App, Method: d.Type, Status: attemptStatus(at), Data: body})
 	retryLeft := d.Type == typeEventsAPI && !noRetry && retry < len(h.opts.RetryDelays)
+	if at.Failure == "" { // the answer is kept and acted on before the delivery says done
+		s.counters.delivered.Add(1)
+		if p := responsePayload(d.Type, at.Response); p != nil {
+			s.sm.mu.Lock()
+			s.sm.rememberAck(d.ID, p)
+			s.sm.mu.Unlock()
+			s.answered(d.ID, p)
+		}
+	}
 	h.mu.Lock()
 	d.Attempts = append(d.Attempts, at)
 	if at.Failure == "" || !retryLeft {
@@ -210,12 +222,6 @@ func (h *httpDeliverer) attempt(d *Delivery, reqURL, secret, contentType string,
 	h.mu.Unlock()
 	switch {
 	case at.Failure == "":
-		s.counters.delivered.Add(1)
-		if p := responsePayload(d.Type, at.Response); p != nil {
-			s.sm.mu.Lock()
-			s.sm.rememberAck(d.ID, p)
-			s.sm.mu.Unlock()
-		}
 	case retryLeft:
 		s.goAfter(h.opts.RetryDelays[retry], func() { h.attempt(d, reqURL, secret, contentType, body, retry+1, at.Failure) })
 	default:

@@ -229,6 +229,9 @@ func TestHTTPCommandsAndInteractions(t *testing.T) {
 	if p, ok := srv.AckPayload(inj.EnvelopeID); !ok || string(p) != `{"response_type":"ephemeral","text":"deploying"}` {
 		t.Errorf("command response = %s, %v", p, ok)
 	}
+	if e := srv.Ephemeral(ws.Channels[0].ID); len(e) != 1 || e[0].Text != "deploying" {
+		t.Errorf("the ephemeral command response = %+v", e)
+	}
 	inj, _ = srv.InjectSlashCommand(app.AppID, fakeslack.SlashCommand{Team: ws.TeamID, Command: "/deploy"})
 	e.next(t)
 	delivery(t, srv, app.AppID, inj.EnvelopeID)

@@ -132,11 +132,12 @@ type Server struct {
 	transcript *Transcript
 	counters   counters
 
-	rtm     *rtmServer
-	sm      *socketModeServer
-	hooks   *hookServer
-	httpOut *httpDeliverer
-	views   *viewStore
+	rtm       *rtmServer
+	sm        *socketModeServer
+	hooks     *hookServer
+	httpOut   *httpDeliverer
+	views     *viewStore
+	responses responses // commands and view_submissions waiting for the app's answer
 
 	ctx       context.Context // cancelled by Close
 	cancel    context.CancelFunc
@@ -169,6 +170,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.world = newWorld(&s.opts, s.base)
 	s.views = newViewStore(opts.TriggerLifetime)
+	s.responses.max = opts.SocketMode.AckHistory
 	s.routeWebAPI()
 	s.routeAdmin()
 	s.routeReplay()

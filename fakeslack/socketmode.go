@@ -435,6 +435,9 @@ func (m *socketModeServer) onFrame(c *smConn, data []byte) {
 	env.state = envDone
 	m.rememberAck(env.id, payload)
 	m.mu.Unlock()
+	if env.typ != typeEventsAPI {
+		m.s.answered(env.id, payload) // a command's message, a view_submission's response_action
+	}
 	m.s.counters.acked.Add(1)
 	m.s.transcript.add(Entry{Kind: KindAck, Conn: c.sk.info.ID, Team: env.team, App: c.app.id, Method: env.typ, Status: "ok", Data: payload})
 }

@@ -249,7 +249,7 @@ func (s *Server) InjectEvent(app, team string, event json.RawMessage) (Injected,
 	eventID := m.ids.eventID()
 	payload := m.eventPayload(nil, team, app, m.botUser(team), eventID, time.Now().Unix(), eventContext(typ, team, app, channel), body)
 	if u, secret := s.requestURL(app); u != "" {
-		return Injected{EnvelopeID: s.deliverHTTP(typeEventsAPI, app, team, u, secret, "application/json", payload), EventID: eventID}, nil
+		return Injected{EnvelopeID: s.deliverHTTP(typeEventsAPI, app, team, u, secret, "application/json", payload, nil), EventID: eventID}, nil
 	}
 	env := m.newEnvelope(typeEventsAPI, a, team, payload, false)
 	inj := Injected{EnvelopeID: env.id, EventID: eventID}

@@ -150,12 +150,13 @@ func (s *Server) InjectSlashCommand(app string, cmd SlashCommand) (Injected, err
 	// Slack sends the form's string here, "false", where slack.SlashCommand marshals a bool
 	// (captured in slack-go#1265; slack-go reads both).
 	v["is_enterprise_install"] = "false"
+	answer := respTarget{kind: typeSlashCommands, team: p.team, channel: p.channel, user: p.user, app: app}
 	if reqURL != "" {
 		form := url.Values{}
 		for k, x := range v {
 			form.Set(k, fmt.Sprint(x))
 		}
-		inj.EnvelopeID = s.deliverHTTP(typeSlashCommands, app, cmd.Team, reqURL, secret, "application/x-www-form-urlencoded", []byte(form.Encode()))
+		inj.EnvelopeID = s.deliverHTTP(typeSlashCommands, app, cmd.Team, reqURL, secret, "application/x-www-form-urlencoded", []byte(form.Encode()), &answer)
 		return inj, nil
 	}
 	payload, err := json.Marshal(v)
@@ -164,6 +165,7 @@ func (s *Server) InjectSlashCommand(app string, cmd SlashCommand) (Injected, err
 	}
 	env := m.newEnvelope(typeSlashCommands, a, cmd.Team, payload, true)
 	inj.EnvelopeID = env.id
+	s.responses.expect(env.id, answer)
 	m.deliver(env)
 	return inj, nil
 }
@@ -295,9 +297,13 @@ func (s *Server) InjectInteraction(app string, in Interaction) (Injected, error)
 	if err != nil {
 		return Injected{}, fmt.Errorf("fakeslack: encode interaction: %w", err)
 	}
+	var answer *respTarget
+	if typ == slack.InteractionTypeViewSubmission {
+		answer = &respTarget{kind: typeInteractive, team: p.team, channel: p.channel, user: p.user, app: app, viewID: in.ViewID}
+	}
 	if reqURL, secret := s.requestURL(app); reqURL != "" {
 		body := "payload=" + url.QueryEscape(string(payload))
-		inj.EnvelopeID = s.deliverHTTP(typeInteractive, app, in.Team, reqURL, secret, "application/x-www-form-urlencoded", []byte(body))
+		inj.EnvelopeID = s.deliverHTTP(typeInteractive, app, in.Team, reqURL, secret, "application/x-www-form-urlencoded", []byte(body), answer)
 		return inj, nil
 	}
 	if !m.hasSocket(a) {
@@ -305,6 +311,9 @@ func (s *Server) InjectInteraction(app string, in Interaction) (Injected, error)
 	}
 	env := m.newEnvelope(typeInteractive, a, in.Team, payload, accepts)
 	inj.EnvelopeID = env.id
+	if answer != nil {
+		s.responses.expect(env.id, *answer)
+	}
 	m.deliver(env)
 	return inj, nil
 }

@@ -225,3 +225,76 @@ func nextOf(c *smClient, typ string) map[string]any {
 	c.ack(env["envelope_id"].(string), nil)
 	return env
 }
+
+func TestAppAnswersAreActedOn(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{})
+	ws, app := srv.Workspaces()[0], srv.Apps()[0]
+	ch := ws.Channels[0].ID
+	c := smDial(t, srv, app)
+	ackWith := func(typ string, payload any) {
+		t.Helper()
+		env := c.nextEnvelope(smWait)
+		if env["type"] != typ {
+			t.Fatalf("envelope %v, want %s", env, typ)
+		}
+		c.ack(env["envelope_id"].(string), payload)
+	}
+
+	// Slash command responses: in_channel into the history, else ephemeral to the user.
+	if _, err := srv.InjectSlashCommand(app.AppID, fakeslack.SlashCommand{Team: ws.TeamID, Channel: ch, Command: "/deploy"}); err != nil {
+		t.Fatal(err)
+	}
+	ackWith("slash_commands", map[string]any{"response_type": "in_channel", "text": "deploying"})
+	waitFor(t, smWait, "the in_channel response", func() bool {
+		h := srv.History(ch)
+		return len(h) == 1 && h[0].Text == "deploying" && h[0].Via == "command_response" && h[0].BotID == ws.BotID
+	})
+	if _, err := srv.InjectSlashCommand(app.AppID, fakeslack.SlashCommand{Team: ws.TeamID, Channel: ch, User: ws.Users[1].ID, Command: "/deploy"}); err != nil {
+		t.Fatal(err)
+	}
+	ackWith("slash_commands", map[string]any{"text": "only you"})
+	waitFor(t, smWait, "the ephemeral response", func() bool {
+		e := srv.Ephemeral(ch)
+		return len(e) == 1 && e[0].Text == "only you" && e[0].Via == "command_response:"+ws.Users[1].ID
+	})
+
+	// view_submission's response_action: update, then push, then clear.
+	api := slack.New(ws.BotToken, slack.OptionAPIURL(srv.APIURL()))
+	opened, err := api.OpenView(srv.IssueTrigger(app.AppID, ws.TeamID, ws.Users[0].ID), modal("step1", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := opened.View.ID
+	submit := func(answer any) {
+		t.Helper()
+		if _, err := srv.InjectInteraction(app.AppID, fakeslack.Interaction{Type: "view_submission", Team: ws.TeamID, ViewID: id}); err != nil {
+			t.Fatal(err)
+		}
+		acked := srv.Stats().Acked
+		ackWith("interactive", answer)
+		// Acked counts an ack once its answer was acted on.
+		waitFor(t, smWait, "the ack", func() bool { return srv.Stats().Acked > acked })
+	}
+	submit(map[string]any{"response_action": "update", "view": modal("step2", "")})
+	waitFor(t, smWait, "the updated view", func() bool { v, _ := srv.View(id); return v.CallbackID == "step2" })
+	if v, _ := srv.View(id); v.CallbackID != "step2" {
+		t.Errorf("after response_action update: %+v", v)
+	}
+	submit(map[string]any{"response_action": "push", "view": modal("step3", "")})
+	// The stack holds the root and the pushed view: one more fits, then push_limit_reached.
+	probe, err := api.PushView(srv.IssueTrigger(app.AppID, ws.TeamID, ws.Users[0].ID), modal("probe", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prev, _ := srv.View(probe.View.PreviousViewID); prev.CallbackID != "step3" {
+		t.Errorf("the view under the probe = %+v, want the pushed step3", prev)
+	}
+	if _, err := api.PushView(srv.IssueTrigger(app.AppID, ws.TeamID, ws.Users[0].ID), modal("x", "")); slackErr(err) != "push_limit_reached" {
+		t.Errorf("push after a response_action push: %v", err)
+	}
+	submit(map[string]any{"response_action": "clear"})
+	if _, err := api.PushView(srv.IssueTrigger(app.AppID, ws.TeamID, ws.Users[0].ID), modal("fresh", "")); err != nil {
+		t.Errorf("push after clear starts a new stack: %v", err)
+	}
+}

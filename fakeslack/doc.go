@@ -25,6 +25,15 @@
 // a named option (Options.QueryTokens, SocketModeOptions.DisabledOpenError and TooManyCloseCode,
 // RTMOptions.ErrorCodes, …) and the code says so.
 //
+// # Apps over HTTP, OAuth
+//
+// An app with a RequestURL (ConfigureApp) gets its events, commands and interactions by HTTP,
+// signed with its SigningSecret and retried as Slack retries (httpdelivery.go); the same
+// injection methods serve both transports. /oauth/v2/authorize approves an install at once for
+// the workspace picked (creating it if need be) and oauth.v2.access exchanges the code, with token
+// rotation when the app has it (oauth.go). Tests add Web API methods of their own with
+// HandleMethod.
+//
 // # Recording
 //
 // Options.Record receives every transcript entry as a JSON line; ReadRecording reads such a

@@ -16,8 +16,10 @@ import (
 //     (or multipart/form-data), or a mix of query and form. A POST with text/plain is read as a
 //     form too: Slack lists it among the valid types of invalid_post_type but documents no more.
 //   - application/json bodies are read only by the methods documented to take them
-//     (auth.test, chat.postMessage, apps.connections.open). Other methods (rtm.connect, rtm.start,
-//     conversations.list, users.info) "do not currently accept application/json": Slack ignores
+//     (auth.test, chat.postMessage, chat.update, chat.delete, chat.postEphemeral, reactions.add,
+//     views.*, apps.connections.open, and methods added with HandleMethod). Other methods
+//     (rtm.connect, rtm.start, conversations.*, users.info, users.list, oauth.v2.access) "do not
+//     currently accept application/json": Slack ignores
 //     such a body, so they see no arguments. A JSON POST with an empty body is a call without
 //     arguments and every method accepts it (python-slack-sdk sends one for each call without
 //     parameters). With JSON, query arguments are not read either ("do not mix arguments").

@@ -5,7 +5,7 @@ import "net/http"
 // The admin routes of HTTP delivery, installations, views and the app-layer injections:
 //
 //	POST /_admin/apps/{app}/config              {"request_url","redirect_url","token_rotation","verify"} (ConfigureApp;
-//	                                            verify: url_verification, 502 unless echoed)
+//	                                            verify: url_verification, 409 unless echoed)
 //	POST /_admin/apps/{app}/install             {"team"} → the Install (team "new" creates a workspace)
 //	POST /_admin/apps/{app}/uninstall           {"team"} → {"injected":[…]}: tokens_revoked, app_uninstalled
 //	POST /_admin/apps/{app}/revoke-tokens       {"team"} → tokens_revoked
@@ -32,7 +32,7 @@ func (s *Server) routeAdminApps() {
 		}
 		if req.Verify {
 			if err := s.VerifyRequestURL(r.Context(), r.PathValue("app")); err != nil {
-				return nil, &adminError{status: http.StatusBadGateway, msg: err.Error()}
+				return nil, &adminError{status: http.StatusConflict, msg: err.Error()}
 			}
 		}
 		return nil, nil

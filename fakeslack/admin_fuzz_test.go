@@ -27,6 +27,12 @@ var adminRoutes = []struct{ method, path string }{
 	{"POST", "/_admin/apps/{app}/enable"}, {"GET", "/_admin/apps/{app}/acks/{x}"},
 	{"POST", "/_admin/webhooks/fail"}, {"GET", "/_admin/webhooks/posts?url={x}"},
 	{"POST", "/_admin/response-urls"}, {"POST", "/_admin/channels/archive"},
+	{"POST", "/_admin/apps/{app}/config"}, {"POST", "/_admin/apps/{app}/install"},
+	{"POST", "/_admin/apps/{app}/uninstall"}, {"POST", "/_admin/apps/{app}/revoke-tokens"},
+	{"GET", "/_admin/apps/{app}/deliveries"}, {"POST", "/_admin/apps/{app}/app-home-opened"},
+	{"POST", "/_admin/apps/{app}/reactions"}, {"POST", "/_admin/apps/{app}/triggers"},
+	{"GET", "/_admin/views/{x}"}, {"GET", "/_admin/channels/{channel}/ephemeral"},
+	{"POST", "/_admin/channels/membership"}, {"POST", "/_admin/tokens/expire"},
 }
 
 // adminBodySeeds are request bodies from the admin API's documentation, with {placeholders}.
@@ -49,6 +55,9 @@ var adminBodySeeds = []string{
 	`{"url":"{x}","count":1,"status":500,"body":"rollup_error"}`,
 	`{"kind":"commands","team":"{team}","channel":"{channel}"}`,
 	`{"team":"{team}","channel":"{channel}","archived":true}`,
+	`{"request_url":"http://127.0.0.1:1/","token_rotation":true}`, `{"team":"new"}`, `{"team":"T0NEW00001"}`,
+	`{"team":"{team}","reaction":"eyes","ts":"1.2","channel":"{channel}"}`, `{"channel":"{channel}","member":false}`,
+	`{"type":"view_closed","team":"{team}","view_id":"V1"}`,
 }
 
 // FuzzAdmin sends arbitrary bodies (and, past the known routes, arbitrary paths) to the admin API

@@ -382,7 +382,7 @@ func TestVerifyRequestURL(t *testing.T) {
 		t.Errorf("VerifyRequestURL of a silent app: %v", err)
 	}
 	e.next(t)
-	if status, body := hookAdmin(t, srv, http.MethodPost, "apps/"+app.AppID+"/config", `{"request_url":"`+e.srv.URL+`","verify":true}`); status != http.StatusBadGateway {
+	if status, body := hookAdmin(t, srv, http.MethodPost, "apps/"+app.AppID+"/config", `{"request_url":"`+e.srv.URL+`","verify":true}`); status != http.StatusConflict {
 		t.Errorf("config with verify of a silent app: %d %v", status, body)
 	}
 	e.next(t)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -507,5 +508,61 @@ func TestBadDurationFlagsExit2(t *testing.T) {
 		if code := run(context.Background(), args, io.Discard, io.Discard); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
+	}
+}
+
+func TestRunScriptAppActions(t *testing.T) {
+	t.Parallel()
+	got := make(chan []byte, 8)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- body
+	}))
+	t.Cleanup(app.Close)
+	script := filepath.Join(t.TempDir(), "apps.yaml")
+	if err := os.WriteFile(script, []byte(`
+- action: configure_app
+  app: ${A1}
+  request_url: `+app.URL+`
+- action: bot_membership
+  channel: ${T1.C2}
+  member: false
+- action: reaction_added
+  app: ${A1}
+  team: ${T1}
+  reaction: eyes
+  ts: "1.2"
+- action: app_home_opened
+  app: ${A1}
+  team: ${T1}
+- action: expire_token
+  token: ${T1.user_token}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := start(t, "-workspaces", "1", "-apps", "1", "-script", script)
+	var types []string
+	for range 2 {
+		select {
+		case body := <-got:
+			var cb struct {
+				Event struct{ Type string } `json:"event"`
+			}
+			_ = json.Unmarshal(body, &cb)
+			types = append(types, cb.Event.Type)
+		case <-time.After(wait):
+			t.Fatalf("events received: %v", types)
+		}
+	}
+	slices.Sort(types) // separate deliveries, in no set order
+	if types[0] != "app_home_opened" || types[1] != "reaction_added" {
+		t.Errorf("events = %v", types)
+	}
+	deadline := time.Now().Add(wait)
+	for authTest(t, b.APIURL, b.Workspaces[0].UserToken)["error"] != "token_expired" {
+		if time.Now().After(deadline) {
+			t.Fatal("the script did not expire the user token")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -63,7 +63,8 @@ type envelope struct {
 
 // Injected identifies an injected envelope.
 type Injected struct {
-	// EnvelopeID is the envelope_id of the first delivery.
+	// EnvelopeID is the envelope_id of the first delivery; for an app with a RequestURL, the
+	// Delivery's ID (Deliveries). AckPayload takes either.
 	EnvelopeID string `json:"envelope_id"`
 	// EventID is the payload's event_id (events_api only).
 	EventID string `json:"event_id,omitempty"`

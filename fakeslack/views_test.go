@@ -60,6 +60,10 @@ func TestViewsOpenAndTriggers(t *testing.T) {
 	if _, err := api.OpenView(stale, modal("x", "")); slackErr(err) != "expired_trigger_id" {
 		t.Errorf("expired trigger: %v", err)
 	}
+	appLevel := slack.New(app.AppToken, slack.OptionAPIURL(srv.APIURL()))
+	if _, err := appLevel.OpenView(srv.IssueTrigger(app.AppID, ws.TeamID, user), modal("x", "")); slackErr(err) != "not_allowed_token_type" {
+		t.Errorf("views.open with an app-level token: %v", err)
+	}
 	big := modal("big", "")
 	big.PrivateMetadata = strings.Repeat("x", 260<<10)
 	if _, err := api.OpenView(srv.IssueTrigger(app.AppID, ws.TeamID, user), big); slackErr(err) != "view_too_large" {

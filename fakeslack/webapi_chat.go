@@ -11,11 +11,14 @@ import (
 // cant_delete_message, user_not_in_channel, already_reacted, invalid_name, no_text, msg_too_long).
 
 func (s *Server) routeChatMethods() {
-	s.handle("chat.update", methodSpec{handler: s.chatUpdate, scope: "chat:write", json: true})
-	s.handle("chat.delete", methodSpec{handler: s.chatDelete, scope: "chat:write", json: true})
-	s.handle("chat.postEphemeral", methodSpec{handler: s.chatPostEphemeral, scope: "chat:write", json: true})
-	s.handle("reactions.add", methodSpec{handler: s.reactionsAdd, scope: "reactions:write", json: true})
+	s.handle("chat.update", methodSpec{handler: s.chatUpdate, kinds: workspaceKinds, scope: "chat:write", json: true})
+	s.handle("chat.delete", methodSpec{handler: s.chatDelete, kinds: workspaceKinds, scope: "chat:write", json: true})
+	s.handle("chat.postEphemeral", methodSpec{handler: s.chatPostEphemeral, kinds: workspaceKinds, scope: "chat:write", json: true})
+	s.handle("reactions.add", methodSpec{handler: s.reactionsAdd, kinds: workspaceKinds, scope: "reactions:write", json: true})
 }
+
+// workspaceKinds are the tokens of a workspace: an app-level token gets not_allowed_token_type.
+var workspaceKinds = []tokenKind{tokenBot, tokenClassicBot, tokenUser}
 
 // memberChannel resolves req's channel argument to a channel ID of the token's workspace:
 // invalid_arguments without one, channel_not_found if unknown, not_in_channel when the token is a

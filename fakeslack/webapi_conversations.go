@@ -13,11 +13,11 @@ import (
 // cursor conversations.list uses and are [] when empty, never null.
 
 func (s *Server) routeConversationMethods() {
-	s.handle("conversations.history", methodSpec{handler: s.conversationsHistory, scope: "channels:history"})
-	s.handle("conversations.replies", methodSpec{handler: s.conversationsReplies, scope: "channels:history"})
-	s.handle("conversations.info", methodSpec{handler: s.conversationsInfo, scope: "channels:read"})
-	s.handle("conversations.members", methodSpec{handler: s.conversationsMembers, scope: "channels:read"})
-	s.handle("users.list", methodSpec{handler: s.usersList, scope: "users:read"})
+	s.handle("conversations.history", methodSpec{handler: s.conversationsHistory, kinds: workspaceKinds, scope: "channels:history"})
+	s.handle("conversations.replies", methodSpec{handler: s.conversationsReplies, kinds: workspaceKinds, scope: "channels:history"})
+	s.handle("conversations.info", methodSpec{handler: s.conversationsInfo, kinds: workspaceKinds, scope: "channels:read"})
+	s.handle("conversations.members", methodSpec{handler: s.conversationsMembers, kinds: workspaceKinds, scope: "channels:read"})
+	s.handle("users.list", methodSpec{handler: s.usersList, kinds: workspaceKinds, scope: "users:read"})
 }
 
 // page reads limit (default def, at most 1000; invalid_limit otherwise) and cursor

@@ -91,10 +91,10 @@ func (s *Server) View(id string) (View, bool) {
 }
 
 func (s *Server) routeViewMethods() {
-	s.handle("views.open", methodSpec{handler: s.viewsOpen(false), json: true})
-	s.handle("views.push", methodSpec{handler: s.viewsOpen(true), json: true})
-	s.handle("views.update", methodSpec{handler: s.viewsUpdate, json: true})
-	s.handle("views.publish", methodSpec{handler: s.viewsPublish, json: true})
+	s.handle("views.open", methodSpec{handler: s.viewsOpen(false), kinds: workspaceKinds, json: true})
+	s.handle("views.push", methodSpec{handler: s.viewsOpen(true), kinds: workspaceKinds, json: true})
+	s.handle("views.update", methodSpec{handler: s.viewsUpdate, kinds: workspaceKinds, json: true})
+	s.handle("views.publish", methodSpec{handler: s.viewsPublish, kinds: workspaceKinds, json: true})
 }
 
 // viewArg reads and checks the view argument.

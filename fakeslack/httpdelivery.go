@@ -95,9 +95,10 @@ type httpDeliverer struct {
 	opts   HTTPOptions
 	client *http.Client
 
-	mu    sync.Mutex
-	byID  map[string]*Delivery
-	order []string
+	mu     sync.Mutex
+	byID   map[string]*Delivery
+	order  []string
+	faults map[string]string // AppConfig.SignatureFault by app ID
 }
 
 var errTooManyRedirects = errors.New("fakeslack: too many redirects")
@@ -105,7 +106,7 @@ var errTooManyRedirects = errors.New("fakeslack: too many redirects")
 func newHTTPDeliverer(s *Server) *httpDeliverer {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DisableKeepAlives = true // no idle connection outlives a delivery
-	return &httpDeliverer{s: s, opts: s.opts.HTTP, byID: map[string]*Delivery{}, client: &http.Client{
+	return &httpDeliverer{s: s, opts: s.opts.HTTP, byID: map[string]*Delivery{}, faults: map[string]string{}, client: &http.Client{
 		Transport: tr,
 		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
 			if len(via) > 2 {
@@ -169,11 +170,9 @@ func (h *httpDeliverer) attempt(d *Delivery, reqURL, secret, contentType string,
 	noRetry := false
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, reqURL, strings.NewReader(string(body)))
 	if err == nil {
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		h.sign(req, d.App, secret, body)
 		req.Header.Set("Content-Type", contentType)
 		req.Header.Set("User-Agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
-		req.Header.Set("X-Slack-Request-Timestamp", ts)
-		req.Header.Set("X-Slack-Signature", Sign(secret, ts, body))
 		if retry > 0 {
 			req.Header.Set("X-Slack-Retry-Num", strconv.Itoa(retry))
 			req.Header.Set("X-Slack-Retry-Reason", reason)
@@ -266,6 +265,24 @@ func responsePayload(typ, body string) json.RawMessage {
 	return b
 }
 
+// sign sets a request's X-Slack-Request-Timestamp and X-Slack-Signature, as the app's
+// SignatureFault says.
+func (h *httpDeliverer) sign(req *http.Request, app, secret string, body []byte) {
+	h.mu.Lock()
+	fault := h.faults[app]
+	h.mu.Unlock()
+	now := time.Now()
+	switch fault {
+	case "wrong_secret":
+		secret = "not-" + secret
+	case "stale_timestamp":
+		now = now.Add(-10 * time.Minute)
+	}
+	ts := strconv.FormatInt(now.Unix(), 10)
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", Sign(secret, ts, body))
+}
+
 // Sign returns Slack's signature of a request body: "v0=" and the hex HMAC-SHA256, keyed with
 // the signing secret, of "v0:{timestamp}:{body}" (X-Slack-Signature).
 func Sign(signingSecret, timestamp string, body []byte) string {
@@ -302,7 +319,14 @@ type AppConfig struct {
 	RedirectURL string `json:"redirect_url"`
 	// TokenRotation makes the tokens oauth.v2.access mints expire and come with refresh tokens.
 	TokenRotation bool `json:"token_rotation"`
+	// SignatureFault, for testing an app's verification, signs HTTP requests wrongly: "" (no
+	// fault), "wrong_secret" (another secret) or "stale_timestamp" (a timestamp 10 minutes old,
+	// correctly signed, which verifiers must refuse).
+	SignatureFault string `json:"signature_fault,omitempty"`
 }
+
+// ErrBadConfig means an AppConfig field has a value it does not take.
+var ErrBadConfig = errors.New("fakeslack: bad app config")
 
 // ConfigureApp sets how app is reached and installed; it fails with ErrNoApp for an unknown app.
 func (s *Server) ConfigureApp(app string, c AppConfig) error {
@@ -312,7 +336,15 @@ func (s *Server) ConfigureApp(app string, c AppConfig) error {
 	if a == nil {
 		return ErrNoApp
 	}
+	switch c.SignatureFault {
+	case "", "wrong_secret", "stale_timestamp":
+	default:
+		return fmt.Errorf("%w: signature_fault %q", ErrBadConfig, c.SignatureFault)
+	}
 	a.RequestURL, a.RedirectURL, a.TokenRotation = c.RequestURL, c.RedirectURL, c.TokenRotation
+	s.httpOut.mu.Lock()
+	s.httpOut.faults[app] = c.SignatureFault
+	s.httpOut.mu.Unlock()
 	return nil
 }
 
@@ -339,11 +371,9 @@ func (s *Server) VerifyRequestURL(ctx context.Context, app string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrURLNotVerified, err)
 	}
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	s.httpOut.sign(req, app, secret, body)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", Sign(secret, ts, body))
 	resp, err := s.httpOut.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: %s", ErrURLNotVerified, failureReason(err))

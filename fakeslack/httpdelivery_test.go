@@ -390,3 +390,28 @@ func TestVerifyRequestURL(t *testing.T) {
 		t.Errorf("VerifyRequestURL of no app: %v", err)
 	}
 }
+
+func TestSignatureFaults(t *testing.T) {
+	t.Parallel()
+	srv, app, ws, e := httpApp(t, fakeslack.Options{HTTP: fakeslack.HTTPOptions{RetryDelays: []time.Duration{}}}, func(int, http.ResponseWriter, []byte, <-chan struct{}) {})
+	for _, fault := range []string{"wrong_secret", "stale_timestamp", ""} {
+		if err := srv.ConfigureApp(app.AppID, fakeslack.AppConfig{RequestURL: app.RequestURL, SignatureFault: fault}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.InjectEvent(app.AppID, ws.TeamID, json.RawMessage(`{"type":"app_mention"}`)); err != nil {
+			t.Fatal(err)
+		}
+		var r received
+		select {
+		case r = <-e.got:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no request")
+		}
+		if (r.verified == nil) != (fault == "") {
+			t.Errorf("fault %q: SecretsVerifier says %v", fault, r.verified)
+		}
+	}
+	if err := srv.ConfigureApp(app.AppID, fakeslack.AppConfig{SignatureFault: "garbled"}); !errors.Is(err, fakeslack.ErrBadConfig) {
+		t.Errorf("unknown fault: %v", err)
+	}
+}

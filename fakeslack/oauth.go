@@ -238,6 +238,17 @@ func (s *Server) exchangeCodeLocked(req *apiRequest, a *App) (map[string]any, er
 	if in.RefreshToken != "" {
 		body["refresh_token"], body["expires_in"] = in.RefreshToken, s.expiresIn()
 	}
+	if slices.Contains(c.scopes, "incoming-webhook") && len(ws.Webhooks) > 0 { // the first channel's
+		h := ws.Webhooks[0]
+		name := ""
+		for _, ch := range ws.Channels {
+			if ch.ID == h.Channel {
+				name = "#" + ch.Name
+			}
+		}
+		body["incoming_webhook"] = map[string]any{"channel": name, "channel_id": h.Channel, "url": h.URL,
+			"configuration_url": "https://" + ws.Domain + ".slack.com/services/" + strings.Split(strings.TrimPrefix(h.URL, s.base+"/services/"), "/")[1]}
+	}
 	if len(c.userScopes) > 0 {
 		u := s.mintLocked(a, ws, tokenUser, c.user, c.userScopes)
 		au := map[string]any{"id": c.user, "scope": strings.Join(c.userScopes, ","), "access_token": u.BotToken, "token_type": "user"}

@@ -118,6 +118,14 @@ func TestOAuthAuthorizePage(t *testing.T) {
 		t.Errorf("app teams = %v", apps[0].Teams)
 	}
 
+	// An incoming-webhook scope gets the first channel's webhook.
+	loc = authorize(t, srv, url.Values{"client_id": {app.ClientID}, "redirect_uri": {redirect}, "scope": {"incoming-webhook,chat:write"}})
+	resp, err = slack.GetOAuthV2Response(http.DefaultClient, app.ClientID, app.ClientSecret, loc.Query().Get("code"), redirect, slack.OAuthOptionAPIURL(srv.APIURL()))
+	first := srv.Workspaces()[0]
+	if err != nil || resp.IncomingWebhook.URL != first.Webhooks[0].URL || resp.IncomingWebhook.ChannelID != first.Channels[0].ID || resp.IncomingWebhook.Channel != "#general" {
+		t.Errorf("incoming_webhook = %+v, %v", resp.IncomingWebhook, err)
+	}
+
 	// A chosen team ID that does not exist yet is made with that ID.
 	loc = authorize(t, srv, url.Values{"client_id": {app.ClientID}, "redirect_uri": {redirect}, "team": {"T0CHOSEN01"}})
 	if _, ok := srv.Workspace("T0CHOSEN01"); !ok || loc.Query().Get("code") == "" {

@@ -103,7 +103,7 @@ func smAdminErr(err error) error {
 	case errors.Is(err, ErrNoApp), errors.Is(err, ErrNoWorkspace), errors.Is(err, ErrNoChannel),
 		errors.Is(err, ErrNoConnection):
 		return notFound("%v", err)
-	case errors.Is(err, ErrNotObject), errors.Is(err, ErrInvalidInjection):
+	case errors.Is(err, ErrNotObject), errors.Is(err, ErrInvalidInjection), errors.Is(err, ErrBadConfig):
 		return badRequest("%v", err)
 	case errors.Is(err, ErrNoSocket):
 		return &adminError{status: http.StatusConflict, msg: err.Error()}

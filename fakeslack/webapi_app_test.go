@@ -255,3 +255,30 @@ func TestHandleMethod(t *testing.T) {
 		t.Errorf("pin with a bad token: %v", err)
 	}
 }
+
+func TestChatUpdateAndDeleteOverRTM(t *testing.T) {
+	t.Parallel()
+	srv := start(t, fakeslack.Options{})
+	ws := srv.Workspaces()[0]
+	ch := ws.Channels[0].ID
+	c := rtmDial(t, srv, ws.ClassicBotToken)
+	api := slack.New(ws.BotToken, slack.OptionAPIURL(srv.APIURL()))
+	_, ts, err := api.PostMessage(ch, slack.MsgOptionText("v1", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := api.UpdateMessage(ch, ts, slack.MsgOptionText("v2", false)); err != nil {
+		t.Fatal(err)
+	}
+	ev := readUntil(t, c, "message_changed", func(m map[string]any) bool { return m["subtype"] == "message_changed" })
+	if msg, _ := ev["message"].(map[string]any); msg["text"] != "v2" || msg["ts"] != ts || ev["previous_message"].(map[string]any)["text"] != "v1" || ev["channel"] != ch {
+		t.Errorf("message_changed = %v", ev)
+	}
+	if _, _, err := api.DeleteMessage(ch, ts); err != nil {
+		t.Fatal(err)
+	}
+	ev = readUntil(t, c, "message_deleted", func(m map[string]any) bool { return m["subtype"] == "message_deleted" })
+	if ev["deleted_ts"] != ts || ev["channel"] != ch || ev["hidden"] != true {
+		t.Errorf("message_deleted = %v", ev)
+	}
+}

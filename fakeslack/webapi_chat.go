@@ -62,7 +62,8 @@ func (s *Server) SetBotInChannel(channelID string, member bool) bool {
 	return false
 }
 
-// chatUpdate answers chat.update: the bot's own message gets the new text.
+// chatUpdate answers chat.update: the bot's own message gets the new text, and the workspace's RTM
+// sockets a message_changed event.
 func (s *Server) chatUpdate(req *apiRequest) (map[string]any, error) {
 	chID, err := s.memberChannel(req)
 	if err != nil {
@@ -90,14 +91,18 @@ func (s *Server) chatUpdate(req *apiRequest) (map[string]any, error) {
 		s.world.mu.Unlock()
 		return nil, apiErr("cant_update_message")
 	}
+	prev := messageObject(*m)
 	m.Text, m.Raw, m.Edited = text, requestArgs(req), s.world.nextTS()
 	msg := messageObject(*m)
+	eventTS := m.Edited
 	s.world.mu.Unlock()
+	s.rtm.broadcastValue(req.Tok.team, map[string]any{"type": "message", "subtype": "message_changed", "hidden": true,
+		"channel": chID, "message": msg, "previous_message": prev, "ts": eventTS, "event_ts": eventTS}, nil)
 	return map[string]any{"channel": chID, "ts": ts, "text": text, "message": msg}, nil
 }
 
 // chatDelete answers chat.delete: the bot's own message leaves the history (a user token may
-// delete any message, as a workspace admin's does).
+// delete any message, as a workspace admin's does), and the RTM sockets get message_deleted.
 func (s *Server) chatDelete(req *apiRequest) (map[string]any, error) {
 	chID, err := s.memberChannel(req)
 	if err != nil {
@@ -109,16 +114,22 @@ func (s *Server) chatDelete(req *apiRequest) (map[string]any, error) {
 	}
 	who := s.identify(req.Tok)
 	s.world.mu.Lock()
-	defer s.world.mu.Unlock()
 	r := s.world.history[chID]
 	m := r.find(ts)
 	switch {
 	case m == nil:
+		s.world.mu.Unlock()
 		return nil, apiErr("message_not_found")
 	case req.Tok.kind != tokenUser && m.User != who.userID:
+		s.world.mu.Unlock()
 		return nil, apiErr("cant_delete_message")
 	}
+	prev := messageObject(*m)
 	r.remove(ts)
+	eventTS := s.world.nextTS()
+	s.world.mu.Unlock()
+	s.rtm.broadcastValue(req.Tok.team, map[string]any{"type": "message", "subtype": "message_deleted", "hidden": true,
+		"channel": chID, "ts": eventTS, "deleted_ts": ts, "event_ts": eventTS, "previous_message": prev}, nil)
 	return map[string]any{"channel": chID, "ts": ts}, nil
 }
 

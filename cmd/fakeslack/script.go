@@ -58,7 +58,7 @@ var actions = map[string]actionSpec{
 	"slash_command":      {path: "apps/{app}/commands", required: []string{"app", "team", "command"}, optional: []string{"channel", "user", "text"}},
 	"interaction": {path: "apps/{app}/interactions", required: []string{"app", "team"},
 		optional: []string{"type", "channel", "user", "action_id", "block_id", "value", "callback_id", "message_ts", "values", "private_metadata", "view_id", "is_cleared"}},
-	"configure_app":       {path: "apps/{app}/config", required: []string{"app"}, optional: []string{"request_url", "redirect_url", "token_rotation", "verify"}},
+	"configure_app":       {path: "apps/{app}/config", required: []string{"app"}, optional: []string{"request_url", "redirect_url", "token_rotation", "signature_fault", "verify"}},
 	"install":             {path: "apps/{app}/install", required: []string{"app"}, optional: []string{"team"}},
 	"uninstall":           {path: "apps/{app}/uninstall", required: []string{"app", "team"}},
 	"revoke_app_tokens":   {path: "apps/{app}/revoke-tokens", required: []string{"app", "team"}},

@@ -257,7 +257,7 @@ func (r *socketRegistry) closeAll() {
 
 // Connections lists the open sockets, optionally only those of one team or app ID (subject "" for all).
 func (s *Server) Connections(subject string) []ConnInfo {
-	var out []ConnInfo
+	out := []ConnInfo{}
 	for _, sk := range s.sockets.match(func(sk *socket) bool {
 		return subject == "" || sk.info.Team == subject || sk.info.App == subject
 	}) {

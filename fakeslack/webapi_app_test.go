@@ -226,6 +226,19 @@ func TestEmptyListsAreArrays(t *testing.T) {
 	if string(b) != "[]" {
 		t.Errorf("History of a quiet channel = %s", b)
 	}
+	app := srv.Apps()[0]
+	for _, p := range []string{"connections", "connections?subject=T0", "transcript?since=999999", "webhooks/posts",
+		"apps/" + app.AppID + "/deliveries", "history/" + ch, "channels/" + ch + "/ephemeral"} {
+		resp, err := http.Get(srv.AdminURL() + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if strings.Contains(string(b), "null") {
+			t.Errorf("admin %s = %s, want [] for an empty list", p, b)
+		}
+	}
 }
 
 func TestHandleMethod(t *testing.T) {

@@ -16,11 +16,15 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	"modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/switchboard-go/switchboard/installstore"
 )
+
+// sqliteBusy is SQLITE_BUSY, the primary result code of a lock another connection holds.
+const sqliteBusy = 5
 
 // Open opens (creating it if missing) the SQLite database at path and migrates it.
 func Open(ctx context.Context, path string, opts ...installstore.Option) (*installstore.SQL, error) {
@@ -41,9 +45,24 @@ func Open(ctx context.Context, path string, opts ...installstore.Option) (*insta
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	// Switching a new file to WAL takes an exclusive lock that SQLite does not wait for: when
+	// several open the same new file at once, the others see SQLITE_BUSY and try again.
+	for wait := 5 * time.Millisecond; ; wait *= 2 {
+		err := db.PingContext(ctx)
+		if err == nil {
+			break
+		}
+		var se *sqlite.Error
+		if !errors.As(err, &se) || se.Code()&0xff != sqliteBusy || wait > time.Second {
+			db.Close()
+			return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			db.Close()
+			return nil, fmt.Errorf("sqlitestore: open %s: %w", path, ctx.Err())
+		}
 	}
 	return installstore.OpenSQL(ctx, db, installstore.SQLite, opts...)
 }

@@ -27,7 +27,9 @@ const (
 const MaxResponseSize = 20 * 1024
 
 // Event is one event from Slack, as handlers and subscriber actors receive it. Subscribers share
-// the same *Event: treat it as read-only.
+// the same *Event: treat it as read-only. Its strings may share memory with Raw (the frame is read
+// once, without copies): to keep one past the event without keeping the whole payload, clone it
+// (strings.Clone).
 //
 // Its fields say where it came from and how it routes; Raw is the payload as Slack sent it, and
 // EventsAPI, SlashCommand and Interaction decode it with slack-go's types. Respond answers in the

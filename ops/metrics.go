@@ -258,6 +258,7 @@ func (v *vocabulary) label(s string) string {
 	if len(v.seen) >= v.max || !labelRE.MatchString(s) || strings.Contains(s, "xox") || strings.Contains(s, "xapp") {
 		return "other"
 	}
+	s = strings.Clone(s) // s may share an event frame's memory, and is kept from here on
 	v.seen[s] = struct{}{}
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/slack-go/slack"
 
 	"github.com/switchboard-go/switchboard/messages"
@@ -17,13 +18,21 @@ type Ack struct {
 	done    atomic.Bool
 	accepts bool
 	pending atomic.Int32 // handlers still running; see Hold and Release
-	send    func(payload []byte)
+	to      acker
 }
+
+// acker writes an ack: the envelope it belongs to (one allocation holds the event, its ack and
+// its placement), or a func in tests.
+type acker interface{ writeAck(payload []byte) }
+
+type ackFunc func(payload []byte)
+
+func (f ackFunc) writeAck(payload []byte) { f(payload) }
 
 // NewAck returns an Ack whose first Send calls send with the payload (nil for an empty ack).
 // accepts says whether the envelope takes a response payload.
 func NewAck(accepts bool, send func(payload []byte)) *Ack {
-	return &Ack{accepts: accepts, send: send}
+	return &Ack{accepts: accepts, to: ackFunc(send)}
 }
 
 // Send acks with payload (nil for none) unless already acked; it reports whether this call acked.
@@ -31,7 +40,7 @@ func (a *Ack) Send(payload []byte) bool {
 	if !a.done.CompareAndSwap(false, true) {
 		return false
 	}
-	a.send(payload)
+	a.to.writeAck(payload)
 	return true
 }
 
@@ -56,11 +65,18 @@ func (a *Ack) Release() {
 // acks the envelope (by default) and returns the reader's flow-control credit.
 type Placement struct {
 	pending atomic.Int32
-	done    func()
+	to      placer
 }
 
+// placer is told once an event is placed.
+type placer interface{ placed() }
+
+type placedFunc func()
+
+func (f placedFunc) placed() { f() }
+
 // NewPlacement returns a Placement that calls done once every hold is let go.
-func NewPlacement(done func()) *Placement { return &Placement{done: done} }
+func NewPlacement(done func()) *Placement { return &Placement{to: placedFunc(done)} }
 
 // Hold records n more places the event must still reach.
 func (p *Placement) Hold(n int) { p.pending.Add(int32(n)) }
@@ -68,7 +84,7 @@ func (p *Placement) Hold(n int) { p.pending.Add(int32(n)) }
 // Placed records that one hold is let go; the last one calls done.
 func (p *Placement) Placed() {
 	if p.pending.Add(-1) == 0 {
-		p.done()
+		p.to.placed()
 	}
 }
 
@@ -86,8 +102,68 @@ func (s *source) AcceptsResponse() bool { return s.ack != nil && s.ack.accepts }
 func (s *source) Respond(payload []byte) bool { return s.ack != nil && s.ack.Send(payload) }
 
 func (s *source) Client(ctx context.Context, team string) (*slack.Client, error) {
-	if s.clients == nil {
+	return clientOf(s.clients, ctx, team)
+}
+
+// envelope is one Socket Mode envelope on its way: the event, its ack, its placement, and the
+// requests it sends to the writer and the dispatcher, all in one allocation. It is the event's
+// messages.Source.
+type envelope struct {
+	ev      messages.Event
+	ack     Ack
+	place   Placement
+	req     SendAck
+	disp    Dispatch
+	clients ClientSource
+	env     *Env
+	writer  *actor.PID
+	// ackOnPlacement: the ack goes once the event sits in every queue (the default for envelopes
+	// that take no response).
+	ackOnPlacement bool
+}
+
+func (e *envelope) writeAck(payload []byte) {
+	e.req.Payload = payload
+	e.env.send(e.writer, &e.req)
+}
+
+func (e *envelope) placed() {
+	if e.ackOnPlacement {
+		e.ack.Send(nil)
+	}
+}
+
+func (e *envelope) AcceptsResponse() bool { return e.ack.accepts }
+
+func (e *envelope) Respond(payload []byte) bool { return e.ack.Send(payload) }
+
+func (e *envelope) Client(ctx context.Context, team string) (*slack.Client, error) {
+	return clientOf(e.clients, ctx, team)
+}
+
+// rtmEvent is one RTM event on its way: the event and its placement, which gives the reader's
+// credit back.
+type rtmEvent struct {
+	ev      messages.Event
+	place   Placement
+	disp    Dispatch
+	clients ClientSource
+	sess    *session
+}
+
+func (e *rtmEvent) placed() { e.sess.release() }
+
+func (e *rtmEvent) AcceptsResponse() bool { return false }
+
+func (e *rtmEvent) Respond([]byte) bool { return false }
+
+func (e *rtmEvent) Client(ctx context.Context, team string) (*slack.Client, error) {
+	return clientOf(e.clients, ctx, team)
+}
+
+func clientOf(clients ClientSource, ctx context.Context, team string) (*slack.Client, error) {
+	if clients == nil {
 		return nil, fmt.Errorf("%w for team %s: the link has no installation store", messages.ErrNoClient, team)
 	}
-	return s.clients(ctx, team)
+	return clients(ctx, team)
 }

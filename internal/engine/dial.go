@@ -70,7 +70,7 @@ func dialSession(env *Env, sess *session, self *actor.PID, dialer *websocket.Dia
 			env.send(self, OpenFailed{Session: sess.gen, Err: err})
 			return
 		}
-		ws, resp, err := dialContext(sess.ctx, dialer, url, header)
+		ws, batch, resp, err := dialBatched(sess.ctx, dialer, url, header)
 		if resp != nil && resp.Body != nil {
 			_ = resp.Body.Close()
 		}
@@ -79,6 +79,7 @@ func dialSession(env *Env, sess *session, self *actor.PID, dialer *websocket.Dia
 			return
 		}
 		ws.SetReadLimit(maxFrameBytes)
+		sess.batch = batch // before attach: the writer, spawned after, reads it
 		if !sess.attach(ws) {
 			_ = ws.Close()
 			return
@@ -111,9 +112,17 @@ func openWithin(ctx context.Context, d time.Duration, open func(context.Context)
 // When dialer.Proxy names an http or https proxy, dialContext opens the CONNECT tunnel itself (see
 // connectVia); other proxies (socks5) are left to gorilla.
 func dialContext(ctx context.Context, dialer *websocket.Dialer, url string, header http.Header) (*websocket.Conn, *http.Response, error) {
+	ws, _, resp, err := dialBatched(ctx, dialer, url, header)
+	return ws, resp, err
+}
+
+// dialBatched is dialContext that also returns the socket's TCP connection, wrapped for the
+// writer's batching (see batchConn).
+func dialBatched(ctx context.Context, dialer *websocket.Dialer, url string, header http.Header) (*websocket.Conn, *batchConn, *http.Response, error) {
 	var (
 		mu     sync.Mutex
 		conns  []net.Conn
+		last   *batchConn
 		closed bool
 	)
 	track := func(c net.Conn, err error) (net.Conn, error) {
@@ -126,8 +135,10 @@ func dialContext(ctx context.Context, dialer *websocket.Dialer, url string, head
 			_ = c.Close()
 			return nil, ctx.Err()
 		}
-		conns = append(conns, c)
-		return c, nil
+		bc := &batchConn{Conn: c}
+		conns = append(conns, bc)
+		last = bc
+		return bc, nil
 	}
 	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	switch {
@@ -149,7 +160,7 @@ func dialContext(ctx context.Context, dialer *websocket.Dialer, url string, head
 	d.NetDial, d.NetDialContext = nil, dial
 	proxy, err := socketProxy(dialer, url)
 	if err != nil {
-		return nil, nil, fmt.Errorf("proxy: %w", err)
+		return nil, nil, nil, fmt.Errorf("proxy: %w", err)
 	}
 	if proxy != nil && (proxy.Scheme == "http" || proxy.Scheme == "https") {
 		// The tunnel is ours; TLS to Slack runs inside it, with TLSClientConfig.
@@ -174,9 +185,11 @@ func dialContext(ctx context.Context, dialer *websocket.Dialer, url string, head
 	if !stop() && err == nil {
 		// ctx ended while the handshake finished: the socket may be closed under it.
 		_ = ws.Close()
-		return nil, resp, ctx.Err()
+		return nil, nil, resp, ctx.Err()
 	}
-	return ws, resp, err
+	mu.Lock()
+	defer mu.Unlock()
+	return ws, last, resp, err
 }
 
 // socketProxy returns the proxy dialer.Proxy chooses for the socket URL raw, asked as gorilla

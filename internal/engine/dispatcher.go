@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -64,7 +65,7 @@ type subscription struct {
 func DispatcherProps(env *Env, window int) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &dispatcher{env: env, window: window, seen: map[string]*idWindow{}}
-	}, actor.WithReceiverMiddleware(logStackOnPanic(env, "dispatcher")))
+	})
 }
 
 // HandleFailure restarts a failed subscription's actor alone.
@@ -79,7 +80,10 @@ func (d *dispatcher) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 }
 
 func (d *dispatcher) Receive(ctx actor.Context) {
+	defer logStackOnPanic(d.env, "dispatcher", ctx.Message())
 	switch msg := ctx.Message().(type) {
+	case *Dispatch:
+		d.dispatch(ctx, *msg)
 	case Dispatch:
 		d.dispatch(ctx, msg)
 	case messages.Lifecycle:
@@ -254,6 +258,7 @@ func (w *idWindow) add(id string) bool {
 		w.head = (w.head + 1) % len(w.ring)
 		w.n--
 	}
+	id = strings.Clone(id) // the ID may share its frame's memory: keep only the ID
 	w.ring[(w.head+w.n)%len(w.ring)] = id
 	w.n++
 	w.bytes += len(id)

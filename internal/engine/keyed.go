@@ -2,6 +2,7 @@ package engine
 
 import (
 	"container/list"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -124,6 +125,7 @@ func (k *keyed) route(ctx actor.Context, ke keyedEvent) bool {
 			}
 			return false
 		}
+		key = strings.Clone(key) // kept in the map: not the frame's memory
 		q := newQueue(k.spec.QueueSize, k.spec.Overflow, k.env.Flow, k.counts)
 		spec := k.spec
 		spec.Name = k.spec.Name + "/" + key
@@ -237,6 +239,7 @@ func (k *keyed) idle(ctx actor.Context, msg idleCheck) {
 	k.stopKey(ctx, c)
 }
 
+// keyOf returns the key of ev. It may share the memory of ev's frame: clone it to keep it.
 func keyOf(by KeyBy, ev *messages.Event) string {
 	switch by {
 	case KeyTeam:

@@ -72,10 +72,11 @@ type retire struct{ pid *actor.PID }
 func SupervisorProps(env *Env, policy supervisor.Policy) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &linkSupervisor{env: env, policy: policy.WithDefaults(), links: map[string]*linkEntry{}, byPID: map[string]*linkEntry{}}
-	}, actor.WithReceiverMiddleware(logStackOnPanic(env, "supervisor")))
+	})
 }
 
 func (s *linkSupervisor) Receive(ctx actor.Context) {
+	defer logStackOnPanic(s.env, "supervisor", ctx.Message())
 	switch msg := ctx.Message().(type) {
 	case AddLink:
 		msg.Reply.Answer(s.add(ctx, msg))

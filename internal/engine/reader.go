@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"io"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -62,7 +64,7 @@ func (r *reader) start() {
 	log := r.log
 	env.Go(func() { // owner: reader. Ends when the session closes the socket; Env.WG waits.
 		for {
-			mt, data, err := ws.ReadMessage()
+			mt, data, err := readFrame(ws)
 			if err != nil {
 				env.send(parent, ReadFailed{Session: sess.gen, Err: &messages.SocketError{Op: "read", Err: err}})
 				return
@@ -123,4 +125,38 @@ func socketModeKind(typ string) frameKind {
 		return frameDisconnect
 	}
 	return frameUnknown
+}
+
+// frameScratch holds the buffers frames are read into before readFrame copies each into one of
+// exactly its size (the event keeps it as Raw). Shared by every reader, so an idle link holds
+// none.
+var frameScratch = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// readFrame reads one message like ws.ReadMessage, in one allocation of the message's size
+// instead of the doubling growth of io.ReadAll.
+func readFrame(ws *websocket.Conn) (int, []byte, error) {
+	mt, r, err := ws.NextReader()
+	if err != nil {
+		return mt, nil, err
+	}
+	bp := frameScratch.Get().(*[]byte)
+	defer frameScratch.Put(bp)
+	buf := (*bp)[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return mt, nil, err
+		}
+	}
+	if cap(buf) <= 1<<20 { // a huge frame's buffer is not kept
+		*bp = buf
+	}
+	return mt, append([]byte(nil), buf...), nil
 }

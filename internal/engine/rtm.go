@@ -160,10 +160,12 @@ func (s RTMSpec) event(c *connection, m frameMsg) {
 	msg := m.(RTMFrameRead)
 	f := msg.Frame
 	c.env.Stats.EventsIn.Add(1)
-	ev := messages.NewEvent(&source{clients: s.Client}, &messages.Event{
+	e := &rtmEvent{clients: s.Client, sess: c.sess}
+	e.ev = messages.Event{
 		Link: s.Link, Session: c.sess.gen, Kind: messages.KindRTM, Type: f.Type, Team: s.Link.Team,
 		Channel: string(f.Channel), User: string(f.User), ThreadTS: f.Thread, Received: msg.Received, Raw: msg.Raw,
-	})
+	}
+	ev := messages.NewEvent(e, &e.ev)
 	if ev.Channel == "" && len(f.Item) > 0 {
 		var item struct {
 			Channel string `json:"channel"`
@@ -172,7 +174,9 @@ func (s RTMSpec) event(c *connection, m frameMsg) {
 			ev.Channel = item.Channel
 		}
 	}
-	c.env.send(c.env.Dispatcher, Dispatch{Event: ev, Placement: NewPlacement(c.sess.release)})
+	e.place.to = e
+	e.disp = Dispatch{Event: ev, Placement: &e.place}
+	c.env.send(c.env.Dispatcher, &e.disp)
 }
 
 // down takes the session's writer off the route.

@@ -29,6 +29,9 @@ type session struct {
 	// paused is true while the reader holds back because of flow control: the silence is ours,
 	// so the pingers do not count it as a stale link.
 	paused atomic.Bool
+	// batch is the socket's TCP connection when it was dialed here (nil otherwise): the writer
+	// batches its writes while frames are queued. Set before the writer starts.
+	batch *batchConn
 	// awaitingReplies counts RTM sends waiting for their reply_to: while any waits, the reader
 	// does not pause at the flow gate (the handler that sent may be what the gate waits for).
 	awaitingReplies atomic.Int32

@@ -121,25 +121,24 @@ func (s SocketModeSpec) event(c *connection, m frameMsg) {
 	msg := m.(FrameRead)
 	f, r := msg.Frame, msg.Route
 	c.env.Stats.EventsIn.Add(1)
-	env, writer, id, raw, received, credit := c.env, c.writer, f.EnvelopeID, f.RawEnvelopeID, msg.Received, c.sess.release
-	ack := NewAck(f.Accepts, func(payload []byte) {
-		env.send(writer, SendAck{EnvelopeID: id, RawID: raw, Payload: payload, Received: received, Written: credit})
-	})
-	ev := messages.NewEvent(&source{ack: ack, clients: s.Client}, &messages.Event{
+	env := c.env
+	e := &envelope{clients: s.Client, env: env, writer: c.writer,
+		ackOnPlacement: !f.Accepts && !s.AckAfterHandlers}
+	e.ev = messages.Event{
 		Link: s.Link, Session: c.sess.gen, Kind: messages.Kind(f.Type), Type: r.Type,
 		Team: r.Team, Channel: r.Channel, User: r.User, ThreadTS: r.ThreadTS, EventID: r.EventID,
 		EnvelopeID: f.EnvelopeID, RetryAttempt: f.RetryAttempt, RetryReason: f.RetryReason,
 		Received: msg.Received, Raw: f.Payload,
-	})
+	}
+	messages.NewEvent(e, &e.ev)
+	e.ack = Ack{accepts: f.Accepts, to: e}
 	// By default the ack goes once the event sits in every queue that will deliver it: a full
 	// Backpressure queue holds the readers back instead, so nothing is acked and then dropped.
-	ackOnPlacement := !f.Accepts && !s.AckAfterHandlers
-	place := NewPlacement(func() {
-		if ackOnPlacement {
-			ack.Send(nil)
-		}
-	})
-	env.send(env.Dispatcher, Dispatch{Event: ev, Ack: ack, Placement: place})
+	e.place.to = e
+	e.req = SendAck{EnvelopeID: f.EnvelopeID, RawID: f.RawEnvelopeID, Received: msg.Received, Written: c.sess.release}
+	e.disp = Dispatch{Event: &e.ev, Ack: &e.ack, Placement: &e.place}
+	ack := &e.ack
+	env.send(env.Dispatcher, &e.disp)
 	if f.Accepts {
 		env.clock().AfterFunc(s.ResponseDeadline, func() {
 			if ack.Send(nil) {

@@ -24,8 +24,8 @@ type writer struct {
 type outFrame struct {
 	data  []byte
 	ping  bool
-	ack   bool
-	flush Reply // answered with Drained once the frames before it are written
+	ack   *SendAck // an ack, built by the write goroutine into its own buffer
+	flush Reply    // answered with Drained once the frames before it are written
 	// written, when set, is called once the frame is written or dropped (the session's credit).
 	written func()
 	// received is when an acked envelope was read, for Env.AckHook; zero for other frames.
@@ -45,8 +45,8 @@ func (w *writer) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		w.start()
-	case SendAck:
-		w.enqueue(outFrame{data: ackFrame(msg.RawID, msg.EnvelopeID, msg.Payload), ack: true, received: msg.Received, written: msg.Written})
+	case *SendAck:
+		w.enqueue(outFrame{ack: msg, received: msg.Received, written: msg.Written})
 	case SendFrame:
 		w.enqueue(outFrame{data: msg.Data})
 	case SendPing:
@@ -69,31 +69,50 @@ func (w *writer) start() {
 	w.queue = make(chan outFrame, writeQueueSize)
 	q, sess, env, parent := w.queue, w.sess, w.env, w.parent
 	env.Go(func() { // owner: writer. Ends when the writer closes q or a write fails; Env.WG waits.
-		ws := sess.conn()
+		ws, batch := sess.conn(), sess.batch
+		var buf []byte // acks are built here, one at a time (WriteMessage copies)
 		for f := range q {
 			if f.written != nil {
 				f.written() // the frame leaves the queue now: written below, or dropped with the session
 			}
 			if f.flush != nil {
+				if ws != nil {
+					if err := batch.release(); err != nil {
+						env.send(parent, WriteFailed{Session: sess.gen, Err: &messages.SocketError{Op: "write", Err: err}})
+						ws = nil
+					}
+				}
 				f.flush.Answer(Drained{})
 				continue
 			}
 			if ws == nil {
 				continue
 			}
+			// While more frames wait, their bytes go out together in one write.
+			if len(q) > 0 {
+				batch.hold()
+			}
 			var err error
-			if f.ping {
+			switch {
+			case f.ping:
 				err = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second))
-			} else {
+			case f.ack != nil:
+				buf = appendAck(buf[:0], f.ack.RawID, f.ack.EnvelopeID, f.ack.Payload)
+				_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+				err = ws.WriteMessage(websocket.TextMessage, buf)
+			default:
 				_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 				err = ws.WriteMessage(websocket.TextMessage, f.data)
+			}
+			if err == nil && len(q) == 0 {
+				err = batch.release()
 			}
 			if err != nil {
 				env.send(parent, WriteFailed{Session: sess.gen, Err: &messages.SocketError{Op: "write", Err: err}})
 				ws = nil // drain q without writing until the writer stops
 				continue
 			}
-			if f.ack {
+			if f.ack != nil {
 				env.Stats.Acks.Add(1)
 				if !f.received.IsZero() {
 					env.AckHook.observe(sess.now().Sub(f.received))
@@ -132,7 +151,11 @@ func (f outFrame) dropped() {
 // re-encoded string cannot promise for an ID that is not valid UTF-8. It builds {"envelope_id":id} or {"envelope_id":id,"payload":payload}. raw, when set, is the
 // envelope ID's JSON token as received, written as is.
 func ackFrame(raw []byte, id string, payload []byte) []byte {
-	b := make([]byte, 0, len(id)+len(raw)+len(payload)+32)
+	return appendAck(make([]byte, 0, len(id)+len(raw)+len(payload)+32), raw, id, payload)
+}
+
+// appendAck appends the ack frame to b (see ackFrame).
+func appendAck(b, raw []byte, id string, payload []byte) []byte {
 	b = append(b, `{"envelope_id":`...)
 	if len(raw) > 0 {
 		b = append(b, raw...)

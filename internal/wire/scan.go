@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // scanner is a one-pass JSON reader: it validates every byte of its input, as encoding/json's
@@ -348,10 +349,16 @@ func (s *scanner) objectField(field func(key []byte) error) error {
 	return errType
 }
 
+// unquote returns the text of a string token. Without escapes the text shares the frame's memory
+// (no copy): a frame is never changed once read, and its event keeps it anyway as Raw. Whoever
+// keeps such a string longer than the event (dedupe's window, a key's map) clones it.
 func unquote(raw []byte) string {
 	body := raw[1 : len(raw)-1]
+	if len(body) == 0 {
+		return ""
+	}
 	if !hasEscape(body) && utf8.Valid(body) {
-		return string(body)
+		return unsafe.String(&body[0], len(body))
 	}
 	var out string
 	_ = json.Unmarshal(raw, &out) // raw is a valid string token: this cannot fail

@@ -12,6 +12,7 @@ type Transport string
 const (
 	SocketMode Transport = "socketmode"
 	RTM        Transport = "rtm"
+	HTTP       Transport = "http" // an app's request URL: events, commands and interactions by HTTP
 )
 
 // Link identifies one supervised connection: an app connection (Socket Mode) or a workspace (RTM).

@@ -31,17 +31,26 @@ func (i Installations) BotToken(_ context.Context, team string) (string, error) 
 	return "", fmt.Errorf("switchboard: no bot token for team %s", team)
 }
 
-// App is a Socket Mode app to connect.
+// App is an app to run: over Socket Mode (the default) or over HTTP (Transport HTTP).
 type App struct {
 	// ID names the app in logs, metrics and link names ("A0APP" → links "A0APP/1", "A0APP/2", …).
 	// It is a label of yours; Slack never sees it. Default: the app ID inside the token
-	// (xapp-1-<app ID>-…).
+	// (xapp-1-<app ID>-…). An HTTP app needs it: Slack's app ID, which HTTPHandler routes on
+	// (the requests' api_app_id, or the last element of the request URL's path).
 	ID string
-	// Token is the app-level token (xapp-) with connections:write.
+	// Transport is how the app receives its events: SocketMode (the default, with Token) or HTTP
+	// (Slack posts to your request URL, served by HTTPHandler, with SigningSecret; no Token).
+	Transport Transport
+	// Token is the app-level token (xapp-) with connections:write; Socket Mode only.
 	Token string
-	// Connections is how many sockets to keep open, 1 to 10. Default 1.
+	// SigningSecret verifies the requests of an HTTP app (the app's Basic Information page).
+	SigningSecret string
+	// Connections is how many sockets to keep open, 1 to 10. Default 1. Socket Mode only.
 	Connections int
 	// Installations gives per-team bot tokens for Event.Client; nil means no Web API clients.
+	// A team's client is cached until InstallationsChanged names the team. When it is an
+	// installstore.Store, the runtime also deletes what app_uninstalled and tokens_revoked events
+	// name (a subscription "switchboard/uninstall/<app ID>").
 	Installations InstallationStore
 }
 
@@ -59,9 +68,20 @@ var (
 )
 
 // AddApp connects an app: one link per connection, each supervised on its own. It returns once the
-// links are supervised, before their sockets are up (await Connected with OnLifecycle). It fails
-// with ErrEmptyToken, ErrTokenKind or ErrAlreadyAdded (errors.Is).
+// links are supervised, before their sockets are up (await Connected with OnLifecycle). An HTTP
+// app has no links: its events come in through HTTPHandler from then on. It fails with
+// ErrEmptyToken, ErrTokenKind or ErrAlreadyAdded (errors.Is).
 func (rt *Runtime) AddApp(ctx context.Context, app App) error {
+	switch app.Transport {
+	case HTTP:
+		if err := rt.addHTTPApp(app); err != nil {
+			return err
+		}
+		return rt.watchUninstalls(app)
+	case "", SocketMode:
+	default:
+		return fmt.Errorf("switchboard: app %q: unknown transport %q (SocketMode or HTTP)", app.ID, app.Transport)
+	}
 	if app.Token == "" {
 		return fmt.Errorf("%w: app %q has none (is SLACK_APP_TOKEN set?)", ErrEmptyToken, app.ID)
 	}
@@ -112,7 +132,7 @@ func (rt *Runtime) AddApp(ctx context.Context, app App) error {
 		rt.apps[app.ID] = append(rt.apps[app.ID], link.Name)
 		rt.mu.Unlock()
 	}
-	return nil
+	return rt.watchUninstalls(app)
 }
 
 // RemoveApp disconnects an app's links and forgets them.
@@ -120,11 +140,16 @@ func (rt *Runtime) RemoveApp(ctx context.Context, id string) error {
 	rt.mu.Lock()
 	names, ok := rt.apps[id]
 	delete(rt.apps, id)
+	delete(rt.httpApps, id)
+	_, watched := rt.subNames[uninstallSub(id)]
 	rt.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownApp, id)
 	}
 	err := rt.removeLinks(ctx, names)
+	if watched {
+		err = errors.Join(err, rt.Unsubscribe(ctx, uninstallSub(id)))
+	}
 	rt.system.Root.Send(rt.dispatcher, engine.ForgetApp{App: id}) // its dedupe memory goes with it
 	return err
 }
@@ -164,6 +189,17 @@ func (rt *Runtime) clientSource(store InstallationStore) engine.ClientSource {
 	}
 	var mu sync.Mutex // guards teams only; never held during a lookup
 	teams := map[string]*teamClient{}
+	rt.mu.Lock()
+	rt.forgets = append(rt.forgets, func(team string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if team == "" {
+			clear(teams)
+			return
+		}
+		delete(teams, team) // a lookup in flight still answers its callers; the next call looks up anew
+	})
+	rt.mu.Unlock()
 	return func(ctx context.Context, team string) (*slack.Client, error) {
 		mu.Lock()
 		tc, ok := teams[team]
@@ -187,7 +223,9 @@ func (rt *Runtime) clientSource(store InstallationStore) engine.ClientSource {
 		tc.client, tc.err = rt.lookupClient(store, team)
 		if tc.err != nil {
 			mu.Lock()
-			delete(teams, team) // the next call looks up again
+			if teams[team] == tc {
+				delete(teams, team) // the next call looks up again
+			}
 			mu.Unlock()
 		}
 		close(tc.done)

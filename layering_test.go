@@ -29,7 +29,7 @@ func TestLayering(t *testing.T) {
 		"cmd/demo":                     {".", "messages", "ops", "webhook", "fakeslack"},
 		"examples/bot":                 {".", "messages"},
 		"cmd/fakeslack":                {"fakeslack", "internal/redact"},
-		".":                            {"messages", "supervisor", "webhook", "internal/engine", "internal/redact"},
+		".":                            {"messages", "supervisor", "webhook", "internal/engine", "internal/redact", "installstore"},
 		"installstore":                 {},
 		"installstore/sqlitestore":     {"installstore"},
 		"installstore/pgstore":         {"installstore"},

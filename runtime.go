@@ -76,6 +76,9 @@ type Runtime struct {
 	rtm      rtmFleet                     // RTM workspaces (rtm.go)
 	subs     int
 	subNames map[string]struct{} // registered subscriptions
+	app      appLayer            // handlers' middleware, error hook and the bot's own IDs (handlerctx.go)
+	httpApps map[string]*httpApp // apps with Transport HTTP, by ID (http.go)
+	forgets  []func(team string) // each client cache's; InstallationsChanged calls them (install.go)
 
 	storePanics callbackCounter // InstallationStore lookups that panicked (apps.go)
 }
@@ -106,6 +109,7 @@ func New(opts ...Option) (*Runtime, error) {
 		links:     map[string]*engine.LinkState{},
 		subNames:  map[string]struct{}{},
 		apps:      map[string][]string{},
+		httpApps:  map[string]*httpApp{},
 	}
 	if rt.webhooks = cfg.webhooks; rt.webhooks == nil {
 		if rt.webhooks, err = webhook.New(webhook.WithLogger(cfg.log), webhook.WithProxy(webhookProxy(transportOf(httpc)))); err != nil {

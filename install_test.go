@@ -1,0 +1,124 @@
+package switchboard_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	switchboard "github.com/switchboard-go/switchboard"
+	"github.com/switchboard-go/switchboard/fakeslack"
+	"github.com/switchboard-go/switchboard/installstore"
+)
+
+// Installs, reinstalls and an uninstall while events flow over HTTP: every event is handled, a
+// client got after InstallationsChanged never uses the token it replaced (which fakeslack revokes),
+// and the uninstall's tokens_revoked and app_uninstalled delete the installation from the store.
+func TestInstallUninstallWhileEventsFlow(t *testing.T) {
+	t.Parallel()
+	b := newHTTPBot(t)
+	store, err := installstore.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	team := b.srv.Workspaces()[1]
+	var gen atomic.Int32 // bumped once InstallationsChanged has returned
+	var handled, stale, noClient atomic.Int32
+	var mu sync.Mutex
+	var failures []error
+	if err := b.rt.OnEvent("message", func(ctx context.Context, ev *switchboard.Event) error {
+		defer handled.Add(1)
+		g := gen.Load()
+		api, err := ev.Client(ctx)
+		if err != nil {
+			noClient.Add(1)
+			return nil
+		}
+		if _, err := api.AuthTestContext(ctx); err != nil && g > 0 && g == gen.Load() {
+			stale.Add(1)
+			mu.Lock()
+			failures = append(failures, err)
+			mu.Unlock()
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.add(t, store)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	install := func() string {
+		t.Helper()
+		in, err := b.srv.Install(b.app.AppID, team.TeamID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Save(ctx, installstore.Installation{AppID: b.app.AppID, TeamID: team.TeamID, BotToken: in.BotToken, BotUserID: in.BotUserID}); err != nil {
+			t.Fatal(err)
+		}
+		b.rt.InstallationsChanged(team.TeamID)
+		gen.Add(1)
+		return in.BotToken
+	}
+	var injected atomic.Int32
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // owner: the test; ends at stop
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n, err := b.srv.InjectMessages(ctx, b.app.AppID, fakeslack.MessageStream{Team: team.TeamID, Channel: team.Channels[0].ID, TextPrefix: "m", Count: 1})
+			if err != nil {
+				t.Errorf("inject: %v", err)
+				return
+			}
+			injected.Add(int32(n))
+		}
+	}()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for !ok() {
+			if ctx.Err() != nil {
+				t.Fatalf("timed out: %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitFor("events before the install", func() bool { return injected.Load() >= 10 })
+	old := install()
+	for i := 0; i < 3; i++ {
+		at := handled.Load()
+		waitFor("events after an install", func() bool { return handled.Load() >= at+10 })
+		tok := install()
+		b.srv.RevokeToken(old) // the replaced token is dead: a cached client of it would fail
+		old = tok
+	}
+	at := handled.Load()
+	waitFor("events after the last install", func() bool { return handled.Load() >= at+10 })
+	close(stop)
+	<-done
+	waitFor("every injected event handled", func() bool { return handled.Load() == injected.Load() })
+	if n := stale.Load(); n > 0 {
+		t.Errorf("%d events used a replaced token: %v", n, failures)
+	}
+	if noClient.Load() == 0 {
+		t.Error("no event came before the first install")
+	}
+
+	if _, err := b.srv.Uninstall(b.app.AppID, team.TeamID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the uninstall in the store", func() bool {
+		_, err := store.Find(ctx, installstore.Key{TeamID: team.TeamID})
+		return errors.Is(err, installstore.ErrNotFound)
+	})
+	if _, err := store.BotToken(ctx, team.TeamID); !errors.Is(err, installstore.ErrNotFound) {
+		t.Errorf("BotToken after the uninstall: %v", err)
+	}
+}

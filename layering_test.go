@@ -31,6 +31,7 @@ func TestLayering(t *testing.T) {
 		"cmd/fakeslack":                {"fakeslack", "internal/redact"},
 		".":                            {"messages", "supervisor", "webhook", "internal/engine", "internal/redact", "installstore"},
 		"installstore":                 {},
+		"oauth":                        {"installstore"},
 		"installstore/sqlitestore":     {"installstore"},
 		"installstore/pgstore":         {"installstore"},
 		"installstore/storetest":       {"installstore"},

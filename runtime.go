@@ -76,6 +76,7 @@ type Runtime struct {
 	rtm      rtmFleet                     // RTM workspaces (rtm.go)
 	subs     int
 	subNames map[string]struct{} // registered subscriptions
+	app      appLayer            // handlers' middleware, error hook and the bot's own IDs (handlerctx.go)
 	httpApps map[string]*httpApp // apps with Transport HTTP, by ID (http.go)
 	forgets  []func(team string) // each client cache's; InstallationsChanged calls them (install.go)
 

@@ -13,10 +13,13 @@ import (
 )
 
 // Handler handles one event, on its subscription's own actor: events of one subscription (or of
-// one key of a keyed subscription) come one at a time, in read order. ctx ends when the runtime
-// stops. An error it returns is logged with the event's team, type and IDs, and counted
-// (Stats.HandlerErrors); the event is not retried. A panic restarts that subscription's actor
-// alone, counted in Stats.HandlerPanics; the event is not retried either.
+// one key of a keyed subscription) come one at a time, in read order. ctx is the event's own
+// (handlerctx.go): it ends when the runtime stops or at the subscription's HandlerTimeout, and
+// carries the event's log fields (LogFrom). An error it returns goes to the OnError hook (the
+// listener's, else the runtime's); without one it is logged with the event's team, type and IDs.
+// Either way it is counted (Stats.HandlerErrors) and the event is not retried. A panic is
+// recovered and becomes a *PanicError carrying its stack, reported the same way and counted in
+// Stats.HandlerPanics; the subscription's actor goes on with the next event.
 type Handler func(ctx context.Context, ev *Event) error
 
 // Kind is the envelope an event came in: KindEventsAPI, KindSlashCommand, KindInteractive or
@@ -62,16 +65,18 @@ var (
 )
 
 // SubscribeOption tunes one subscription. Every registration (Handle, OnEvent, OnCommand,
-// OnInteraction, OnLifecycle, Subscribe) takes the same options.
-type SubscribeOption func(*engine.SubscriberSpec) error
+// OnInteraction, OnMessage, OnAction, OnViewSubmission, OnViewClosed, OnShortcut, OnOptions,
+// OnLifecycle, Subscribe) takes the same options; those of a handler's chain (WithMiddleware,
+// OnError, HandlerTimeout, IncludeSelf) fail the registration of an actor or a lifecycle func.
+type SubscribeOption func(*listener) error
 
 // Named names the subscription (in logs, stats and Unsubscribe). Default "sub-N".
 func Named(name string) SubscribeOption {
-	return func(s *engine.SubscriberSpec) error {
+	return func(l *listener) error {
 		if name == "" {
 			return errors.New("switchboard: empty subscription name")
 		}
-		s.Name = name
+		l.spec.Name = name
 		return nil
 	}
 }
@@ -81,14 +86,14 @@ func Named(name string) SubscribeOption {
 // the events already on their way when it filled (at most 256 per connection). Queue memory grows
 // with use and is given back when the queue empties.
 func Queue(size int, overflow Overflow) SubscribeOption {
-	return func(s *engine.SubscriberSpec) error {
+	return func(l *listener) error {
 		if size <= 0 {
 			return fmt.Errorf("switchboard: queue size %d must be positive", size)
 		}
 		if overflow < Backpressure || overflow > DropOldest {
 			return fmt.Errorf("switchboard: unknown overflow policy %d", int(overflow))
 		}
-		s.QueueSize, s.Overflow = size, overflow
+		l.spec.QueueSize, l.spec.Overflow = size, overflow
 		return nil
 	}
 }
@@ -109,35 +114,41 @@ func PerThread(idle time.Duration) SubscribeOption { return keyBy(engine.KeyThre
 // While every key is busy, events wait in arrival order and the readers hold back, as for a full
 // Backpressure queue.
 func MaxKeys(n int) SubscribeOption {
-	return func(s *engine.SubscriberSpec) error {
+	return func(l *listener) error {
 		if n <= 0 {
 			return fmt.Errorf("switchboard: max keys %d must be positive", n)
 		}
-		s.MaxKeys = n
+		l.spec.MaxKeys = n
 		return nil
 	}
 }
 
 func keyBy(k engine.KeyBy, idle time.Duration) SubscribeOption {
-	return func(s *engine.SubscriberSpec) error {
+	return func(l *listener) error {
 		if idle < 0 {
 			return fmt.Errorf("switchboard: idle %v must not be negative", idle)
 		}
-		s.KeyBy, s.IdleAfter = k, idle
+		l.spec.KeyBy, l.spec.IdleAfter = k, idle
 		return nil
 	}
 }
 
 // Handle runs h for every event that passes f.
 func (rt *Runtime) Handle(f Filter, h Handler, opts ...SubscribeOption) error {
+	return rt.handle(f.engine(), h, opts, "")
+}
+
+// handle registers h behind the middleware chain for events that pass f; route names the
+// registration that accepts a BlockID option ("" when none does).
+func (rt *Runtime) handle(f engine.Filter, h Handler, opts []SubscribeOption, route string) error {
 	if h == nil {
 		return errors.New("switchboard: nil handler")
 	}
-	return rt.subscribe(engine.SubscriberSpec{Filter: f.engine(), Handler: engine.Handler(h)}, opts)
+	return rt.subscribe(&listener{spec: engine.SubscriberSpec{Filter: f}, handler: h, route: route}, opts)
 }
 
 // OnEvent runs h for Events API events of the inner type eventType ("message", "app_mention",
-// "reaction_added", …); "" means every Events API event.
+// "reaction_added", …); "" means every Events API event. Subtype narrows it to one subtype.
 func (rt *Runtime) OnEvent(eventType string, h Handler, opts ...SubscribeOption) error {
 	return rt.Handle(filterOf(KindEventsAPI, eventType), h, opts...)
 }
@@ -161,7 +172,7 @@ func (rt *Runtime) OnLifecycle(f func(Lifecycle), opts ...SubscribeOption) error
 	if f == nil {
 		return errors.New("switchboard: nil lifecycle func")
 	}
-	return rt.subscribe(engine.SubscriberSpec{Lifecycle: f}, opts)
+	return rt.subscribe(&listener{spec: engine.SubscriberSpec{Lifecycle: f}}, opts)
 }
 
 // Subscribe spawns the actor of props and sends it every event that passes f, as *Event messages,
@@ -171,7 +182,7 @@ func (rt *Runtime) Subscribe(f Filter, props *actor.Props, opts ...SubscribeOpti
 	if props == nil {
 		return errors.New("switchboard: nil props")
 	}
-	return rt.subscribe(engine.SubscriberSpec{Filter: f.engine(), Props: props}, opts)
+	return rt.subscribe(&listener{spec: engine.SubscriberSpec{Filter: f.engine(), Props: props}}, opts)
 }
 
 // Unsubscribe ends a subscription by name: it takes no new event from now on, and its actor stops
@@ -194,15 +205,22 @@ func (rt *Runtime) Unsubscribe(ctx context.Context, name string) error {
 	return nil
 }
 
-// subscribe validates spec and hands it to the dispatcher without waiting: every error a
+// subscribe validates l and hands its spec to the dispatcher without waiting: every error a
 // subscription can have is found here, and the dispatcher takes the subscription before any event
 // sent after this call.
-func (rt *Runtime) subscribe(spec engine.SubscriberSpec, opts []SubscribeOption) error {
+func (rt *Runtime) subscribe(l *listener, opts []SubscribeOption) error {
 	for _, o := range opts {
-		if err := o(&spec); err != nil {
+		if o == nil {
+			return errors.New("switchboard: nil subscribe option")
+		}
+		if err := o(l); err != nil {
 			return err
 		}
 	}
+	if err := l.check(); err != nil {
+		return err
+	}
+	spec := &l.spec
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.stopped {
@@ -221,7 +239,10 @@ func (rt *Runtime) subscribe(spec engine.SubscriberSpec, opts []SubscribeOption)
 		return fmt.Errorf("%w: %q", ErrSubscriptionExists, spec.Name)
 	}
 	rt.subNames[spec.Name] = struct{}{}
-	rt.system.Root.Send(rt.dispatcher, engine.Subscribe{Spec: spec})
+	if l.handler != nil {
+		spec.Handler = rt.chain(l)
+	}
+	rt.system.Root.Send(rt.dispatcher, engine.Subscribe{Spec: *spec})
 	return nil
 }
 

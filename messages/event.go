@@ -58,6 +58,9 @@ type Event struct {
 	parseOnce sync.Once
 	parsed    any
 	parseErr  error
+
+	innerOnce sync.Once
+	inner     innerFields // a message's text, ts, subtype and author (accessors.go)
 }
 
 // Source is what an event reaches back to: its envelope's ack and its team's Web API client. The

@@ -28,6 +28,7 @@ type metrics struct {
 	eventTypes *vocabulary
 	ackLatency prometheus.Histogram
 	webhooks   *prometheus.CounterVec
+	handlers   *handlerMetrics
 }
 
 var linkStates = []switchboard.State{switchboard.StateConnecting, switchboard.StateConnected, switchboard.StateReconnecting,
@@ -51,6 +52,7 @@ func newMetrics(ns string, reg prometheus.Registerer, rt *switchboard.Runtime, p
 		ackLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "ack_latency_seconds",
 			Help:    "Time from reading a Socket Mode envelope to writing its ack.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}),
+		handlers: newHandlerMetrics(ns),
 		webhooks: counterVec("webhook_sends_total",
 			"Queued webhook and response_url messages by outcome (delivered, a known Slack code, http_4xx, http_5xx, stopped, error).", "outcome"),
 	}
@@ -66,7 +68,7 @@ func newMetrics(ns string, reg prometheus.Registerer, rt *switchboard.Runtime, p
 		dropped: prometheus.NewDesc(ns+"_subscriber_dropped_total", "Events a subscription's overflow policy dropped.",
 			[]string{"subscription"}, nil),
 	}
-	cs := []prometheus.Collector{m.connects, m.reconnects, m.fatal, m.events, m.ackLatency, m.webhooks,
+	cs := []prometheus.Collector{m.connects, m.reconnects, m.fatal, m.events, m.ackLatency, m.webhooks, m.handlers.duration,
 		counter("events_in_total", "Envelopes and RTM events read from sockets.", func(s switchboard.Stats) int64 { return s.EventsIn }),
 		counter("acks_total", "Socket Mode acks written.", func(s switchboard.Stats) int64 { return s.Acks }),
 		counter("duplicates_dropped_total", "Redeliveries dropped by dedupe.", func(s switchboard.Stats) int64 { return s.Duplicates }),

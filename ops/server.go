@@ -48,6 +48,9 @@ type Options struct {
 	IdleTimeout time.Duration
 }
 
+// eventsSubscription is the name of the subscription that counts events_total.
+const eventsSubscription = "ops-events"
+
 // Server serves one Runtime's operations endpoints. Its methods are safe for concurrent use.
 type Server struct {
 	rt      *switchboard.Runtime
@@ -62,8 +65,9 @@ type Server struct {
 	done chan struct{}
 }
 
-// New registers rt's metrics, with two subscriptions on rt ("ops-lifecycle" and "ops-events"),
-// and returns a Server that serves nothing until Start (or use Handler in a server of your own).
+// New registers rt's metrics, with two subscriptions on rt ("ops-lifecycle" and "ops-events")
+// and a global middleware (rt.Use) that times every handler in handler_duration_seconds, and
+// returns a Server that serves nothing until Start (or use Handler in a server of your own).
 // Call it before adding links so that no connect goes uncounted.
 func New(rt *switchboard.Runtime, opts Options) (*Server, error) {
 	if rt == nil {
@@ -115,8 +119,12 @@ func New(rt *switchboard.Runtime, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("ops: subscribe to lifecycle: %w", err)
 	}
 	count := func(_ context.Context, ev *switchboard.Event) error { s.m.event(ev); return nil }
-	if err := rt.Handle(switchboard.Filter{}, count, switchboard.Named("ops-events"), switchboard.Queue(8192, switchboard.DropNewest)); err != nil {
+	if err := rt.Handle(switchboard.Filter{}, count, switchboard.Named(eventsSubscription), switchboard.Queue(8192, switchboard.DropNewest),
+		switchboard.IncludeSelf()); err != nil {
 		return nil, fmt.Errorf("ops: subscribe to events: %w", err)
+	}
+	if err := rt.Use(s.m.handlers.middleware); err != nil { // handler_duration_seconds
+		return nil, fmt.Errorf("ops: handler middleware: %w", err)
 	}
 	rt.OnAck(s.ObserveAck) // beside the program's own observers
 	mux := http.NewServeMux()

@@ -33,11 +33,17 @@ type Filter struct {
 	Types    []string
 	Teams    []string
 	Channels []string
+	// Where, when set, is asked once the fields above matched: a routing predicate (an action_id,
+	// a callback_id, a message's text) run by the dispatcher before the event is queued, so an
+	// event it refuses never occupies a queue or the flow gate. It may decode the payload
+	// (Event.Interaction and Event.EventsAPI cache what they decode); it must not block.
+	Where func(*messages.Event) bool
 }
 
 // Match reports whether ev passes the filter.
 func (f Filter) Match(ev *messages.Event) bool {
-	return match(f.Kinds, ev.Kind) && match(f.Types, ev.Type) && match(f.Teams, ev.Team) && match(f.Channels, ev.Channel)
+	return match(f.Kinds, ev.Kind) && match(f.Types, ev.Type) && match(f.Teams, ev.Team) && match(f.Channels, ev.Channel) &&
+		(f.Where == nil || f.Where(ev))
 }
 
 func match[T comparable](set []T, v T) bool {

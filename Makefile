@@ -61,9 +61,9 @@ SOAK ?= 5m
 soak:
 	SWITCHBOARD_SOAK=$(SOAK) $(GO) test -race -count=1 -v -timeout 0 -run '^TestChaos$$' ./test/chaos
 
-## bench-10k: the 10,000 idle RTM workspaces benchmark (slow; 10,000 sockets in each of two processes)
+## bench-10k: the 10,000 idle RTM workspaces benchmark, idle for 40s (two ping cycles; slow: 10,000 sockets in each of two processes)
 bench-10k:
-	SWITCHBOARD_BENCH_10K=1 $(GO) test -run '^$$' -bench 'RTMIdleWorkspaces10k' -benchmem -timeout 30m ./test
+	SWITCHBOARD_BENCH_10K=1 SWITCHBOARD_RTM_BENCH_IDLE=$${SWITCHBOARD_RTM_BENCH_IDLE:-40s} $(GO) test -run '^$$' -bench 'RTMIdleWorkspaces10k' -benchmem -timeout 30m ./test
 
 ## bench-ratio: Switchboard against a bare socket loop and a no-decode ceiling, each client in its own process against a Slack side in another (about 5 minutes; SWITCHBOARD_RATIO_EVENTS, _ROUNDS, _ONLY, _CPUPROFILE tune it)
 .PHONY: bench-ratio

@@ -44,11 +44,12 @@ type Workspace struct {
 	// ConnectMethod is RTMConnect (default) or RTMStart. Either way the Web API answer reaches
 	// subscribers as the session's first event: Kind KindRTM, Type "open", Raw the answer.
 	ConnectMethod string
-	// PingInterval is how long the socket may be idle before a JSON ping. Default: the runtime's
-	// keepalive ping interval (10s).
+	// PingInterval is how long the socket may be idle before a JSON ping. Default: half the
+	// runtime's stale-after window (17.5s): an idle workspace costs one ping per interval.
 	PingInterval time.Duration
 	// PongTimeout is how long a ping's pong may take before the session ends as stale. Default: the
-	// runtime's stale-after minus its ping interval (25s).
+	// runtime's stale-after minus PingInterval (17.5s), so a dead link is noticed within the
+	// stale-after window (35s) of its last frame.
 	PongTimeout time.Duration
 	// APIURL is the Web API base for rtm.connect and Event.Client. Default: the runtime's.
 	APIURL string
@@ -146,10 +147,10 @@ func (rt *Runtime) rtmSpec(ws Workspace) (engine.RTMSpec, error) {
 		return engine.RTMSpec{}, fmt.Errorf("switchboard: workspace %s: negative setting", ws.Team)
 	}
 	if ws.PingInterval == 0 {
-		ws.PingInterval = rt.cfg.pingInterval
+		ws.PingInterval = rt.cfg.staleAfter / 2
 	}
 	if ws.PongTimeout == 0 {
-		ws.PongTimeout = rt.cfg.staleAfter - rt.cfg.pingInterval
+		ws.PongTimeout = max(rt.cfg.staleAfter-ws.PingInterval, time.Second)
 	}
 	if ws.APIURL == "" {
 		ws.APIURL = rt.cfg.apiURL

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sort"
@@ -157,46 +158,92 @@ func (r *pingerRig) expectNothing(t *testing.T) {
 	}
 }
 
-// TestSocketModePingerOnAFakeClock: a WebSocket ping every interval; stale once silent for
-// longer than staleAfter, and then no more ticks.
+// nextIn waits until the pinger armed its timer and returns how far ahead it is.
+func (r *pingerRig) nextIn(t *testing.T) time.Duration {
+	t.Helper()
+	r.clock.awaitTimers(t, 1)
+	r.clock.mu.Lock()
+	defer r.clock.mu.Unlock()
+	next := r.clock.timers[0].at
+	for _, x := range r.clock.timers[1:] {
+		if x.at.Before(next) {
+			next = x.at
+		}
+	}
+	return next.Sub(r.clock.now)
+}
+
+// TestSocketModePingerOnAFakeClock: a WebSocket ping every interval, each check armed for the
+// moment it is due; stale once silent for staleAfter exactly, and then no more checks.
 func TestSocketModePingerOnAFakeClock(t *testing.T) {
 	r := newPingerRig(t, &wsProbe{interval: 10 * time.Second, staleAfter: 30 * time.Second})
-	tick := 7500 * time.Millisecond // a quarter of the stale window
-	r.step(t, tick)                 // 7.5s: nothing yet
-	r.step(t, tick)                 // 15s: the first ping
-	r.expect(t, "a ping", func(m any) bool { _, ok := m.(SendPing); return ok })
-	r.step(t, tick) // 22.5s
-	r.step(t, tick) // 30s: silent for exactly the window, not longer
-	r.expect(t, "the second ping", func(m any) bool { _, ok := m.(SendPing); return ok })
-	r.step(t, tick) // 37.5s
+	for i, at := range []time.Duration{10 * time.Second, 20 * time.Second} {
+		if d := r.nextIn(t); d != 10*time.Second {
+			t.Fatalf("check %d armed %v ahead, want the ping's 10s", i, d)
+		}
+		r.clock.advance(10 * time.Second)
+		r.expect(t, fmt.Sprintf("the ping at %v", at), func(m any) bool { _, ok := m.(SendPing); return ok })
+	}
+	if d := r.nextIn(t); d != 10*time.Second { // silent for 20s: stale in 10s, when the next ping is due
+		t.Fatalf("armed %v ahead, want 10s", d)
+	}
+	r.clock.advance(10 * time.Second)
 	r.expect(t, "the link stale", func(m any) bool {
 		s, ok := m.(LinkStale)
-		return ok && s.Session == 1 && s.Silent == 37500*time.Millisecond && !s.NoPong
+		return ok && s.Session == 1 && s.Silent == 30*time.Second && !s.NoPong
 	})
 	r.expectNothing(t)
 }
 
-// TestRTMPingerOnAFakeClock: a JSON ping once idle for interval, none while its pong is awaited,
-// and stale when the pong does not come within pongTimeout; a pong and traffic keep it alive.
+// TestRTMPingerOnAFakeClock: a JSON ping the moment the link has been idle for interval, none
+// while its pong is awaited, stale the moment the pong is pongTimeout late; a pong re-arms the
+// idle clock, and traffic moves it.
 func TestRTMPingerOnAFakeClock(t *testing.T) {
 	r := newPingerRig(t, &jsonProbe{interval: 10 * time.Second, pongTimeout: 20 * time.Second})
-	tick := 5 * time.Second
-	r.step(t, tick) // 5s idle
-	r.step(t, tick) // 10s idle: ping
-	r.expect(t, "a ping", func(m any) bool { _, ok := m.(rtmPingReq); return ok })
-	r.step(t, tick) // awaiting the pong: no second ping
-	r.sess.touch()  // the pong arrives: traffic
-	r.system.Root.Send(r.pinger, pongRead{session: 1})
-	r.step(t, tick) // 5s since the pong
-	r.step(t, tick) // 10s idle again: ping
-	r.expect(t, "the second ping", func(m any) bool { _, ok := m.(rtmPingReq); return ok })
-	for i := 0; i < 4; i++ { // 20s without a pong: not yet longer than the timeout
-		r.step(t, tick)
+	if d := r.nextIn(t); d != 10*time.Second {
+		t.Fatalf("first check %v ahead, want 10s", d)
 	}
+	r.clock.advance(4 * time.Second)
+	r.sess.touch() // traffic at 4s: idle for 10s at 14s
+	r.clock.advance(6 * time.Second)
+	if d := r.nextIn(t); d != 4*time.Second {
+		t.Fatalf("after traffic the check is %v ahead, want 4s", d)
+	}
+	r.clock.advance(4 * time.Second)
+	r.expect(t, "a ping", func(m any) bool { _, ok := m.(rtmPingReq); return ok })
+	if d := r.nextIn(t); d != 20*time.Second {
+		t.Fatalf("awaiting the pong, the check is %v ahead, want the 20s timeout", d)
+	}
+	r.clock.advance(time.Second)
+	r.sess.touch() // the pong arrives after 1s
+	r.system.Root.Send(r.pinger, pongRead{session: 1})
+	waitArmed(t, r, 10*time.Second) // the next ping, 10s after the pong
+	r.clock.advance(10 * time.Second)
+	r.expect(t, "the second ping", func(m any) bool { _, ok := m.(rtmPingReq); return ok })
+	r.clock.advance(19 * time.Second) // no pong for 19s: nothing yet
 	r.expectNothing(t)
-	r.step(t, tick) // 25s
+	r.clock.advance(time.Second)
 	r.expect(t, "the link stale", func(m any) bool {
 		s, ok := m.(LinkStale)
-		return ok && s.Session == 1 && s.NoPong
+		return ok && s.Session == 1 && s.NoPong && s.Silent == 30*time.Second
 	})
+	r.expectNothing(t)
+}
+
+// waitArmed waits until the pinger's next check is want ahead (it re-arms after a message).
+func waitArmed(t *testing.T, r *pingerRig, want time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for r.nextIn(t) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("next check %v ahead, want %v", r.nextIn(t), want)
+		}
+		r.clock.mu.Lock()
+		changed := r.clock.changed
+		r.clock.mu.Unlock()
+		select {
+		case <-changed:
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -78,6 +79,11 @@ type rtmWriter struct {
 	timer   Timer
 	stopped bool
 	failed  bool
+	// running is true while a write goroutine runs: one is started when frames are handed off
+	// and ends when the queue is empty, so an idle workspace has none.
+	running atomic.Bool
+	// broken is set by a write goroutine whose write failed: later ones write nothing.
+	broken atomic.Bool
 }
 
 type rtmOut struct {
@@ -130,13 +136,24 @@ func (w *rtmWriter) start() {
 	w.tokens, w.last = float64(w.cfg.Burst), w.env.now()
 	w.q = make(chan rtmOut, w.cfg.Burst+4)
 	w.quit = make(chan struct{})
-	q, quit, sess, env, parent := w.q, w.quit, w.sess, w.env, w.parent
-	env.Go(func() { // owner: rtmWriter. Ends when the writer closes quit; Env.WG waits.
-		ws := sess.conn()
+}
+
+// kick makes sure a write goroutine drains the queue (see running).
+func (w *rtmWriter) kick() {
+	if !w.running.CompareAndSwap(false, true) {
+		return
+	}
+	q, quit, sess, env, parent, running, broken := w.q, w.quit, w.sess, w.env, w.parent, &w.running, &w.broken
+	env.Go(func() { // owner: rtmWriter. Ends when the queue is empty or quit closed; Env.WG waits.
+		var ws *websocket.Conn
+		if !broken.Load() {
+			ws = sess.conn()
+		}
 		for {
 			select {
 			case <-quit:
 				failTyping(env, q)
+				running.Store(false)
 				return
 			case o := <-q:
 				select {
@@ -145,6 +162,7 @@ func (w *rtmWriter) start() {
 						answer(o.sender, RTMReply{ID: o.id, Err: &messages.SessionEndedError{}})
 					}
 					failTyping(env, q)
+					running.Store(false)
 					return
 				default:
 				}
@@ -155,6 +173,7 @@ func (w *rtmWriter) start() {
 				}
 				if err != nil && ws != nil {
 					env.send(parent, WriteFailed{Session: sess.gen, Err: &messages.SocketError{Op: "write", Err: err}})
+					broken.Store(true)
 					ws = nil // write nothing more; the session is ending
 				}
 				if o.typing {
@@ -164,6 +183,12 @@ func (w *rtmWriter) start() {
 						r.Err = &messages.SessionEndedError{Cause: err}
 					}
 					answer(o.sender, r)
+				}
+			default:
+				// Empty: end, unless a frame came in between (then its kick saw running set).
+				running.Store(false)
+				if len(q) == 0 || !running.CompareAndSwap(false, true) {
+					return
 				}
 			}
 		}
@@ -262,6 +287,7 @@ func (w *rtmWriter) handoff(o rtmOut) {
 		if !o.typing && o.sender != nil {
 			w.pending[o.id] = o.sender
 		}
+		w.kick()
 	default: // the socket took nothing for a whole burst: it stalled
 		w.failed = true
 		if o.sender != nil {
@@ -320,6 +346,7 @@ func (w *rtmWriter) stop(ctx actor.Context) {
 	stopTimer(w.timer)
 	if w.quit != nil {
 		close(w.quit)
+		w.kick() // the goroutine answers the typing frames still queued
 	}
 	for id, sender := range w.pending {
 		answer(sender, RTMReply{ID: id, Err: &messages.SessionEndedError{MaybeSent: true}})

@@ -1,7 +1,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: test bench bench-10k demo lint fuzz soak fakeslack conformance conformance-deps proxy-deps pg-deps
+.PHONY: test bench bench-10k demo demo-install lint fuzz soak fakeslack conformance conformance-deps proxy-deps pg-deps
 
 ## test: vet, then every test with the race detector (what CI runs); installs the conformance suites' SDKs, tinyproxy and PostgreSQL first
 test: conformance-deps proxy-deps pg-deps
@@ -34,6 +34,10 @@ bench:
 ## demo: the bot on the embedded Slack stand-in
 demo:
 	$(GO) run ./cmd/demo
+
+## demo-install: an app installed by OAuth into a new workspace while the bot runs, over HTTP, then uninstalled
+demo-install:
+	$(GO) run ./cmd/demo-install
 
 ## fakeslack: the Slack stand-in server alone
 fakeslack:

@@ -35,8 +35,7 @@ type Refresher struct {
 	Log *logrus.Logger
 }
 
-// Run refreshes until ctx ends, then returns nil; a round that fails is logged and the next one
-// tries again. It runs on the caller's goroutine and starts none that outlive it.
+// Run refreshes until ctx ends, then returns nil; a round that fails is logged and the next one tries again. It runs on the caller's goroutine and starts none that outlive it.
 func (r *Refresher) Run(ctx context.Context) error {
 	if r.ClientID == "" || r.ClientSecret == "" || r.Store == nil {
 		return errors.New("oauth: refresher needs ClientID, ClientSecret and Store")
@@ -49,7 +48,7 @@ func (r *Refresher) Run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		if _, err := r.RefreshDue(ctx); err != nil && ctx.Err() == nil {
-			loggerOr(r.Log).WithError(err).Warn("oauth: token refresh round failed, retrying at the next")
+			loggerOr(r.Log).WithError(err).Warn("oauth: token refresh failed, retrying at the next round")
 		}
 		select {
 		case <-ctx.Done():
@@ -99,7 +98,6 @@ func (r *Refresher) Refresh(ctx context.Context, inst installstore.Installation)
 	}
 	resp, err := slack.RefreshOAuthV2TokenContext(ctx, httpClient(r.HTTPClient), r.ClientID, r.ClientSecret, refresh, slack.OAuthOptionAPIURL(orDefault(r.APIURL, DefaultAPIURL)))
 	if err != nil {
-		log.WithError(err).Warn("oauth: token refresh failed")
 		return fmt.Errorf("oauth: refresh a token of team %s: %w", inst.TeamID, err)
 	}
 	now := time.Now()
@@ -113,9 +111,8 @@ func (r *Refresher) Refresh(ctx context.Context, inst installstore.Installation)
 		inst.BotToken, inst.BotRefreshToken, inst.BotTokenExpiresAt = resp.AccessToken, resp.RefreshToken, expires
 	}
 	if err := r.Store.Save(ctx, inst); err != nil {
-		// The old refresh token is spent: this one is lost unless the store takes it.
-		log.WithError(err).Error("oauth: refreshed token not saved")
-		return fmt.Errorf("oauth: save the refreshed token of team %s: %w", inst.TeamID, err)
+		// The old refresh token is spent: the new one is lost unless the store takes it.
+		return fmt.Errorf("oauth: save the refreshed token of team %s (its refresh token is lost; reinstall if it expires): %w", inst.TeamID, err)
 	}
 	log.WithField("expires", expires.Format(time.RFC3339)).Info("oauth: token refreshed")
 	if r.OnRefreshed != nil {

@@ -8,6 +8,10 @@ import (
 	"github.com/switchboard-go/switchboard/webhook"
 )
 
+// ErrNoChannel is returned by ev.Say for an event that names no channel (the same error as
+// messages.ErrNoChannel).
+var ErrNoChannel = messages.ErrNoChannel
+
 // Acks, and who sends them. Every Socket Mode envelope is acked once:
 //
 //   - Events API events, and interactions that take no payload in their ack (block_actions,

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"sync"
 	"time"
@@ -163,16 +162,11 @@ func (s RTMSpec) event(c *connection, m frameMsg) {
 	e := &rtmEvent{clients: s.Client, sess: c.sess}
 	e.ev = messages.Event{
 		Link: s.Link, Session: c.sess.gen, Kind: messages.KindRTM, Type: f.Type, Team: s.Link.Team,
-		Channel: string(f.Channel), User: string(f.User), ThreadTS: f.Thread, Received: msg.Received, Raw: msg.Raw,
+		Channel: f.Channel, User: f.User, ThreadTS: f.Thread, Received: msg.Received, Raw: msg.Raw,
 	}
 	ev := messages.NewEvent(e, &e.ev)
-	if ev.Channel == "" && len(f.Item) > 0 {
-		var item struct {
-			Channel string `json:"channel"`
-		}
-		if json.Unmarshal(f.Item, &item) == nil {
-			ev.Channel = item.Channel
-		}
+	if ev.Channel == "" {
+		ev.Channel = f.ItemChannel // reactions, pins, stars: the channel of their item
 	}
 	e.place.to = e
 	e.disp = Dispatch{Event: ev, Placement: &e.place}

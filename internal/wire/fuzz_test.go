@@ -103,7 +103,10 @@ var socketKeys = []string{"type", "envelope_id", "payload", "accepts_response_pa
 
 // caseVariantKey reports whether data holds a read key spelled in another case, where the two
 // decoders are meant to differ.
-func caseVariantKey(data []byte) bool {
+func caseVariantKey(data []byte) bool { return caseVariantKeyOf(data, socketKeys) }
+
+// caseVariantKeyOf is caseVariantKey for the keys given.
+func caseVariantKeyOf(data []byte, keys []string) bool {
 	if bytes.Contains(data, []byte("\u017f")) || bytes.Contains(data, []byte("\u212a")) || bytes.Contains(data, []byte(`\u`)) {
 		return true
 	}
@@ -114,7 +117,7 @@ func caseVariantKey(data []byte) bool {
 		}
 		lower[i] = c
 	}
-	for _, k := range socketKeys {
+	for _, k := range keys {
 		q := []byte(`"` + k + `"`)
 		for i := 0; ; {
 			j := bytes.Index(lower[i:], q)
@@ -163,6 +166,41 @@ func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
 		var a, b any
 		if json.Unmarshal(got.Payload, &a) != nil || json.Unmarshal(ref.Payload, &b) != nil || !reflect.DeepEqual(a, b) {
 			t.Fatalf("%q: payload %q, want %q", data, got.Payload, ref.Payload)
+		}
+	})
+}
+
+var rtmKeys = []string{"type", "reply_to", "ok", "ts", "text", "error", "channel", "user", "thread_ts", "item", "code", "msg", "id"}
+
+// FuzzDecodeRTMMatchesEncodingJSON: the one-pass RTM decoder accepts exactly the frames the
+// encoding/json decoder accepted, and reads the same fields (the item's channel included).
+func FuzzDecodeRTMMatchesEncodingJSON(f *testing.F) {
+	for _, s := range rtmSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if caseVariantKeyOf(data, rtmKeys) {
+			return
+		}
+		got, err := DecodeRTMFrame(data)
+		ref, refErr := refDecodeRTMFrame(data)
+		if (err == nil) != (refErr == nil) {
+			t.Fatalf("%q: one pass says %v, encoding/json says %v", data, err, refErr)
+		}
+		if err != nil {
+			return
+		}
+		var refItem struct {
+			Channel string `json:"channel"`
+		}
+		if len(ref.Item) > 0 && json.Unmarshal(ref.Item, &refItem) != nil {
+			refItem.Channel = ""
+		}
+		if got.Type != ref.Type || !reflect.DeepEqual(got.ReplyTo, ref.ReplyTo) || !reflect.DeepEqual(got.OK, ref.OK) ||
+			got.TS != ref.TS || got.Text != ref.Text || !reflect.DeepEqual(got.Error, ref.Error) ||
+			got.Channel != string(ref.Channel) || got.User != string(ref.User) || got.Thread != ref.Thread ||
+			got.ItemChannel != refItem.Channel || !bytes.Equal(got.Item, ref.Item) {
+			t.Fatalf("%q:\none pass   %+v\nencoding/json %+v (item channel %q)", data, got, ref, refItem.Channel)
 		}
 	})
 }

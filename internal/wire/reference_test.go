@@ -141,3 +141,29 @@ func refRouteSocketPayload(envelopeType string, payload []byte) (Route, error) {
 		return r, nil
 	}
 }
+
+// RTMFrame is a decoded RTM frame's routing fields; the frame itself stays raw.
+type refRTMFrame struct {
+	Type    string          `json:"type"`
+	ReplyTo *int64          `json:"reply_to"`
+	OK      *bool           `json:"ok"`
+	TS      string          `json:"ts"`
+	Text    string          `json:"text"`
+	Error   *RTMError       `json:"error"`
+	Channel refID           `json:"channel"`
+	User    refID           `json:"user"`
+	Thread  string          `json:"thread_ts"`
+	Item    json.RawMessage `json:"item"`
+}
+
+// DecodeRTMFrame decodes one RTM text frame.
+func refDecodeRTMFrame(data []byte) (refRTMFrame, error) {
+	var f refRTMFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		return f, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if f.Type == "" && f.ReplyTo == nil {
+		return f, fmt.Errorf("%w: neither type nor reply_to", ErrMalformed)
+	}
+	return f, nil
+}

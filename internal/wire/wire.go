@@ -179,16 +179,18 @@ func trimSpace(b []byte) []byte {
 
 // RTMFrame is a decoded RTM frame's routing fields; the frame itself stays raw.
 type RTMFrame struct {
-	Type    string          `json:"type"`
-	ReplyTo *int64          `json:"reply_to"`
-	OK      *bool           `json:"ok"`
-	TS      string          `json:"ts"`
-	Text    string          `json:"text"`
-	Error   *RTMError       `json:"error"`
-	Channel idOrObject      `json:"channel"`
-	User    idOrObject      `json:"user"`
-	Thread  string          `json:"thread_ts"`
-	Item    json.RawMessage `json:"item"`
+	Type    string
+	ReplyTo *int64
+	OK      *bool
+	TS      string
+	Text    string
+	Error   *RTMError
+	Channel string // "C1" or {"id":"C1"}
+	User    string // "U1" or {"id":"U1"}
+	Thread  string // thread_ts
+	// Item is the frame's item as sent (reactions, pins, stars); ItemChannel its channel.
+	Item        json.RawMessage
+	ItemChannel string
 }
 
 // RTMError is the error object of an RTM reply or error frame.
@@ -197,11 +199,105 @@ type RTMError struct {
 	Msg  string `json:"msg"`
 }
 
-// DecodeRTMFrame decodes one RTM text frame.
+// DecodeRTMFrame decodes one RTM text frame's routing fields in one validating pass.
 func DecodeRTMFrame(data []byte) (RTMFrame, error) {
 	var f RTMFrame
-	if err := json.Unmarshal(data, &f); err != nil {
-		return f, fmt.Errorf("%w: %v", ErrMalformed, err)
+	var typeErr error
+	s := scanner{b: data}
+	err := s.object(func(key []byte) error {
+		var err error
+		switch string(key) {
+		case "type":
+			err = s.stringField(&f.Type)
+		case "reply_to":
+			var n int
+			isNull := s.peek() == 'n'
+			if err = s.intField(&n); err == nil && !isNull {
+				v := int64(n)
+				f.ReplyTo = &v
+			} else if err == nil {
+				f.ReplyTo = nil
+			}
+		case "ok":
+			var b bool
+			isNull := s.peek() == 'n'
+			if err = s.boolField(&b); err == nil && !isNull {
+				f.OK = &b
+			} else if err == nil {
+				f.OK = nil
+			}
+		case "ts":
+			err = s.stringField(&f.TS)
+		case "text":
+			err = s.stringField(&f.Text)
+		case "thread_ts":
+			err = s.stringField(&f.Thread)
+		case "channel":
+			err = s.idField(&f.Channel)
+		case "user":
+			err = s.idField(&f.User)
+		case "error":
+			if s.peek() == 'n' {
+				f.Error = nil
+				return s.literal("null")
+			}
+			e := &RTMError{}
+			if f.Error != nil {
+				e = f.Error // a repeated key fills the same object, as encoding/json does
+			}
+			err = s.objectField(func(key []byte) error {
+				switch string(key) {
+				case "code":
+					return s.keepType(s.intField(&e.Code), &typeErr)
+				case "msg":
+					return s.keepType(s.stringField(&e.Msg), &typeErr)
+				}
+				return s.skip()
+			})
+			if err == nil {
+				f.Error = e
+			}
+		case "item":
+			start := s.i
+			f.ItemChannel = ""
+			if s.peek() == '{' {
+				bad := false // a channel that is not a string: the item gives no channel
+				err = s.object(func(key []byte) error {
+					if string(key) != "channel" {
+						return s.skip()
+					}
+					var ch string
+					err := s.stringField(&ch)
+					if errors.Is(err, errType) {
+						bad = true
+						return nil
+					}
+					f.ItemChannel = ch
+					return err
+				})
+				if bad {
+					f.ItemChannel = ""
+				}
+			} else {
+				err = s.skip()
+			}
+			if err == nil {
+				f.Item = trimSpace(data[start:s.i])
+			}
+			return err
+		default:
+			return s.skip()
+		}
+		return s.keepType(err, &typeErr)
+	})
+	if err == nil {
+		err = s.end()
+	}
+	if err == nil {
+		err = typeErr
+	}
+	if err != nil {
+		return RTMFrame{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if f.Type == "" && f.ReplyTo == nil {
 		return f, fmt.Errorf("%w: neither type nor reply_to", ErrMalformed)

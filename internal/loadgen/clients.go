@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -16,13 +18,16 @@ import (
 // returns ctx's error then, or the first failure before.
 type Client func(ctx context.Context, w World, c *Counter) error
 
-// ClientNamed returns the reference client called name: "bare", "ceiling" or "bare-rtm".
+// ClientNamed returns the reference client called name: "bare", "ceiling", "ceiling-coalesced"
+// or "bare-rtm".
 func ClientNamed(name string) (Client, bool) {
 	switch name {
 	case "bare":
 		return Bare, true
 	case "ceiling":
 		return Ceiling, true
+	case "ceiling-coalesced":
+		return CeilingCoalesced, true
 	case "bare-rtm":
 		return BareRTM, true
 	}
@@ -110,6 +115,132 @@ func Ceiling(ctx context.Context, w World, c *Counter) error {
 	})
 }
 
+// CeilingCoalesced is Ceiling with its acks coalesced: a reader goroutine finds each envelope_id
+// and hands it to a writer goroutine, which writes every ack waiting into a buffer and sends the
+// buffer with one write(2) once none is left waiting.
+func CeilingCoalesced(ctx context.Context, w World, c *Counter) error {
+	return eachSocketDialer(ctx, w, "apps.connections.open", coalescingDialer(), func(ws *websocket.Conn) error {
+		fc := ws.UnderlyingConn().(*flushConn)
+		fc.buffer()
+		ws.SetPingHandler(func(data string) error { // pongs must not wait for the next ack
+			err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+			if err == nil {
+				err = fc.flush()
+			}
+			return err
+		})
+		ids := make(chan []byte, 256)
+		wrote := make(chan struct{})
+		var werr error
+		go func() { // owner: this loop. Ends when ids closes or a write fails; waited for below.
+			defer close(wrote)
+			werr = writeAcks(ws, fc, ids, c)
+		}()
+		defer func() {
+			close(ids)
+			<-wrote
+		}()
+		for {
+			_, data, err := ws.ReadMessage()
+			if err != nil {
+				return err
+			}
+			if id := envelopeIDOf(data); id != nil {
+				select {
+				case ids <- id: // data is ReadMessage's own buffer: id stays valid
+				case <-wrote:
+					return werr
+				}
+			}
+		}
+	})
+}
+
+// writeAcks writes an ack per ID from ids into fc's buffer, flushing whenever ids is empty.
+func writeAcks(ws *websocket.Conn, fc *flushConn, ids <-chan []byte, c *Counter) error {
+	out := make([]byte, 0, 64)
+	write := func(id []byte) error {
+		out = append(append(append(out[:0], `{"envelope_id":"`...), id...), `"}`...)
+		if err := ws.WriteMessage(websocket.TextMessage, out); err != nil {
+			return err
+		}
+		c.Add()
+		return nil
+	}
+	for id := range ids {
+		if err := write(id); err != nil {
+			return err
+		}
+	waiting:
+		for {
+			select {
+			case next, ok := <-ids:
+				if !ok {
+					break waiting
+				}
+				if err := write(next); err != nil {
+					return err
+				}
+			default:
+				break waiting
+			}
+		}
+		if err := fc.flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushConn holds writes in a buffer, once buffer was called (after the handshake), until flush.
+type flushConn struct {
+	net.Conn
+	mu  sync.Mutex
+	on  bool
+	buf []byte
+}
+
+func (f *flushConn) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.on {
+		return f.Conn.Write(p)
+	}
+	f.buf = append(f.buf, p...)
+	return len(p), nil
+}
+
+func (f *flushConn) buffer() {
+	f.mu.Lock()
+	f.on = true
+	f.mu.Unlock()
+}
+
+func (f *flushConn) flush() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.buf) == 0 {
+		return nil
+	}
+	_, err := f.Conn.Write(f.buf)
+	f.buf = f.buf[:0]
+	return err
+}
+
+// coalescingDialer dials sockets whose net.Conn is a flushConn.
+func coalescingDialer() *websocket.Dialer {
+	d := *websocket.DefaultDialer
+	d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var nd net.Dialer
+		c, err := nd.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &flushConn{Conn: c}, nil
+	}
+	return &d
+}
+
 // BareRTM is the bare RTM loop on each socket: ReadMessage, then encoding/json decodes the
 // frame's message fields; every message counts.
 func BareRTM(ctx context.Context, w World, c *Counter) error {
@@ -133,6 +264,11 @@ func BareRTM(ctx context.Context, w World, c *Counter) error {
 // eachSocket opens w.Conns sockets per token with method and runs loop on each in a goroutine of
 // its own, until ctx ends (the sockets are closed then) or a loop fails.
 func eachSocket(ctx context.Context, w World, method string, loop func(*websocket.Conn) error) error {
+	return eachSocketDialer(ctx, w, method, websocket.DefaultDialer, loop)
+}
+
+// eachSocketDialer is eachSocket with the sockets dialed by d.
+func eachSocketDialer(ctx context.Context, w World, method string, d *websocket.Dialer, loop func(*websocket.Conn) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -145,7 +281,7 @@ func eachSocket(ctx context.Context, w World, method string, loop func(*websocke
 				wg.Wait()
 				return err
 			}
-			ws, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
+			ws, _, err := d.DialContext(ctx, url, nil)
 			if err != nil {
 				cancel()
 				wg.Wait()

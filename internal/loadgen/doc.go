@@ -12,8 +12,9 @@
 //
 // The reference clients are the loops a person would write without a framework: Bare reads with
 // gorilla/websocket, decodes the envelope with encoding/json and writes the ack; Ceiling finds
-// the envelope_id with a byte search and acks, decoding nothing; BareRTM reads and decodes each
-// RTM frame. Each runs in a process of its own (cmd/loadgen), as the Switchboard client does
+// the envelope_id with a byte search and acks, decoding nothing, one write(2) per ack;
+// CeilingCoalesced does the same with its acks coalesced (a writer goroutine sends every ack
+// waiting in one write); BareRTM reads and decodes each RTM frame. Each runs in a process of its own (cmd/loadgen), as the Switchboard client does
 // (cmd/loadgen-switchboard), so each one's peak RSS and CPU are its own; test/bench_ratio_test.go
 // drives them in interleaved rounds.
 package loadgen

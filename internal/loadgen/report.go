@@ -56,9 +56,9 @@ type Report struct {
 }
 
 // Drive runs client as a client process does: it starts the client on w, waits until stdin
-// closes (the Slack side is done), then up to 10 s more for the expected total, and returns the
-// report. A client that fails first ends Drive at once. cpuProfile, when not "", is a file for a
-// CPU profile of the whole client run.
+// closes (the Slack side is done: on RTM, written, but maybe still in the socket buffers), then
+// up to a minute more for the expected total, and returns the report. A client that fails first
+// ends Drive at once. cpuProfile, when not "", is a file for a CPU profile of the client's run.
 func Drive(name string, w World, client Client, stdin io.Reader, cpuProfile string) Report {
 	rep := Report{Client: name}
 	if cpuProfile != "" {
@@ -91,7 +91,7 @@ func Drive(name string, w World, client Client, stdin io.Reader, cpuProfile stri
 		case <-c.Full():
 		case err := <-failed:
 			rep.Error = fmt.Sprint("client failed: ", err)
-		case <-time.After(10 * time.Second):
+		case <-time.After(time.Minute):
 			rep.Error = fmt.Sprintf("handled %d of %d events", c.n.Load(), w.Total)
 		}
 	case err := <-failed:

@@ -20,6 +20,8 @@ func TestReferenceClients(t *testing.T) {
 		{"bare", Spec{Mode: SocketMode, PerConn: 500, Window: 100}},
 		{"bare", Spec{Mode: SocketMode, Tokens: 2, Conns: 3, PerConn: 300}},
 		{"ceiling", Spec{Mode: SocketMode, Conns: 2, PerConn: 500, Window: 10}},
+		{"ceiling-coalesced", Spec{Mode: SocketMode, Conns: 2, PerConn: 500, Window: 100}},
+		{"ceiling-coalesced", Spec{Mode: SocketMode, PerConn: 2000}},
 		{"bare-rtm", Spec{Mode: RTM, Tokens: 3, PerConn: 400}},
 	} {
 		w, err := srv.Start(tt.spec)

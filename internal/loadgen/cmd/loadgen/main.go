@@ -1,5 +1,5 @@
 // Command loadgen is the Slack side of the bare-loop comparison (loadgen serve) and its
-// reference clients (loadgen client -client bare|ceiling|bare-rtm -world '<World JSON>'). See
+// reference clients (loadgen client -client bare|ceiling|ceiling-coalesced|bare-rtm -world '<World JSON>'). See
 // package loadgen; test/bench_ratio_test.go runs it.
 package main
 
@@ -32,7 +32,7 @@ func main() {
 		}
 	case "client":
 		fs := flag.NewFlagSet("client", flag.ExitOnError)
-		name := fs.String("client", "bare", "bare, ceiling or bare-rtm")
+		name := fs.String("client", "bare", "bare, ceiling, ceiling-coalesced or bare-rtm")
 		world := fs.String("world", "", "the run's World, as JSON")
 		prof := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 		_ = fs.Parse(os.Args[2:])

@@ -12,8 +12,7 @@ import (
 // auth.test, a message listener replying in the thread through chat.postMessage, an app_mention, a
 // slash command answered in its ack, a button acked, a dropped socket, and a clean stop.
 //
-// Bolt on its HTTP receiver, fed by fakeslack's signed HTTP delivery, waits for that delivery to
-// land (another issue).
+// Bolt on its HTTP receiver, fed by fakeslack's signed HTTP delivery, is TestBoltHTTPReceiverNode.
 func TestBoltSocketModeNode(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, fakeslack.Options{})

@@ -306,3 +306,67 @@ func TestHTTPReceiverFlowControl(t *testing.T) {
 	}
 	t.Fatalf("handled %v, want Ev0..Ev3 once each", got)
 }
+
+// With two HTTP apps, a request goes to the app its path names, else to its body's api_app_id,
+// and is verified with that app's signing secret; a request for neither is 404.
+func TestHTTPReceiverRoutesApps(t *testing.T) {
+	t.Parallel()
+	b := newHTTPBot(t)
+	got := make(chan string, 10)
+	if err := b.rt.OnEvent("message", func(_ context.Context, ev *switchboard.Event) error {
+		got <- ev.Link.App
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, a := range []struct{ id, secret string }{{"A1", "s1"}, {"A2", "s2"}} {
+		if err := b.rt.AddApp(ctx, switchboard.App{ID: a.id, Transport: switchboard.HTTP, SigningSecret: a.secret}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.rt.AddApp(ctx, switchboard.App{ID: "A3", Transport: switchboard.HTTP}); err == nil {
+		t.Error("an http app without a signing secret was added")
+	}
+	send := func(path, app, secret, id string) int {
+		t.Helper()
+		body := eventCallback(app, "T1", id, "x")
+		stamp := strconv.FormatInt(time.Now().Unix(), 10)
+		req, _ := http.NewRequest(http.MethodPost, b.ts.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Slack-Request-Timestamp", stamp)
+		req.Header.Set("X-Slack-Signature", fakeslack.Sign(secret, stamp, []byte(body)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		path, app, secret, id string
+		want                  int
+		to                    string
+	}{
+		{"/slack/events/A2", "A1", "s2", "E1", 200, "A2"}, // the path wins
+		{"/slack/events", "A1", "s1", "E2", 200, "A1"},
+		{"/slack/events", "A2", "s1", "E3", 401, ""}, // A2's secret is s2
+		{"/slack/events", "A9", "s1", "E4", 404, ""},
+	} {
+		if code := send(c.path, c.app, c.secret, c.id); code != c.want {
+			t.Errorf("%s %s: %d, want %d", c.path, c.app, code, c.want)
+			continue
+		}
+		if c.to == "" {
+			continue
+		}
+		select {
+		case app := <-got:
+			if app != c.to {
+				t.Errorf("%s %s: handled as %s, want %s", c.path, c.app, app, c.to)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s %s: not handled", c.path, c.app)
+		}
+	}
+}

@@ -186,7 +186,7 @@ func Advice(err error) string {
 	case ErrTokenRevoked:
 		return "the token was revoked or the app uninstalled: reinstall the app and use the new token"
 	case ErrTokenExpired:
-		return "the rotating token expired: refresh it with oauth.v2.access"
+		return "the rotating token expired: refresh it with oauth.v2.access before it expires (oauth.Refresher does, then call InstallationsChanged)"
 	case ErrNotAllowedTokenType:
 		return "wrong kind of token: Socket Mode needs an app-level token (xapp-) with connections:write; " +
 			"RTM needs a classic app's bot token, and Slack retired classic apps on 2026-03-31, so use Socket Mode"

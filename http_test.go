@@ -370,3 +370,37 @@ func TestHTTPReceiverRoutesApps(t *testing.T) {
 		}
 	}
 }
+
+// A slash command whose handler does not respond in time is answered with an empty 200 at the
+// response deadline, counted in Stats.ResponseTimeouts; a block_actions is answered at once, empty.
+func TestHTTPReceiverResponseDeadline(t *testing.T) {
+	t.Parallel()
+	b := newHTTPBot(t, switchboard.WithResponseDeadline(200*time.Millisecond))
+	release := make(chan struct{})
+	defer close(release)
+	if err := b.rt.OnCommand("/quiet", func(ctx context.Context, _ *switchboard.Event) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.add(t, nil)
+	form := url.Values{"command": {"/quiet"}, "team_id": {"T1"}, "channel_id": {"C1"}, "user_id": {"U1"}, "api_app_id": {b.app.AppID}}.Encode()
+	start := time.Now()
+	code, body := b.post(t, "application/x-www-form-urlencoded", form, b.app.SigningSecret, time.Now(), nil)
+	if code != 200 || body != "" || time.Since(start) < 200*time.Millisecond {
+		t.Errorf("command: %d %q after %v", code, body, time.Since(start))
+	}
+	if n := b.rt.Stats().ResponseTimeouts; n != 1 {
+		t.Errorf("response timeouts %d, want 1", n)
+	}
+	payload := `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1"},"api_app_id":"` + b.app.AppID + `","actions":[{"action_id":"a"}]}`
+	start = time.Now()
+	code, body = b.post(t, "application/x-www-form-urlencoded", "payload="+url.QueryEscape(payload), b.app.SigningSecret, time.Now(), nil)
+	if code != 200 || body != "" || time.Since(start) > 150*time.Millisecond {
+		t.Errorf("block_actions: %d %q after %v", code, body, time.Since(start))
+	}
+}

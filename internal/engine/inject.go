@@ -112,10 +112,8 @@ func InjectHTTP(ctx context.Context, env *Env, h HTTPEvent) ([]byte, error) {
 	if h.Accepts && e.placedF.Load() && e.ack.Send(nil) {
 		env.Stats.ResponseTimeout.Add(1)
 	}
-	select {
-	case p := <-e.answer: // this call's empty ack, or one that just went
-		return p, nil
-	default:
-		return nil, ErrBusy
+	if e.ack.Done() { // this call's empty ack, or one that just went: its payload is on its way
+		return <-e.answer, nil
 	}
+	return nil, ErrBusy
 }

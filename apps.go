@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -177,7 +178,8 @@ func (rt *Runtime) removeLinks(ctx context.Context, names []string) error {
 	return errors.Join(errs...)
 }
 
-// clientSource returns a cached Web API client per team from store. Each team is looked up on its
+// clientSource returns a cached Web API client per team from store, kept until
+// InstallationsChanged names the team or, with WithClientTTL, until the ttl passes. Each team is looked up on its
 // own: a slow BotToken for one team delays only that team's callers, and concurrent callers for
 // one team share one lookup (single flight); each waits at most until its ctx ends. A failed
 // lookup is not cached: its callers get its error, and the next call tries again. A panic in
@@ -189,6 +191,7 @@ func (rt *Runtime) clientSource(store InstallationStore) engine.ClientSource {
 	}
 	var mu sync.Mutex // guards teams only; never held during a lookup
 	teams := map[string]*teamClient{}
+	ttl := rt.cfg.clientTTL
 	rt.mu.Lock()
 	rt.forgets = append(rt.forgets, func(team string) {
 		mu.Lock()
@@ -203,6 +206,9 @@ func (rt *Runtime) clientSource(store InstallationStore) engine.ClientSource {
 	return func(ctx context.Context, team string) (*slack.Client, error) {
 		mu.Lock()
 		tc, ok := teams[team]
+		if ok && ttl > 0 && tc.stale() {
+			ok = false // looked up more than ttl ago: ask the store again
+		}
 		if !ok {
 			tc = &teamClient{done: make(chan struct{})}
 			teams[team] = tc
@@ -221,6 +227,7 @@ func (rt *Runtime) clientSource(store InstallationStore) engine.ClientSource {
 		// The lookup runs under the runtime's context, not the caller's: callers waiting for it
 		// share it, and one caller giving up must not fail the others.
 		tc.client, tc.err = rt.lookupClient(store, team)
+		tc.expires = time.Now().Add(ttl)
 		if tc.err != nil {
 			mu.Lock()
 			if teams[team] == tc {
@@ -238,6 +245,18 @@ type teamClient struct {
 	done   chan struct{}
 	client *slack.Client // set before done is closed
 	err    error         // set before done is closed when the lookup failed
+	// expires is when WithClientTTL's ttl passes; set before done is closed.
+	expires time.Time
+}
+
+// stale reports whether tc's lookup is done and its ttl passed.
+func (tc *teamClient) stale() bool {
+	select {
+	case <-tc.done:
+		return time.Now().After(tc.expires)
+	default:
+		return false
+	}
 }
 
 // lookupClient asks store for team's token and builds its client.

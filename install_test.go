@@ -122,3 +122,47 @@ func TestInstallUninstallWhileEventsFlow(t *testing.T) {
 		t.Errorf("BotToken after the uninstall: %v", err)
 	}
 }
+
+// With WithClientTTL, a team's cached client is looked up again once the ttl passed, without
+// InstallationsChanged (another process changed the store); within it, the cache answers.
+func TestClientTTL(t *testing.T) {
+	t.Parallel()
+	b := newHTTPBot(t, switchboard.WithClientTTL(200*time.Millisecond))
+	st := &store{tokens: map[string]string{"T1": "xoxb-1"}}
+	done := make(chan error, 10)
+	if err := b.rt.OnEvent("message", func(ctx context.Context, ev *switchboard.Event) error {
+		_, err := ev.Client(ctx)
+		done <- err
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.add(t, st)
+	event := func(id string) {
+		t.Helper()
+		if code, _ := b.post(t, "application/json", eventCallback(b.app.AppID, "T1", id, "x"), b.app.SigningSecret, time.Now(), nil); code != 200 {
+			t.Fatalf("event %s: %d", id, code)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("event %s not handled", id)
+		}
+	}
+	event("E1")
+	event("E2")
+	if n := st.count("T1"); n != 1 {
+		t.Errorf("%d lookups within the ttl, want 1", n)
+	}
+	time.Sleep(250 * time.Millisecond) // the ttl is what is tested: let it pass
+	event("E3")
+	if n := st.count("T1"); n != 2 {
+		t.Errorf("%d lookups after the ttl, want 2", n)
+	}
+	if _, err := switchboard.New(switchboard.WithClientTTL(-time.Second)); err == nil {
+		t.Error("a negative ttl was taken")
+	}
+}

@@ -39,6 +39,7 @@ type config struct {
 	connectBurst     int           // 0: engine.DefaultConnectBurst
 	connectEvery     time.Duration // 0: engine.DefaultConnectEvery
 	openTimeout      time.Duration // 0: engine.DefaultOpenTimeout
+	clientTTL        time.Duration // 0: a team's client is kept until InstallationsChanged
 }
 
 func defaultConfig() *config {
@@ -293,6 +294,20 @@ func WithOpenTimeout(d time.Duration) Option {
 			return fmt.Errorf("switchboard: open timeout %v must be positive", d)
 		}
 		c.openTimeout = d
+		return nil
+	}
+}
+
+// WithClientTTL makes each app's cached Web API client of a team last at most d: the first
+// Event.Client after that asks the InstallationStore again. Use it when another process changes
+// the store (several bots on one pgstore database, an installer of its own) and cannot call
+// InstallationsChanged. Default 0: a client is kept until InstallationsChanged names its team.
+func WithClientTTL(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("switchboard: client ttl %v must not be negative", d)
+		}
+		c.clientTTL = d
 		return nil
 	}
 }

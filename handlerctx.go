@@ -176,6 +176,9 @@ func (rt *Runtime) run(ctx context.Context, l *listener, ev *Event) (err error, 
 			err, panicked = &PanicError{Value: r, Stack: debug.Stack()}, true
 		}
 	}()
+	if !l.includeSelf && rt.fromSelf(ctx, ev) {
+		return nil, false
+	}
 	h := l.handler
 	for i := len(l.mw) - 1; i >= 0; i-- {
 		h = l.mw[i](h)
@@ -184,9 +187,6 @@ func (rt *Runtime) run(ctx context.Context, l *listener, ev *Event) (err error, 
 		for i := len(*g) - 1; i >= 0; i-- {
 			h = (*g)[i](h)
 		}
-	}
-	if !l.includeSelf {
-		h = rt.ignoreSelf(h)
 	}
 	return h(ctx, ev), false
 }

@@ -129,19 +129,15 @@ func (c *selfCache) ids(ctx context.Context, ev *Event) (selfIDs, bool) {
 	return s, true
 }
 
-// ignoreSelf drops the bot's own message and app_mention events before next.
-func (rt *Runtime) ignoreSelf(next Handler) Handler {
-	return func(ctx context.Context, ev *Event) error {
-		if ev.Kind != KindEventsAPI && ev.Kind != KindRTM || ev.Type != "message" && ev.Type != "app_mention" {
-			return next(ctx, ev)
-		}
-		bot, user := ev.BotID(), ev.User
-		if ev.Kind == KindRTM && bot == "" && user == "" || ev.Kind == KindEventsAPI && bot == "" {
-			return next(ctx, ev) // a person's: an Events API message the bot posted always has a bot_id
-		}
-		if s, ok := rt.app.self.ids(ctx, ev); ok && (bot != "" && bot == s.botID || user != "" && user == s.userID) {
-			return nil
-		}
-		return next(ctx, ev)
+// fromSelf reports whether ev is a message or app_mention event the bot of its team posted.
+func (rt *Runtime) fromSelf(ctx context.Context, ev *Event) bool {
+	if ev.Kind != KindEventsAPI && ev.Kind != KindRTM || ev.Type != "message" && ev.Type != "app_mention" {
+		return false
 	}
+	bot, user := ev.BotID(), ev.User
+	if ev.Kind == KindRTM && bot == "" && user == "" || ev.Kind == KindEventsAPI && bot == "" {
+		return false // a person's: an Events API message the bot posted always has a bot_id
+	}
+	s, ok := rt.app.self.ids(ctx, ev)
+	return ok && (bot != "" && bot == s.botID || user != "" && user == s.userID)
 }

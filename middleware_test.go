@@ -101,6 +101,23 @@ func TestBotsOwnMessagesIgnored(t *testing.T) {
 	if got := all.list(); !slices.Equal(got, []string{"mine", "other bot", "person"}) {
 		t.Errorf("IncludeSelf subscription got %v, want all three messages", got)
 	}
+	authTests := func() int {
+		return len(e.srv.Transcript().Entries(func(en fakeslack.Entry) bool { return en.Method == "auth.test" }))
+	}
+	if n := authTests(); n != 1 {
+		t.Errorf("%d auth.test calls, want 1 (cached for the team's client)", n)
+	}
+	// A changed installation gives the team a new client: its bot's IDs are asked again.
+	e.rt.InstallationsChanged(ws.TeamID)
+	e.event(map[string]any{"text": "mine again", "bot_id": ws.BotID, "user": ws.BotUserID})
+	e.event(map[string]any{"text": "person again"})
+	waitUntil(t, "the messages after the change", func() bool { return def.has("person again") && all.has("person again") })
+	if def.has("mine again") {
+		t.Error("the bot's own message reached the default subscription after an installation change")
+	}
+	if n := authTests(); n != 2 {
+		t.Errorf("%d auth.test calls after the installation changed, want 2", n)
+	}
 }
 
 // Errors and panics reach the listener's OnError, else the runtime's, with the event's context;

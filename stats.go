@@ -17,9 +17,12 @@ type Stats struct {
 	Dispatched int64 `json:"dispatched"` // deliveries into subscription queues
 	// Dropped counts deliveries dropped by a full DropNewest or DropOldest queue.
 	Dropped int64 `json:"dropped"`
-	// HandlerPanics counts panics of handlers and subscriber actors (each restarts its actor).
+	// HandlerPanics counts panics of handlers (recovered as a *PanicError, reported to OnError;
+	// the actor goes on), of error hooks, and of subscriber actors and lifecycle funcs (each
+	// restarts its actor).
 	HandlerPanics int64 `json:"handler_panics"`
-	// HandlerErrors counts errors handlers returned (each logged with the event's IDs).
+	// HandlerErrors counts errors handlers returned (each given to OnError, or logged with the
+	// event's IDs).
 	HandlerErrors int64 `json:"handler_errors"`
 	Malformed     int64 `json:"malformed"` // frames that did not decode
 	// ResponseTimeouts counts commands and interactions acked empty because no Respond came

@@ -53,12 +53,10 @@ func TestLogsAndStatusRedacted(t *testing.T) {
 		t.Error("WithLogger changed the user's logger")
 	}
 	panicked := make(chan struct{}, 1)
-	if err := rt.OnEvent(
-
-		"message", func(context.Context, *switchboard.Event) error {
-			panicked <- struct{}{}
-			panic("handler boom " + ws.BotToken + " " + ws.Webhooks[0].URL)
-		}); err != nil {
+	if err := rt.OnEvent("message", func(context.Context, *switchboard.Event) error {
+		panicked <- struct{}{}
+		panic("handler boom " + ws.BotToken + " " + ws.Webhooks[0].URL)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	connected := make(chan struct{}, 10)

@@ -19,32 +19,28 @@ func TestInteractionsAreTypedAndAnswered(t *testing.T) {
 	h := newHarness(t, fakeslack.Options{})
 	actions := make(chan slack.InteractionCallback, 1)
 	noResponse := make(chan error, 1)
-	if err := h.rt.OnInteraction(
-
-		"block_actions", func(_ context.Context, ev *switchboard.Event) error {
-			cb, err := ev.Interaction()
-			if err != nil {
-				t.Error(err)
-				return nil
-			}
-			noResponse <- ev.Respond(map[string]string{"text": "not allowed"})
-			actions <- cb
+	if err := h.rt.OnInteraction("block_actions", func(_ context.Context, ev *switchboard.Event) error {
+		cb, err := ev.Interaction()
+		if err != nil {
+			t.Error(err)
 			return nil
-		}); err != nil {
+		}
+		noResponse <- ev.Respond(map[string]string{"text": "not allowed"})
+		actions <- cb
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.rt.OnInteraction(
-
-		"view_submission", func(_ context.Context, ev *switchboard.Event) error {
-			cb, err := ev.Interaction()
-			if err != nil || cb.View.CallbackID != "signup" {
-				t.Errorf("view_submission decoded as %+v, %v", cb.View, err)
-			}
-			if err := ev.Respond(map[string]any{"response_action": "errors", "errors": map[string]string{"email": "taken"}}); err != nil {
-				t.Error(err)
-			}
-			return nil
-		}); err != nil {
+	if err := h.rt.OnInteraction("view_submission", func(_ context.Context, ev *switchboard.Event) error {
+		cb, err := ev.Interaction()
+		if err != nil || cb.View.CallbackID != "signup" {
+			t.Errorf("view_submission decoded as %+v, %v", cb.View, err)
+		}
+		if err := ev.Respond(map[string]any{"response_action": "errors", "errors": map[string]string{"email": "taken"}}); err != nil {
+			t.Error(err)
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	app := h.addApp(1)

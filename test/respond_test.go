@@ -15,20 +15,18 @@ func TestHandlersAnswerThroughResponseURL(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, fakeslack.Options{})
 	results := make(chan error, 8)
-	if err := h.rt.OnCommand(
-
-		"/report", func(ctx context.Context, ev *switchboard.Event) error {
-			r, err := h.rt.Responder(ev)
-			if err != nil {
-				results <- err
-				return nil
-			}
-			for i := 0; i < 6; i++ {
-				_, err := r.Reply(ctx, webhook.Message{Text: "working on it", ResponseType: webhook.InChannel})
-				results <- err
-			}
+	if err := h.rt.OnCommand("/report", func(ctx context.Context, ev *switchboard.Event) error {
+		r, err := h.rt.Responder(ev)
+		if err != nil {
+			results <- err
 			return nil
-		}); err != nil {
+		}
+		for i := 0; i < 6; i++ {
+			_, err := r.Reply(ctx, webhook.Message{Text: "working on it", ResponseType: webhook.InChannel})
+			results <- err
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	app := h.addApp(1)

@@ -324,25 +324,21 @@ func TestSlowAndPanickingHandlersDelayNothingElse(t *testing.T) {
 	t.Cleanup(func() { close(release) }) // runs before the harness stops the runtime
 	var slowGot, panicked int
 	var mu sync.Mutex
-	if err := h.rt.OnEvent(
-
-		"message", func(context.Context, *switchboard.Event) error {
-			mu.Lock()
-			slowGot++
-			mu.Unlock()
-			<-release
-			return nil
-		}); err != nil {
+	if err := h.rt.OnEvent("message", func(context.Context, *switchboard.Event) error {
+		mu.Lock()
+		slowGot++
+		mu.Unlock()
+		<-release
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.rt.OnEvent(
-
-		"message", func(context.Context, *switchboard.Event) error {
-			mu.Lock()
-			panicked++
-			mu.Unlock()
-			panic("handler bug")
-		}); err != nil {
+	if err := h.rt.OnEvent("message", func(context.Context, *switchboard.Event) error {
+		mu.Lock()
+		panicked++
+		mu.Unlock()
+		panic("handler bug")
+	}); err != nil {
 		t.Fatal(err)
 	}
 	fast := newTextCounter()
@@ -355,9 +351,9 @@ func TestSlowAndPanickingHandlersDelayNothingElse(t *testing.T) {
 	if _, err := h.srv.InjectMessages(context.Background(), app.ID, fakeslack.MessageStream{Team: ws.TeamID, Channel: ws.Channels[0].ID, TextPrefix: "m", Count: 100}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "fast handler saw everything", func() bool { return fast.distinct() == 100 })
-	waitFor(t, 5*time.Second, "every event acked", func() bool { return h.srv.Stats().Acked == 100 })
-	waitFor(t, 5*time.Second, "the panicking handler restarted for each event", func() bool {
+	waitFor(t, 20*time.Second, "fast handler saw everything", func() bool { return fast.distinct() == 100 })
+	waitFor(t, 20*time.Second, "every event acked", func() bool { return h.srv.Stats().Acked == 100 })
+	waitFor(t, 20*time.Second, "the panicking handler restarted for each event", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return panicked == 100
@@ -368,7 +364,7 @@ func TestSlowAndPanickingHandlersDelayNothingElse(t *testing.T) {
 	}
 	mu.Unlock()
 	// The supervisor counts a panic after the handler's own count: wait for it too.
-	waitFor(t, 5*time.Second, "100 handler panics counted", func() bool { return h.rt.Stats().HandlerPanics == 100 })
+	waitFor(t, 20*time.Second, "100 handler panics counted", func() bool { return h.rt.Stats().HandlerPanics == 100 })
 	if st := h.srv.Stats(); st.Redelivered != 0 {
 		t.Errorf("%d redeliveries: acks were late", st.Redelivered)
 	}

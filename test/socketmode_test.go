@@ -55,19 +55,17 @@ func TestSocketModeEventsArriveInOrderAndAcked(t *testing.T) {
 func TestSlashCommandResponseTravelsInAck(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, fakeslack.Options{})
-	if err := h.rt.OnCommand(
-
-		"/deploy", func(_ context.Context, ev *switchboard.Event) error {
-			cmd, err := ev.SlashCommand()
-			if err != nil {
-				t.Error(err)
-				return nil
-			}
-			if err := ev.Respond(map[string]any{"response_type": "in_channel", "text": "deploying " + cmd.Text}); err != nil {
-				t.Error(err)
-			}
+	if err := h.rt.OnCommand("/deploy", func(_ context.Context, ev *switchboard.Event) error {
+		cmd, err := ev.SlashCommand()
+		if err != nil {
+			t.Error(err)
 			return nil
-		}); err != nil {
+		}
+		if err := ev.Respond(map[string]any{"response_type": "in_channel", "text": "deploying " + cmd.Text}); err != nil {
+			t.Error(err)
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	app := h.addApp(1)

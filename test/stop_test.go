@@ -49,15 +49,13 @@ func TestStopHandlesEveryAcceptedEvent(t *testing.T) {
 	h := newHarness(t, fakeslack.Options{})
 	var mu sync.Mutex
 	handled := 0
-	if err := h.rt.OnEvent(
-
-		"message", func(context.Context, *switchboard.Event) error {
-			time.Sleep(time.Millisecond) // the work Stop waits for, not a wait for state
-			mu.Lock()
-			handled++
-			mu.Unlock()
-			return nil
-		}); err != nil {
+	if err := h.rt.OnEvent("message", func(context.Context, *switchboard.Event) error {
+		time.Sleep(time.Millisecond) // the work Stop waits for, not a wait for state
+		mu.Lock()
+		handled++
+		mu.Unlock()
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	c := newTextCounter()

@@ -171,19 +171,17 @@ func TestResponseDeadlineSendsEmptyAck(t *testing.T) {
 	h := newHarness(t, fakeslack.Options{}, switchboard.WithResponseDeadline(200*time.Millisecond))
 	late := make(chan error, 1)
 	tooBig := make(chan error, 1)
-	if err := h.rt.OnCommand(
-
-		"/slow", func(_ context.Context, ev *switchboard.Event) error {
-			tooBig <- ev.Respond(map[string]string{"text": strings.Repeat("x", messages.MaxResponseSize)})
-			// Respond only once the deadline's empty ack has reached the server.
-			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-				if _, acked := h.srv.AckPayload(ev.EnvelopeID); acked {
-					break
-				}
+	if err := h.rt.OnCommand("/slow", func(_ context.Context, ev *switchboard.Event) error {
+		tooBig <- ev.Respond(map[string]string{"text": strings.Repeat("x", messages.MaxResponseSize)})
+		// Respond only once the deadline's empty ack has reached the server.
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if _, acked := h.srv.AckPayload(ev.EnvelopeID); acked {
+				break
 			}
-			late <- ev.Respond(map[string]string{"text": "too late"})
-			return nil
-		}); err != nil {
+		}
+		late <- ev.Respond(map[string]string{"text": "too late"})
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	app := h.addApp(1)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	switchboard "github.com/switchboard-go/switchboard"
 	"github.com/switchboard-go/switchboard/fakeslack"
 	"github.com/switchboard-go/switchboard/installstore"
@@ -36,7 +38,7 @@ func TestInstallUninstallWhileEventsFlow(t *testing.T) {
 			noClient.Add(1)
 			return nil
 		}
-		if _, err := api.AuthTestContext(ctx); err != nil && g > 0 && g == gen.Load() {
+		if _, err := api.AuthTestContext(ctx); tokenRefused(err) && g > 0 && g == gen.Load() {
 			stale.Add(1)
 			mu.Lock()
 			failures = append(failures, err)
@@ -79,6 +81,7 @@ func TestInstallUninstallWhileEventsFlow(t *testing.T) {
 				return
 			}
 			injected.Add(int32(n))
+			time.Sleep(2 * time.Millisecond) // a steady stream, under the stand-in's auth.test rate limit
 		}
 	}()
 	waitFor := func(what string, ok func() bool) {
@@ -165,4 +168,17 @@ func TestClientTTL(t *testing.T) {
 	if _, err := switchboard.New(switchboard.WithClientTTL(-time.Second)); err == nil {
 		t.Error("a negative ttl was taken")
 	}
+}
+
+// tokenRefused reports whether err is Slack refusing the token itself (not a rate limit).
+func tokenRefused(err error) bool {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Err {
+	case "token_revoked", "token_expired", "invalid_auth", "not_authed", "account_inactive":
+		return true
+	}
+	return false
 }

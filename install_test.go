@@ -182,3 +182,70 @@ func tokenRefused(err error) bool {
 	}
 	return false
 }
+
+// A Socket Mode app's uninstall, delivered over its socket, deletes the installation too; the
+// other workspace's stays.
+func TestUninstallOverSocketMode(t *testing.T) {
+	t.Parallel()
+	srv, err := fakeslack.New(fakeslack.Options{Workspaces: 2, Apps: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Close() }()
+	app, wss := srv.Apps()[0], srv.Workspaces()
+	st, err := installstore.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, ws := range wss {
+		if err := st.Save(ctx, installstore.Installation{AppID: app.AppID, TeamID: ws.TeamID, BotToken: ws.BotToken}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rt, err := switchboard.New(switchboard.WithAPIURL(srv.APIURL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := rt.Stop(sctx); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	}()
+	if err := rt.AddApp(ctx, switchboard.App{ID: app.AppID, Token: app.AppToken, Installations: st}); err != nil {
+		t.Fatal(err)
+	}
+	for len(srv.Connections(app.AppID)) == 0 && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := srv.Uninstall(app.AppID, wss[0].TeamID); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := st.BotToken(ctx, wss[0].TeamID); errors.Is(err, installstore.ErrNotFound) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the uninstall did not reach the store")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if tok, err := st.BotToken(ctx, wss[1].TeamID); err != nil || tok != wss[1].BotToken {
+		t.Errorf("the other workspace: %q, %v", tok, err)
+	}
+	if err := rt.RemoveApp(ctx, app.AppID); err != nil {
+		t.Errorf("RemoveApp: %v", err)
+	}
+	stats, err := rt.SubscriberStats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stats {
+		if s.Name == "switchboard/uninstall/"+app.AppID && s.Queued > 0 {
+			t.Errorf("the uninstall subscription is left with %+v", s)
+		}
+	}
+}

@@ -28,6 +28,8 @@ func TestLayering(t *testing.T) {
 		"ops":                          {".", "messages", "webhook"},
 		"cmd/demo":                     {".", "messages", "ops", "webhook", "fakeslack"},
 		"examples/bot":                 {".", "messages"},
+		"examples/httpbot":             {".", "installstore", "installstore/sqlitestore", "oauth"},
+		"cmd/demo-install":             {".", "fakeslack", "installstore", "installstore/sqlitestore", "oauth"},
 		"cmd/fakeslack":                {"fakeslack", "internal/redact"},
 		".":                            {"messages", "supervisor", "webhook", "internal/engine", "internal/redact", "installstore"},
 		"installstore":                 {},

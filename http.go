@@ -50,13 +50,14 @@ type httpApp struct {
 // element when it is an app's ID (/slack/events/A0123), else when only one HTTP app is added,
 // that one, else by the body's api_app_id. Every request's signature is verified with the app's
 // signing secret (v0, timestamp within 5 minutes); a failure is a bare 401. url_verification is
-// answered with its challenge, app_rate_limited logged; events, commands and interactions go to
+// answered with its challenge, app_rate_limited logged, ssl_check answered 200; events, commands and interactions go to
 // the same dispatcher, dedupe, handlers and flow control as Socket Mode envelopes (Link.Transport
 // is "http"), and the answer is the ack: 200 with a handler's Respond payload or empty, within the
 // response deadline. While the flow gate holds readers back, or when the event is not in every
 // queue by then, the answer is 503 and nothing is acked, so that Slack retries (the retry's
 // X-Slack-Retry-Num is Event.RetryAttempt; a retry of an event already in is dropped as a
-// duplicate and answered 200). Bad requests are 4xx and logged without bodies or secrets.
+// duplicate and answered 200). Bad requests are 4xx (with X-Slack-No-Retry: 1) and logged
+// without bodies or secrets.
 func (rt *Runtime) HTTPHandler() http.Handler { return httpReceiver{rt} }
 
 type httpReceiver struct{ rt *Runtime }
@@ -67,6 +68,7 @@ func (h httpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := rt.log.WithField("remote", r.RemoteAddr)
 	refuse := func(status int, reason string) {
 		log.WithField("status", status).WithField("reason", reason).Warn("http request refused")
+		w.Header().Set("X-Slack-No-Retry", "1") // the same request would be refused again
 		http.Error(w, reason, status)
 	}
 	if r.Method != http.MethodPost {
@@ -141,6 +143,9 @@ func (h httpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			refuse(http.StatusBadRequest, fmt.Sprintf("unknown event type %q", head.Type))
 			return
 		}
+	case form.Has("ssl_check"):
+		w.WriteHeader(http.StatusOK) // Slack checking the certificate of a command's URL
+		return
 	case form.Has("payload"):
 		ev.Kind, ev.Payload = messages.KindInteractive, []byte(form.Get("payload"))
 		var head struct {

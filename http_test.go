@@ -214,6 +214,9 @@ func TestHTTPReceiverRefusesAndDedupes(t *testing.T) {
 			t.Errorf("%s: 401 with a body %q", c.name, text)
 		}
 	}
+	if got, _ := b.post(t, form, "ssl_check=1&token=x", secret, now, nil); got != 200 {
+		t.Errorf("ssl_check: %d", got)
+	}
 	if got, text := b.post(t, js, `{"type":"url_verification","challenge":"ch4ll"}`, secret, now, nil); got != 200 || !strings.Contains(text, "ch4ll") {
 		t.Errorf("url_verification: %d %q", got, text)
 	}

@@ -56,8 +56,8 @@ type httpApp struct {
 // response deadline. While the flow gate holds readers back, or when the event is not in every
 // queue by then, the answer is 503 and nothing is acked, so that Slack retries (the retry's
 // X-Slack-Retry-Num is Event.RetryAttempt; a retry of an event already in is dropped as a
-// duplicate and answered 200). Bad requests are 4xx (with X-Slack-No-Retry: 1) and logged
-// without bodies or secrets.
+// duplicate and answered 200). Bad requests are 4xx (with X-Slack-No-Retry: 1 but for a 404)
+// and logged without bodies or secrets.
 func (rt *Runtime) HTTPHandler() http.Handler { return httpReceiver{rt} }
 
 type httpReceiver struct{ rt *Runtime }
@@ -68,7 +68,9 @@ func (h httpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := rt.log.WithField("remote", r.RemoteAddr)
 	refuse := func(status int, reason string) {
 		log.WithField("status", status).WithField("reason", reason).Warn("http request refused")
-		w.Header().Set("X-Slack-No-Retry", "1") // the same request would be refused again
+		if status != http.StatusNotFound { // an app not added yet may be by the retry
+			w.Header().Set("X-Slack-No-Retry", "1") // the same request would be refused again
+		}
 		http.Error(w, reason, status)
 	}
 	if r.Method != http.MethodPost {

@@ -14,7 +14,8 @@ import (
 
 // Handler handles one event, on its subscription's own actor: events of one subscription (or of
 // one key of a keyed subscription) come one at a time, in read order. ctx is the event's own
-// (handlerctx.go): it ends when the runtime stops or at the subscription's HandlerTimeout, and
+// (handlerctx.go): it ends when Stop has given the handlers their time (a second before its
+// deadline) or at the subscription's HandlerTimeout, and
 // carries the event's log fields (LogFrom). An error it returns goes to the OnError hook (the
 // listener's, else the runtime's); without one it is logged with the event's team, type and IDs.
 // Either way it is counted (Stats.HandlerErrors) and the event is not retried. A panic is

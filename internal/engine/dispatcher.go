@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -58,6 +59,7 @@ type subscription struct {
 	pid    *actor.PID
 	q      *queue // nil for keyed subscriptions
 	counts *subCounts
+	cancel context.CancelFunc // ends spec.ctx
 }
 
 // DispatcherProps returns the dispatcher's Props; window is how many event IDs per app dedupe
@@ -103,12 +105,18 @@ func (d *dispatcher) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		for i, s := range d.retiring {
 			if s.pid.Equal(msg.Who) {
+				s.cancel()
 				d.retiring = append(d.retiring[:i], d.retiring[i+1:]...)
 				break
 			}
 		}
 	case *actor.Stopping:
+		// Stop waited for the handlers first: end their context now, so that one waiting on it
+		// returns and the subscribers can stop.
 		d.stopping = true
+		for _, s := range append(d.subs[:len(d.subs):len(d.subs)], d.retiring...) {
+			s.cancel()
+		}
 	}
 }
 
@@ -187,7 +195,13 @@ func (d *dispatcher) subscribe(ctx actor.Context, spec SubscriberSpec) error {
 	if spec.IdleAfter <= 0 {
 		spec.IdleAfter = 5 * time.Minute
 	}
-	s := &subscription{spec: spec, counts: &subCounts{name: spec.Name}}
+	base := d.env.Ctx
+	if base == nil {
+		base = context.Background()
+	}
+	var cancel context.CancelFunc
+	spec.ctx, cancel = context.WithCancel(base)
+	s := &subscription{spec: spec, counts: &subCounts{name: spec.Name}, cancel: cancel}
 	if spec.KeyBy != KeyNone && spec.Lifecycle == nil {
 		s.pid = ctx.Spawn(keyedProps(d.env, spec, s.counts))
 	} else {

@@ -80,6 +80,10 @@ type SubscriberSpec struct {
 	// key takes the place of the least recently used key that has nothing queued or in its
 	// handler; while every key is busy, the new key's events wait, holding the readers back.
 	MaxKeys int
+
+	// ctx is the handlers' context, set by the dispatcher: it ends when the dispatcher stops (the
+	// runtime's Stop gave the handlers their time) or once an unsubscribed subscription stopped.
+	ctx context.Context
 }
 
 // DefaultMaxKeys is the default cap on a keyed subscription's live keys.
@@ -188,7 +192,11 @@ func (s *subscriber) handle(it item) {
 		}
 	}()
 	if it.ev != nil {
-		if err := s.spec.Handler(s.env.Ctx, it.ev); err != nil {
+		ctx := s.spec.ctx
+		if ctx == nil {
+			ctx = s.env.Ctx
+		}
+		if err := s.spec.Handler(ctx, it.ev); err != nil {
 			s.env.Stats.HandlerErrors.Add(1)
 			s.env.Log.WithError(err).WithFields(eventFields(s.spec.Name, it.ev)).Warn("handler returned an error")
 		}

@@ -126,8 +126,8 @@ func BenchmarkAgainstBareLoop(b *testing.B) {
 				}
 				run := sender.run(b, spec, client, gen, sb, prof)
 				runs[client] = append(runs[client], run)
-				b.Logf("%s r%d %s: %.0f events/s, ack p50 %.0f µs p99 %.0f µs, rss %d KiB, cpu %.2f s (Slack side %.2f s), load %s",
-					wl.key, r+1, client, run.perSecond(spec.Mode), run.res.AckP50, run.res.AckP99, run.rep.PeakRSS, run.rep.CPU, run.res.CPU, run.load)
+				b.Logf("%s r%d %s: %.0f events/s, ack p50 %.0f µs p99 %.0f µs, rss %d KiB, cpu %.2f s (Slack side %.2f s), %d auth.test, load %s",
+					wl.key, r+1, client, run.perSecond(spec.Mode), run.res.AckP50, run.res.AckP99, run.rep.PeakRSS, run.rep.CPU, run.res.CPU, run.res.AuthTests, run.load)
 			}
 		}
 		for _, client := range wl.clients {

@@ -27,6 +27,8 @@ type Result struct {
 	// CPU is the CPU time the Slack side's process used during the run, in seconds: it shares the
 	// machine with the client.
 	CPU float64 `json:"cpu_s"`
+	// AuthTests is how many auth.test calls the client made, from its first socket to the run's end.
+	AuthTests int64 `json:"auth_tests"`
 }
 
 // run is one measurement: its slots (one per socket) and the goroutines serving them.
@@ -45,6 +47,8 @@ type run struct {
 	stop   chan struct{} // closed by close
 	wg     sync.WaitGroup
 	start  atomic.Pointer[time.Time] // when the writers started
+
+	authTests atomic.Int64 // auth.test calls while this run was the server's
 }
 
 // since is the time since the writers started.
@@ -175,7 +179,7 @@ func (r *run) wait(connectWithin, runWithin time.Duration) (Result, error) {
 			return Result{}, fmt.Errorf("loadgen: run not done within %v", runWithin)
 		}
 	}
-	res := Result{CPU: (cpuTime() - cpu0).Seconds()}
+	res := Result{CPU: (cpuTime() - cpu0).Seconds(), AuthTests: r.authTests.Load()}
 	var last time.Duration
 	var lat []int64
 	for _, sl := range r.slots {

@@ -82,6 +82,7 @@ func NewServer() (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/apps.connections.open", s.open)
 	mux.HandleFunc("/api/rtm.connect", s.open)
+	mux.HandleFunc("/api/auth.test", s.authTest)
 	mux.HandleFunc("/link/", s.socket)
 	mux.HandleFunc("/websocket/", s.socket)
 	s.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -183,6 +184,33 @@ func (s *Server) open(w http.ResponseWriter, req *http.Request) {
 	}
 	_, _ = fmt.Fprintf(w, `{"ok":true,"url":"%s/link/?ticket=%d&app_id=%s","response_metadata":{"scopes":["connections:write"],"acceptedScopes":["connections:write"]}}`,
 		ws, sl.index, sl.ids.app)
+}
+
+// authTest serves auth.test for the run's RTM tokens (who the bot is, as Slack answers it), so a
+// client may ask it once per workspace; the run counts the calls.
+func (s *Server) authTest(w http.ResponseWriter, req *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	token := strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")
+	if token == "" {
+		token = req.FormValue("token")
+	}
+	s.mu.Lock()
+	r := s.run
+	s.mu.Unlock()
+	t, ok := 0, false
+	if r != nil {
+		r.authTests.Add(1)
+		t, ok = r.byTok[token]
+	}
+	if !ok || r.spec.Mode != RTM {
+		_, _ = w.Write([]byte(`{"ok":false,"error":"invalid_auth"}`))
+		return
+	}
+	id := r.slots[t].ids
+	body, _ := json.Marshal(map[string]any{"ok": true, "url": "https://" + strings.ToLower(id.team) + ".slack.com/",
+		"team": "Load " + id.team, "user": "loadbot", "team_id": id.team, "user_id": id.bot,
+		"bot_id": "B" + strings.TrimPrefix(id.bot, "U"), "is_enterprise_install": false})
+	_, _ = w.Write(body)
 }
 
 // socket upgrades a slot's socket, sends hello and starts its reader.

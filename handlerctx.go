@@ -125,6 +125,19 @@ type eventInfo struct {
 
 type eventInfoKey struct{}
 
+// eventCtx is an event's context: its parent's, with the eventInfo as a value, in one allocation.
+type eventCtx struct {
+	context.Context
+	info eventInfo
+}
+
+func (c *eventCtx) Value(key any) any {
+	if key == (eventInfoKey{}) {
+		return &c.info
+	}
+	return c.Context.Value(key)
+}
+
 // LogFrom returns a logger carrying the event's fields (subscriber, link, app, team, kind, type,
 // event_id, envelope_id, channel), redacted like the runtime's own lines, for the ctx a handler
 // or middleware was given. For another ctx it returns an entry that discards.
@@ -155,7 +168,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (rt *Runtime) chain(l *listener) engine.Handler {
 	name := l.spec.Name
 	return func(ctx context.Context, ev *Event) error {
-		ctx = context.WithValue(ctx, eventInfoKey{}, &eventInfo{rt: rt, sub: name, ev: ev})
+		ctx = &eventCtx{Context: ctx, info: eventInfo{rt: rt, sub: name, ev: ev}}
 		if l.timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, l.timeout)

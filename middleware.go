@@ -1,6 +1,7 @@
 package switchboard
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -58,7 +59,7 @@ func WithMiddleware(mw ...Middleware) SubscribeOption {
 // the bot of the event's team posted: an Events API event whose bot_id is the bot's, an RTM
 // message whose bot_id or user is, as auth.test answers it for the team's Web API client (asked
 // once per client, so a new installation asks again; events without a bot_id ask nothing). An
-// event whose team has no client, or whose auth.test fails, is let through.
+// event whose team has no client, or whose auth.test failed in the last minute, is let through.
 func IncludeSelf() SubscribeOption {
 	return func(l *listener) error {
 		l.includeSelf = true
@@ -101,7 +102,12 @@ type selfCache struct {
 type selfIDs struct {
 	client        *slack.Client
 	botID, userID string
+	retryAt       time.Time // set when auth.test failed: the IDs are unknown until then
 }
+
+// selfRetry is how long the bot's IDs stay unknown after auth.test failed for a team's client
+// (its events are let through meanwhile) before it is asked again.
+const selfRetry = time.Minute
 
 // ids returns the bot's IDs for the event's team; ok false when they cannot be known.
 func (c *selfCache) ids(ctx context.Context, ev *Event) (selfIDs, bool) {
@@ -112,21 +118,32 @@ func (c *selfCache) ids(ctx context.Context, ev *Event) (selfIDs, bool) {
 	c.mu.Lock()
 	s, ok := c.teams[ev.Team]
 	c.mu.Unlock()
-	if ok && s.client == api {
+	switch {
+	case ok && s.client == api && s.retryAt.IsZero():
 		return s, true
+	case ok && s.client == api && time.Now().Before(s.retryAt):
+		return s, false // auth.test failed a moment ago
 	}
+	known := c.ask(ctx, ev.Team, api, &s)
+	return s, known
+}
+
+// ask asks auth.test for the bot's IDs through api and keeps the answer, or the failure for
+// selfRetry.
+func (c *selfCache) ask(ctx context.Context, team string, api *slack.Client, s *selfIDs) bool {
 	who, err := api.AuthTestContext(ctx)
 	if err != nil {
-		return selfIDs{}, false
+		*s = selfIDs{client: api, retryAt: time.Now().Add(selfRetry)}
+	} else {
+		*s = selfIDs{client: api, botID: who.BotID, userID: who.UserID}
 	}
-	s = selfIDs{client: api, botID: who.BotID, userID: who.UserID}
 	c.mu.Lock()
 	if c.teams == nil {
 		c.teams = map[string]selfIDs{}
 	}
-	c.teams[ev.Team] = s
+	c.teams[team] = *s
 	c.mu.Unlock()
-	return s, true
+	return err == nil
 }
 
 // fromSelf reports whether ev is a message or app_mention event the bot of its team posted.
@@ -134,9 +151,13 @@ func (rt *Runtime) fromSelf(ctx context.Context, ev *Event) bool {
 	if ev.Kind != KindEventsAPI && ev.Kind != KindRTM || ev.Type != "message" && ev.Type != "app_mention" {
 		return false
 	}
-	bot, user := ev.BotID(), ev.User
-	if ev.Kind == KindRTM && bot == "" && user == "" || ev.Kind == KindEventsAPI && bot == "" {
+	hasBot := bytes.Contains(ev.Raw, []byte(`"bot_id"`)) // no decoding for a person's message
+	if ev.Kind == KindEventsAPI && !hasBot || ev.Kind == KindRTM && !hasBot && ev.User == "" {
 		return false // a person's: an Events API message the bot posted always has a bot_id
+	}
+	bot, user := "", ev.User
+	if hasBot {
+		bot = ev.BotID()
 	}
 	s, ok := rt.app.self.ids(ctx, ev)
 	return ok && (bot != "" && bot == s.botID || user != "" && user == s.userID)

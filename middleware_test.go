@@ -220,3 +220,33 @@ func TestErrorsReachOnError(t *testing.T) {
 	default:
 	}
 }
+
+// LogEvents logs each event after its chain, with the event's fields, its duration and its error.
+func TestLogEvents(t *testing.T) {
+	t.Parallel()
+	e := newAppEnv(t, 1)
+	if err := e.rt.OnCommand("/log", func(_ context.Context, ev *switchboard.Event) error {
+		if ev.Text() == "fail" {
+			return errors.New("it failed")
+		}
+		return nil
+	}, switchboard.Named("logged"), switchboard.WithMiddleware(switchboard.LogEvents(nil))); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	ok := e.command(fakeslack.SlashCommand{Command: "/log", Text: "fine"})
+	bad := e.command(fakeslack.SlashCommand{Command: "/log", Text: "fail"})
+	team := e.ws[0].TeamID
+	waitUntil(t, "the log lines", func() bool {
+		return e.logLine("event handled", map[string]string{"envelope_id": ok.EnvelopeID}) != nil &&
+			e.logLine("event failed", map[string]string{"envelope_id": bad.EnvelopeID}) != nil
+	})
+	line := e.logLine("event handled", map[string]string{"envelope_id": ok.EnvelopeID})
+	if line["team"] != team || line["type"] != "/log" || line["subscriber"] != "logged" || line["duration"] == nil || line["level"] != "info" {
+		t.Errorf("handled line %v", line)
+	}
+	line = e.logLine("event failed", map[string]string{"envelope_id": bad.EnvelopeID})
+	if line["error"] != "it failed" || line["level"] != "warning" {
+		t.Errorf("failed line %v", line)
+	}
+}

@@ -1,6 +1,7 @@
 package switchboard
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -151,7 +152,7 @@ func (rt *Runtime) onCallback(what string, callbackID any, h Handler, opts []Sub
 // register is handle for a listener built by its route.
 func (rt *Runtime) register(l *listener, opts []SubscribeOption) error {
 	if l.handler == nil {
-		return fmt.Errorf("switchboard: nil handler")
+		return errors.New("switchboard: nil handler")
 	}
 	return rt.subscribe(l, opts)
 }

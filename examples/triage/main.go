@@ -86,10 +86,10 @@ func run(ctx context.Context, cfg config) error {
 		switchboard.LogFrom(ctx).WithError(err).Warn("triage handler failed")
 	})
 	err = errors.Join(
-		rt.Use(switchboard.LogEvents(nil)),
-		rt.OnCommand("/triage", t.open),
-		rt.OnViewSubmission(modalID, t.submit),
-		rt.OnAction(takeID, t.take),
+		rt.Use(switchboard.LogEvents(nil)),     // global middleware, for listeners before and after
+		rt.OnCommand("/triage", t.open),        // opens the modal with the command's trigger_id
+		rt.OnViewSubmission(modalID, t.submit), // by callback_id; reads ev.StateValue(block, action)
+		rt.OnAction(takeID, t.take),            // by action_id; ev.ActionValue() is the button's value
 		rt.OnAction(closeID, t.close),
 		rt.OnEvent("app_home_opened", t.home),
 		rt.AddApp(ctx, switchboard.App{Token: cfg.AppToken, Installations: inst}),

@@ -27,6 +27,10 @@ import (
 //	EventsAPI() (slackevents.EventsAPIEvent, error)    // decode an Events API payload
 //	SlashCommand() (slack.SlashCommand, error)          // decode a slash command
 //	Interaction() (slack.InteractionCallback, error)    // decode an interaction
+//	Text(), Subtype(), BotID(), MessageTS() string      // a message's fields
+//	Action() (slack.BlockAction, bool); ActionValue()  // a block action's
+//	CallbackID() string; ViewState(); StateValue(b, a)  // a view's callback ID and state.values
+//	Say(ctx, text, opts...) (ts string, err error)      // post in the event's channel (SayInThread: in its thread)
 //	Respond(payload any) error                          // answer in the ack (commands, views, suggestions)
 //	AcceptsResponse() bool                              // whether Respond can
 //	Client(ctx) (*slack.Client, error)                  // the team's Web API client; never nil without an error
@@ -81,6 +85,7 @@ type Runtime struct {
 	forgets  []func(team string) // each client cache's; InstallationsChanged calls them (install.go)
 
 	storePanics callbackCounter // InstallationStore lookups that panicked (apps.go)
+	clu         *clusterState   // WithCluster's member side; nil without (clustering.go)
 }
 
 // New builds a runtime from opts; it starts its actors but no link until AddApp.
@@ -135,6 +140,12 @@ func New(opts ...Option) (*Runtime, error) {
 	policy := supervisor.Policy{Initial: cfg.initialBackoff, Max: cfg.maxBackoff, ResetAfter: cfg.resetAfter}
 	if rt.supervisor, err = system.Root.SpawnNamed(engine.SupervisorProps(rt.env, policy).Configure(guardian), "supervisor"); err != nil {
 		return nil, fmt.Errorf("switchboard: spawn supervisor: %w", err)
+	}
+	if cfg.cluster != nil {
+		if err := rt.joinCluster(*cfg.cluster); err != nil {
+			rt.Stop(context.Background())
+			return nil, err
+		}
 	}
 	return rt, nil
 }
@@ -201,6 +212,7 @@ func (rt *Runtime) Run(ctx context.Context, stopTimeout time.Duration) error {
 // dispatcher and handlers (their context is cancelled), then every goroutine. Events read after the
 // drain began stay unacked and Slack redelivers them. Safe to call more than once.
 func (rt *Runtime) Stop(ctx context.Context) error {
+	handoverErr := rt.clusterHandover(ctx) // clustering.go; nil without a cluster
 	rt.mu.Lock()
 	if rt.stopped {
 		rt.mu.Unlock()
@@ -210,6 +222,9 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 	rt.mu.Unlock()
 
 	var errs []error
+	if handoverErr != nil {
+		errs = append(errs, handoverErr)
+	}
 	if err := rt.drain(ctx); err != nil {
 		errs = append(errs, err)
 	}

@@ -24,8 +24,23 @@ type innerFields struct {
 	User     string `json:"user"`
 }
 
+// MessageFielder is an optional interface of a Source: the message fields of its event, read with
+// the frame (the runtime's sources have them), which saves decoding the payload again. ok is false
+// when it has none.
+type MessageFielder interface {
+	MessageFields() (text, ts, threadTS, subtype, botID, user string, ok bool)
+}
+
 func (e *Event) fields() *innerFields {
 	e.innerOnce.Do(func() {
+		if mf, isMF := e.src.(MessageFielder); isMF && (e.Kind == KindEventsAPI || e.Kind == KindRTM) {
+			f := &e.inner
+			var ok bool
+			if f.Text, f.TS, f.ThreadTS, f.Subtype, f.BotID, f.User, ok = mf.MessageFields(); ok {
+				return
+			}
+			*f = innerFields{}
+		}
 		switch e.Kind {
 		case KindEventsAPI:
 			var p struct {

@@ -120,6 +120,21 @@ type envelope struct {
 	// ackOnPlacement: the ack goes once the event sits in every queue (the default for envelopes
 	// that take no response).
 	ackOnPlacement bool
+	msg            messageFields
+}
+
+// messageFields are a message's fields, read with the frame (messages.MessageFielder).
+type messageFields struct {
+	text, ts, threadTS, subtype, botID, user string
+	ok                                       bool
+}
+
+func (m *messageFields) MessageFields() (text, ts, threadTS, subtype, botID, user string, ok bool) {
+	return m.text, m.ts, m.threadTS, m.subtype, m.botID, m.user, m.ok
+}
+
+func (e *envelope) MessageFields() (text, ts, threadTS, subtype, botID, user string, ok bool) {
+	return e.msg.MessageFields()
 }
 
 func (e *envelope) writeAck(payload []byte) {
@@ -149,6 +164,11 @@ type rtmEvent struct {
 	disp    Dispatch
 	clients ClientSource
 	sess    *session
+	msg     messageFields
+}
+
+func (e *rtmEvent) MessageFields() (text, ts, threadTS, subtype, botID, user string, ok bool) {
+	return e.msg.MessageFields()
 }
 
 func (e *rtmEvent) placed() { e.sess.release() }

@@ -52,6 +52,11 @@ type httpEvent struct {
 	answer  chan []byte // the ack's payload, once
 	placedF atomic.Bool
 	onPlace bool
+	msg     messageFields
+}
+
+func (e *httpEvent) MessageFields() (text, ts, threadTS, subtype, botID, user string, ok bool) {
+	return e.msg.MessageFields()
 }
 
 func (e *httpEvent) writeAck(payload []byte) { e.answer <- payload }
@@ -100,6 +105,9 @@ func InjectHTTP(ctx context.Context, env *Env, h HTTPEvent) ([]byte, error) {
 		Received: h.Received, Raw: h.Payload,
 	}
 	messages.NewEvent(e, &e.ev)
+	if h.Kind == messages.KindEventsAPI {
+		e.msg = messageFields{text: r.Text, ts: r.TS, threadTS: r.ThreadTS, subtype: r.Subtype, botID: r.BotID, user: r.User, ok: true}
+	}
 	e.ack = Ack{accepts: h.Accepts, to: e}
 	e.place.to = e
 	e.disp = Dispatch{Event: &e.ev, Ack: &e.ack, Placement: &e.place}

@@ -165,6 +165,7 @@ func (s RTMSpec) event(c *connection, m frameMsg) {
 		Channel: f.Channel, User: f.User, ThreadTS: f.Thread, Received: msg.Received, Raw: msg.Raw,
 	}
 	ev := messages.NewEvent(e, &e.ev)
+	e.msg = messageFields{text: f.Text, ts: f.TS, threadTS: f.Thread, subtype: f.Subtype, botID: f.BotID, user: f.User, ok: true}
 	if ev.Channel == "" {
 		ev.Channel = f.ItemChannel // reactions, pins, stars: the channel of their item
 	}

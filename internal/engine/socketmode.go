@@ -131,6 +131,9 @@ func (s SocketModeSpec) event(c *connection, m frameMsg) {
 		Received: msg.Received, Raw: f.Payload,
 	}
 	messages.NewEvent(e, &e.ev)
+	if f.Type == string(messages.KindEventsAPI) {
+		e.msg = messageFields{text: r.Text, ts: r.TS, threadTS: r.ThreadTS, subtype: r.Subtype, botID: r.BotID, user: r.User, ok: true}
+	}
 	e.ack = Ack{accepts: f.Accepts, to: e}
 	// By default the ack goes once the event sits in every queue that will deliver it: a full
 	// Backpressure queue holds the readers back instead, so nothing is acked and then dropped.

@@ -157,7 +157,7 @@ func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
 		}
 		if got.Type != ref.Type || got.EnvelopeID != ref.EnvelopeID || !bytes.Equal(got.RawEnvelopeID, ref.RawEnvelopeID) ||
 			got.Accepts != ref.Accepts || got.RetryAttempt != ref.RetryAttempt || got.RetryReason != ref.RetryReason ||
-			got.Reason != ref.Reason || got.NumConnections != ref.NumConnections || got.Route != refRoute {
+			got.Reason != ref.Reason || got.NumConnections != ref.NumConnections || routing(got.Route) != refRoute {
 			t.Fatalf("%q:\none pass   %+v\nencoding/json %+v route %+v", data, got, ref, refRoute)
 		}
 		if len(got.Payload) == 0 && len(ref.Payload) == 0 {
@@ -203,4 +203,11 @@ func FuzzDecodeRTMMatchesEncodingJSON(f *testing.F) {
 			t.Fatalf("%q:\none pass   %+v\nencoding/json %+v (item channel %q)", data, got, ref, refItem.Channel)
 		}
 	})
+}
+
+// routing is r without the message fields read for handlers (which encoding/json's decoder did
+// not read; TestMessageFields covers them).
+func routing(r Route) Route {
+	r.Text, r.TS, r.Subtype, r.BotID = "", "", "", ""
+	return r
 }

@@ -261,6 +261,20 @@ func (s *scanner) stringField(dst *string) error {
 	return errType
 }
 
+// lenientString reads a string into *dst and skips any other value (leaving *dst ""): for fields
+// the runtime reads to help handlers, never to route, so no type is an error.
+func (s *scanner) lenientString(dst *string) error {
+	if s.peek() == '"' {
+		raw, err := s.str()
+		if err == nil {
+			*dst = unquote(raw)
+		}
+		return err
+	}
+	*dst = ""
+	return s.skip()
+}
+
 // intField reads an integer, or null (0), into *dst.
 func (s *scanner) intField(dst *int) error {
 	switch c := s.peek(); {
@@ -393,6 +407,7 @@ type payloadScan struct {
 
 type eventScan struct {
 	Type, Channel, User, ThreadTS, Team, ItemChannel string
+	Text, TS, Subtype, BotID                         string // a message's, read in the same pass
 }
 
 func (s *scanner) payload(p *payloadScan) error {
@@ -448,6 +463,14 @@ func (s *scanner) event(key []byte, e *eventScan) error {
 		return s.stringField(&e.ThreadTS)
 	case "team":
 		return s.stringField(&e.Team)
+	case "text":
+		return s.lenientString(&e.Text)
+	case "ts":
+		return s.lenientString(&e.TS)
+	case "subtype":
+		return s.lenientString(&e.Subtype)
+	case "bot_id":
+		return s.lenientString(&e.BotID)
 	case "item":
 		var typeErr error
 		err := s.objectField(func(key []byte) error {
@@ -469,7 +492,8 @@ func (p *payloadScan) route(envelopeType string) Route {
 	switch envelopeType {
 	case "events_api":
 		r := Route{Type: p.Event.Type, Team: p.TeamID, Channel: p.Event.Channel, User: p.Event.User,
-			ThreadTS: p.Event.ThreadTS, EventID: p.EventID}
+			ThreadTS: p.Event.ThreadTS, EventID: p.EventID,
+			Text: p.Event.Text, TS: p.Event.TS, Subtype: p.Event.Subtype, BotID: p.Event.BotID}
 		if r.Channel == "" {
 			r.Channel = p.Event.ItemChannel
 		}

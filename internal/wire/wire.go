@@ -144,6 +144,9 @@ type Route struct {
 	User     string
 	ThreadTS string
 	EventID  string
+	// Text, TS, Subtype and BotID are an Events API message's (read in the same pass, for the
+	// handlers' accessors and the bot's-own-messages filter; never routed on, never an error).
+	Text, TS, Subtype, BotID string
 }
 
 // RouteSocketPayload extracts the routing fields of an envelope payload of the given type (what
@@ -188,6 +191,8 @@ type RTMFrame struct {
 	Channel string // "C1" or {"id":"C1"}
 	User    string // "U1" or {"id":"U1"}
 	Thread  string // thread_ts
+	// Subtype and BotID are a message's (read leniently: another type leaves them "").
+	Subtype, BotID string
 	// Item is the frame's item as sent (reactions, pins, stars); ItemChannel its channel.
 	Item        json.RawMessage
 	ItemChannel string
@@ -232,6 +237,10 @@ func DecodeRTMFrame(data []byte) (RTMFrame, error) {
 			err = s.stringField(&f.Text)
 		case "thread_ts":
 			err = s.stringField(&f.Thread)
+		case "subtype":
+			return s.lenientString(&f.Subtype)
+		case "bot_id":
+			return s.lenientString(&f.BotID)
 		case "channel":
 			err = s.idField(&f.Channel)
 		case "user":

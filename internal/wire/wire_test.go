@@ -19,7 +19,7 @@ func TestDecodeSocketFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r != (Route{Type: "message", Team: "T111", Channel: "C1", User: "U1", ThreadTS: "1.1", EventID: "Ev1"}) {
+	if r != (Route{Type: "message", Team: "T111", Channel: "C1", User: "U1", ThreadTS: "1.1", EventID: "Ev1", Text: "Hello", TS: "1.2"}) {
 		t.Errorf("route = %+v", r)
 	}
 }
@@ -59,5 +59,24 @@ func TestMalformed(t *testing.T) {
 		if _, err := DecodeRTMFrame([]byte(in)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("DecodeRTMFrame(%q) err = %v, want ErrMalformed", in, err)
 		}
+	}
+}
+
+func TestMessageFields(t *testing.T) {
+	f, err := DecodeSocketFrame([]byte(`{"type":"events_api","envelope_id":"e","payload":{"team_id":"T1","event_id":"Ev","event":{"type":"message","subtype":"bot_message","bot_id":"B1","text":"a\nb","ts":"1.5","user":"U1"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := f.Route; r.Text != "a\nb" || r.TS != "1.5" || r.Subtype != "bot_message" || r.BotID != "B1" {
+		t.Errorf("route %+v", r)
+	}
+	// Not routed on: another type is no error, and reads as "".
+	f, err = DecodeSocketFrame([]byte(`{"type":"events_api","envelope_id":"e","payload":{"event":{"type":"message","bot_id":5,"text":{"x":1}}}}`))
+	if err != nil || f.Route.BotID != "" || f.Route.Text != "" {
+		t.Errorf("lenient fields: %+v, %v", f.Route, err)
+	}
+	r, err := DecodeRTMFrame([]byte(`{"type":"message","subtype":"bot_message","bot_id":"B2","text":"hi","ts":"2.5"}`))
+	if err != nil || r.Subtype != "bot_message" || r.BotID != "B2" {
+		t.Errorf("rtm %+v, %v", r, err)
 	}
 }

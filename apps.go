@@ -83,6 +83,9 @@ func (rt *Runtime) AddApp(ctx context.Context, app App) error {
 	default:
 		return fmt.Errorf("switchboard: app %q: unknown transport %q (SocketMode or HTTP)", app.ID, app.Transport)
 	}
+	if rt.clu != nil {
+		return rt.clusterAddApp(ctx, app) // clustering.go
+	}
 	if app.Token == "" {
 		return fmt.Errorf("%w: app %q has none (is SLACK_APP_TOKEN set?)", ErrEmptyToken, app.ID)
 	}
@@ -138,6 +141,9 @@ func (rt *Runtime) AddApp(ctx context.Context, app App) error {
 
 // RemoveApp disconnects an app's links and forgets them.
 func (rt *Runtime) RemoveApp(ctx context.Context, id string) error {
+	if rt.clu != nil {
+		return rt.clusterRemoveApp(ctx, id) // clustering.go
+	}
 	rt.mu.Lock()
 	names, ok := rt.apps[id]
 	delete(rt.apps, id)

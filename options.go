@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-go/switchboard/cluster"
 	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/webhook"
@@ -36,10 +37,11 @@ type config struct {
 	ackAfterHandlers bool
 	dedupeWindow     int
 	webhooks         *webhook.Client
-	connectBurst     int           // 0: engine.DefaultConnectBurst
-	connectEvery     time.Duration // 0: engine.DefaultConnectEvery
-	openTimeout      time.Duration // 0: engine.DefaultOpenTimeout
-	clientTTL        time.Duration // 0: a team's client is kept until InstallationsChanged
+	connectBurst     int             // 0: engine.DefaultConnectBurst
+	connectEvery     time.Duration   // 0: engine.DefaultConnectEvery
+	openTimeout      time.Duration   // 0: engine.DefaultOpenTimeout
+	clientTTL        time.Duration   // 0: a team's client is kept until InstallationsChanged
+	cluster          *cluster.Config // WithCluster's; nil: no cluster
 }
 
 func defaultConfig() *config {
@@ -308,6 +310,20 @@ func WithClientTTL(d time.Duration) Option {
 			return fmt.Errorf("switchboard: client ttl %v must not be negative", d)
 		}
 		c.clientTTL = d
+		return nil
+	}
+}
+
+// WithCluster makes the runtime a member of a cluster (package cluster): New joins it, AddApp,
+// RemoveApp, AddWorkspace and RemoveWorkspace change the cluster's desired set of links, and the
+// runtime connects the links that rendezvous hashing places on it; Stop hands them over first.
+// Default: no cluster, every link runs in this process.
+func WithCluster(cfg cluster.Config) Option {
+	return func(c *config) error {
+		if cfg.Store == nil {
+			return errors.New("switchboard: cluster config needs a Store")
+		}
+		c.cluster = &cfg
 		return nil
 	}
 }

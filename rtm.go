@@ -85,6 +85,13 @@ type rtmFleet struct {
 // AddWorkspace connects an RTM workspace; it returns once the link is supervised, before the
 // socket is up (await Connected with OnLifecycle).
 func (rt *Runtime) AddWorkspace(ctx context.Context, ws Workspace) error {
+	if rt.clu != nil {
+		return rt.clusterAddWorkspace(ctx, ws)
+	}
+	return rt.addWorkspace(ctx, ws)
+}
+
+func (rt *Runtime) addWorkspace(ctx context.Context, ws Workspace) error {
 	spec, err := rt.rtmSpec(ws)
 	if err != nil {
 		return err
@@ -116,6 +123,13 @@ func (rt *Runtime) AddWorkspace(ctx context.Context, ws Workspace) error {
 // RemoveWorkspace disconnects an RTM workspace and forgets it. Sends still waiting fail with a
 // SessionEndedError.
 func (rt *Runtime) RemoveWorkspace(ctx context.Context, team string) error {
+	if rt.clu != nil {
+		return rt.clusterRemoveWorkspace(ctx, team)
+	}
+	return rt.removeWorkspace(ctx, team)
+}
+
+func (rt *Runtime) removeWorkspace(ctx context.Context, team string) error {
 	rt.mu.Lock()
 	_, ok := rt.rtm.routes[team]
 	delete(rt.rtm.routes, team)

@@ -1,0 +1,174 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/remote"
+	slogrus "github.com/samber/slog-logrus/v2"
+	"github.com/sirupsen/logrus"
+)
+
+// Config joins a runtime to a cluster. Zero fields take the defaults named on each.
+type Config struct {
+	// Name is the cluster's name; members of other names are ignored. Default "switchboard".
+	Name string
+	// Host is the address this member's protoactor remote listens on and is known by. Default
+	// "127.0.0.1".
+	Host string
+	// Port is the protoactor remote port; with Host it names the member ("127.0.0.1:7001").
+	// Required.
+	Port int
+	// HealthPort is the automanaged provider's HTTP port, which the other members poll. Required.
+	HealthPort int
+	// Peers are the automanaged provider's addresses ("host:healthport") of every member, this
+	// one's included.
+	Peers []string
+	// Store is the shared table of desired links and claims. Required.
+	Store *Store
+	// Refresh is how often membership is polled and links are reconciled. Default 250ms.
+	Refresh time.Duration
+	// Log receives protoactor's cluster logs, at Warn and above (its routine errors, a peer down or
+	// a connection closing, lowered to Debug). Default: the runtime's logger.
+	Log *logrus.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Name == "" {
+		c.Name = "switchboard"
+	}
+	if c.Host == "" {
+		c.Host = "127.0.0.1"
+	}
+	if c.Refresh == 0 {
+		c.Refresh = 250 * time.Millisecond
+	}
+	switch {
+	case c.Port <= 0 || c.HealthPort <= 0:
+		return c, errors.New("cluster: Port and HealthPort are required")
+	case c.Store == nil:
+		return c, errors.New("cluster: Store is required")
+	case len(c.Peers) == 0:
+		return c, errors.New("cluster: Peers must list every member's host:healthport")
+	case c.Refresh < 0:
+		return c, fmt.Errorf("cluster: refresh %v must be positive", c.Refresh)
+	}
+	if c.Log == nil {
+		c.Log = logrus.New()
+		c.Log.SetLevel(logrus.PanicLevel)
+	}
+	return c, nil
+}
+
+// Membership is this process's seat in the protoactor cluster and its view of the members.
+type Membership struct {
+	cfg     Config
+	self    string
+	system  *actor.ActorSystem
+	cluster *pcluster.Cluster
+	changed chan struct{}
+
+	mu      sync.Mutex
+	members []string
+	sub     any
+	closed  bool
+}
+
+// Join starts a protoactor actor system with remote and cluster (automanaged provider, disthash
+// identity lookup) and returns once this member sees itself in the member list, or ctx ends.
+func Join(ctx context.Context, cfg Config) (*Membership, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Log
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(levelled{slogrus.Option{Logger: log, Level: slog.LevelWarn}.NewLogrusHandler()})
+	}))
+	provider := automanaged.NewWithConfig(cfg.Refresh, cfg.HealthPort, cfg.Peers...)
+	rc := remote.Configure(cfg.Host, cfg.Port)
+	cc := pcluster.Configure(cfg.Name, provider, disthash.New(), rc)
+	c := pcluster.New(system, cc)
+	m := &Membership{cfg: cfg, self: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), system: system, cluster: c,
+		changed: make(chan struct{}, 1)}
+	m.sub = system.EventStream.Subscribe(func(ev any) {
+		if t, ok := ev.(*pcluster.ClusterTopology); ok {
+			m.setMembers(t.Members)
+		}
+	})
+	c.StartMember()
+	for {
+		if m.has(m.self) {
+			return m, nil
+		}
+		select {
+		case <-ctx.Done():
+			m.Leave()
+			return nil, fmt.Errorf("cluster: join: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (m *Membership) setMembers(ms []*pcluster.Member) {
+	out := make([]string, 0, len(ms))
+	for _, x := range ms {
+		out = append(out, x.Address())
+	}
+	sort.Strings(out)
+	m.mu.Lock()
+	m.members = out
+	m.mu.Unlock()
+	select {
+	case m.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (m *Membership) has(member string) bool {
+	for _, x := range m.Members() {
+		if x == member {
+			return true
+		}
+	}
+	return false
+}
+
+// Self is this member's name: its remote host:port.
+func (m *Membership) Self() string { return m.self }
+
+// Config returns the configuration the member joined with, defaults applied.
+func (m *Membership) Config() Config { return m.cfg }
+
+// Members returns the live members' names, sorted.
+func (m *Membership) Members() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.members...)
+}
+
+// Changed receives a value after the member list changed.
+func (m *Membership) Changed() <-chan struct{} { return m.changed }
+
+// Leave leaves the cluster: the others stop seeing this member within a refresh. Safe to repeat.
+func (m *Membership) Leave() {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	m.mu.Unlock()
+	m.cluster.Shutdown(true)
+}

@@ -1,0 +1,457 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-go/switchboard/cluster"
+	"github.com/switchboard-go/switchboard/internal/engine"
+	"github.com/switchboard-go/switchboard/messages"
+)
+
+// handoverLimit bounds how long a Socket Mode slot that moved away keeps running while its new
+// owner has not connected it (make before break, but never forever).
+const handoverLimit = 15 * time.Second
+
+// clusterState is a clustered runtime's side: the links this member runs, and what it was told
+// locally about them.
+type clusterState struct {
+	m      *cluster.Membership
+	store  *cluster.Store
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+
+	mu         sync.Mutex
+	leaving    bool
+	running    map[string]cluster.LinkSpec // links this member runs, by name
+	claimed    map[string]bool             // what the store says of them: connected
+	movedAt    map[string]time.Time        // Socket Mode slots running here that another member owns
+	apps       map[string]App              // AddApp's here, for their Installations
+	clients    map[string]engine.ClientSource
+	workspaces map[string]Workspace // AddWorkspace's here, for their settings
+	owners     map[string]string    // every desired link → its owner, as of the last pass
+}
+
+// joinCluster joins the cluster of cfg and starts reconciling.
+func (rt *Runtime) joinCluster(cfg cluster.Config) error {
+	if cfg.Log == nil {
+		cfg.Log = rt.cfg.log
+	}
+	ctx, cancel := context.WithTimeout(rt.env.Ctx, 30*time.Second)
+	defer cancel()
+	m, err := cluster.Join(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("switchboard: %w", err)
+	}
+	cs := &clusterState{m: m, store: cfg.Store, done: make(chan struct{}),
+		running: map[string]cluster.LinkSpec{}, claimed: map[string]bool{}, movedAt: map[string]time.Time{},
+		apps: map[string]App{}, clients: map[string]engine.ClientSource{}, workspaces: map[string]Workspace{}}
+	if err := cs.store.ForgetMember(ctx, m.Self()); err != nil { // a restarted member runs nothing yet
+		m.Leave()
+		return fmt.Errorf("switchboard: %w", err)
+	}
+	rctx, rcancel := context.WithCancel(rt.env.Ctx)
+	cs.cancel = rcancel
+	rt.clu = cs
+	go rt.reconcileLoop(rctx, cs) // owner: the runtime; ends when handover or Stop cancels rctx
+	return nil
+}
+
+// Member returns this runtime's cluster member name ("host:port"), or "" without WithCluster.
+func (rt *Runtime) Member() string {
+	if rt.clu == nil {
+		return ""
+	}
+	return rt.clu.m.Self()
+}
+
+// Owners returns every link of the cluster's desired set with its owner member, as this member
+// last computed it; nil without WithCluster.
+func (rt *Runtime) Owners() map[string]string {
+	if rt.clu == nil {
+		return nil
+	}
+	rt.clu.mu.Lock()
+	defer rt.clu.mu.Unlock()
+	out := make(map[string]string, len(rt.clu.owners))
+	for k, v := range rt.clu.owners {
+		out[k] = v
+	}
+	return out
+}
+
+func (rt *Runtime) clusterAddApp(ctx context.Context, app App) error {
+	if app.Token == "" {
+		return fmt.Errorf("%w: app %q has none (is SLACK_APP_TOKEN set?)", ErrEmptyToken, app.ID)
+	}
+	if !strings.HasPrefix(app.Token, "xapp-") {
+		return fmt.Errorf("%w: app %q needs an app-level token (xapp-…) with connections:write", ErrTokenKind, app.ID)
+	}
+	if app.ID == "" {
+		app.ID = appIDOf(app.Token)
+	}
+	if app.ID == "" {
+		return errors.New("switchboard: app needs an ID, and its token does not say it (xapp-1-<app ID>-…)")
+	}
+	if app.Connections == 0 {
+		app.Connections = 1
+	}
+	if app.Connections < 1 || app.Connections > engine.MaxAppConnections {
+		return fmt.Errorf("switchboard: app %s: %d connections, Slack allows 1 to %d", app.ID, app.Connections, engine.MaxAppConnections)
+	}
+	cs := rt.clu
+	cs.mu.Lock()
+	cs.apps[app.ID] = app
+	if _, ok := cs.clients[app.ID]; !ok {
+		cs.clients[app.ID] = rt.clientSource(app.Installations)
+	}
+	cs.mu.Unlock()
+	links := make([]cluster.LinkSpec, 0, app.Connections)
+	for i := 1; i <= app.Connections; i++ {
+		links = append(links, cluster.LinkSpec{Name: fmt.Sprintf("%s/%d", app.ID, i), Kind: cluster.KindSocketMode, App: app.ID, Slot: i, Token: app.Token})
+	}
+	if err := cs.store.PutLinks(ctx, links...); err != nil {
+		return fmt.Errorf("switchboard: %w", err)
+	}
+	return rt.watchUninstalls(app)
+}
+
+func (rt *Runtime) clusterRemoveApp(ctx context.Context, id string) error {
+	if err := rt.clu.store.DeleteApp(ctx, id); err != nil {
+		return fmt.Errorf("switchboard: %w", err)
+	}
+	rt.mu.Lock()
+	_, watched := rt.subNames[uninstallSub(id)]
+	rt.mu.Unlock()
+	if watched {
+		return rt.Unsubscribe(ctx, uninstallSub(id))
+	}
+	return nil
+}
+
+func (rt *Runtime) clusterAddWorkspace(ctx context.Context, ws Workspace) error {
+	if _, err := rt.rtmSpec(ws); err != nil {
+		return err
+	}
+	rt.clu.mu.Lock()
+	rt.clu.workspaces[ws.Team] = ws
+	rt.clu.mu.Unlock()
+	if err := rt.clu.store.PutLinks(ctx, cluster.LinkSpec{Name: ws.Team, Kind: cluster.KindRTM, Token: ws.Token}); err != nil {
+		return fmt.Errorf("switchboard: %w", err)
+	}
+	return nil
+}
+
+func (rt *Runtime) clusterRemoveWorkspace(ctx context.Context, team string) error {
+	if err := rt.clu.store.DeleteLinks(ctx, team); err != nil {
+		return fmt.Errorf("switchboard: %w", err)
+	}
+	return nil
+}
+
+func (rt *Runtime) reconcileLoop(ctx context.Context, cs *clusterState) {
+	defer close(cs.done)
+	tick := time.NewTicker(cs.m.Config().Refresh)
+	defer tick.Stop()
+	for {
+		if err := rt.reconcile(ctx, cs); err != nil && ctx.Err() == nil {
+			rt.log.WithError(err).Warn("cluster: reconcile")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-cs.m.Changed():
+		}
+	}
+}
+
+// reconcile is one pass: start the links placed here, stop those placed elsewhere (RTM at once,
+// Socket Mode once the new owner is connected), and record what runs here in the store.
+func (rt *Runtime) reconcile(ctx context.Context, cs *clusterState) error {
+	links, err := cs.store.Links(ctx)
+	if err != nil {
+		return err
+	}
+	claims, err := cs.store.Claims(ctx)
+	if err != nil {
+		return err
+	}
+	leaving, err := cs.store.Leaving(ctx)
+	if err != nil {
+		return err
+	}
+	self := cs.m.Self()
+	members := cs.m.Members()
+	alive := map[string]bool{}
+	var eligible []string
+	cs.mu.Lock()
+	selfLeaving := cs.leaving
+	cs.mu.Unlock()
+	for _, m := range members {
+		alive[m] = true
+		if !leaving[m] && !(m == self && selfLeaving) {
+			eligible = append(eligible, m)
+		}
+	}
+	claimsOf := map[string][]cluster.Claim{}
+	for _, c := range claims {
+		if c.Member != self && alive[c.Member] {
+			claimsOf[c.Link] = append(claimsOf[c.Link], c)
+		}
+	}
+	desired := map[string]bool{}
+	owners := make(map[string]string, len(links))
+	var release []string
+	now := time.Now()
+	for _, l := range links {
+		desired[l.Name] = true
+		owner := cluster.Owner(l.Name, eligible)
+		owners[l.Name] = owner
+		cs.mu.Lock()
+		_, run := cs.running[l.Name]
+		cs.mu.Unlock()
+		switch {
+		case owner == self && !run:
+			if l.Kind == cluster.KindRTM && len(claimsOf[l.Name]) > 0 {
+				continue // break before make: the old owner has not let go yet
+			}
+			if err := rt.startClusterLink(ctx, cs, l); err != nil {
+				rt.log.WithError(err).WithField("link", l.Name).Warn("cluster: start link")
+			}
+		case owner != self && run:
+			if l.Kind == cluster.KindSocketMode {
+				if selfLeaving {
+					continue // Stop's drain closes it once the handover is done
+				}
+				cs.mu.Lock()
+				since, ok := cs.movedAt[l.Name]
+				if !ok {
+					since = now
+					cs.movedAt[l.Name] = now
+				}
+				cs.mu.Unlock()
+				if !ownerConnected(claimsOf[l.Name], owner) && now.Sub(since) < handoverLimit {
+					continue // make before break
+				}
+			}
+			rt.stopClusterLink(ctx, cs, l.Name)
+			release = append(release, l.Name)
+		case owner == self && run && l.Kind == cluster.KindRTM:
+			// Two members that briefly disagreed on the member list may both run a workspace:
+			// the smaller name keeps it.
+			for _, c := range claimsOf[l.Name] {
+				if c.Member < self {
+					rt.stopClusterLink(ctx, cs, l.Name)
+					release = append(release, l.Name)
+					break
+				}
+			}
+		}
+		if owner == self {
+			cs.mu.Lock()
+			delete(cs.movedAt, l.Name)
+			cs.mu.Unlock()
+		}
+	}
+	cs.mu.Lock()
+	var gone []string
+	for name := range cs.running {
+		if !desired[name] {
+			gone = append(gone, name)
+		}
+	}
+	cs.owners = owners
+	cs.mu.Unlock()
+	for _, name := range gone {
+		rt.stopClusterLink(ctx, cs, name)
+		release = append(release, name)
+	}
+	set := map[string]bool{}
+	rt.mu.Lock()
+	cs.mu.Lock()
+	for name := range cs.running {
+		conn := false
+		if st := rt.links[name]; st != nil {
+			conn = st.Status().State == engine.StateConnected
+		}
+		if was, ok := cs.claimed[name]; !ok || was != conn {
+			set[name] = conn
+		}
+	}
+	cs.mu.Unlock()
+	rt.mu.Unlock()
+	if err := cs.store.SetClaims(ctx, self, set, release); err != nil {
+		return err
+	}
+	cs.mu.Lock()
+	for name, conn := range set {
+		cs.claimed[name] = conn
+	}
+	for _, name := range release {
+		delete(cs.claimed, name)
+	}
+	cs.mu.Unlock()
+	return nil
+}
+
+func ownerConnected(claims []cluster.Claim, owner string) bool {
+	for _, c := range claims {
+		if c.Member == owner && c.Connected {
+			return true
+		}
+	}
+	return false
+}
+
+// startClusterLink connects a link placed on this member.
+func (rt *Runtime) startClusterLink(ctx context.Context, cs *clusterState, l cluster.LinkSpec) error {
+	switch l.Kind {
+	case cluster.KindRTM:
+		cs.mu.Lock()
+		ws, ok := cs.workspaces[l.Name]
+		cs.mu.Unlock()
+		if !ok || ws.Token != l.Token {
+			ws = Workspace{Team: l.Name, Token: l.Token}
+		}
+		if err := rt.addWorkspace(ctx, ws); err != nil {
+			return err
+		}
+	case cluster.KindSocketMode:
+		cs.mu.Lock()
+		clients := cs.clients[l.App]
+		cs.mu.Unlock()
+		link := messages.Link{Transport: messages.SocketMode, App: l.App, Name: l.Name}
+		state := engine.NewLinkState(link)
+		spec := engine.SocketModeSpec{
+			Link: link, AppToken: l.Token, Client: clients,
+			PingInterval: rt.cfg.pingInterval, StaleAfter: rt.cfg.staleAfter, HelloTimeout: rt.cfg.helloTimeout,
+			ResponseDeadline: rt.cfg.responseDeadline, AckAfterHandlers: rt.cfg.ackAfterHandlers,
+		}
+		reply := engine.NewReply()
+		if err := rt.ask(ctx, rt.supervisor, engine.AddLink{Spec: spec, State: state, Reply: reply}, reply, nil); err != nil {
+			return err
+		}
+		rt.mu.Lock()
+		rt.links[link.Name] = state
+		rt.mu.Unlock()
+	default:
+		return fmt.Errorf("switchboard: cluster link %s: unknown kind %q", l.Name, l.Kind)
+	}
+	cs.mu.Lock()
+	cs.running[l.Name] = l
+	cs.mu.Unlock()
+	return nil
+}
+
+// stopClusterLink disconnects a link that this member no longer owns.
+func (rt *Runtime) stopClusterLink(ctx context.Context, cs *clusterState, name string) {
+	cs.mu.Lock()
+	l, ok := cs.running[name]
+	delete(cs.running, name)
+	delete(cs.movedAt, name)
+	cs.mu.Unlock()
+	if !ok {
+		return
+	}
+	var err error
+	if l.Kind == cluster.KindRTM {
+		err = rt.removeWorkspace(ctx, name)
+	} else {
+		err = rt.removeLinks(ctx, []string{name})
+	}
+	if err != nil {
+		rt.log.WithError(err).WithField("link", name).Warn("cluster: stop link")
+	}
+}
+
+// clusterHandover runs first in Stop: it marks this member leaving, lets the others take its
+// links (its RTM workspaces are closed first; its Socket Mode slots stay up until their new
+// owners are connected), then stops reconciling and leaves the cluster. Stop's drain then closes
+// the Socket Mode sockets, their acks written.
+func (rt *Runtime) clusterHandover(ctx context.Context) error {
+	cs := rt.clu
+	if cs == nil {
+		return nil
+	}
+	var err error
+	cs.once.Do(func() {
+		err = rt.handover(ctx, cs)
+	})
+	return err
+}
+
+func (rt *Runtime) handover(ctx context.Context, cs *clusterState) error {
+	self := cs.m.Self()
+	cs.mu.Lock()
+	cs.leaving = true
+	cs.mu.Unlock()
+	var errs []error
+	if err := cs.store.SetLeaving(ctx, self); err != nil {
+		errs = append(errs, err)
+	}
+	limit := time.Now().Add(handoverLimit)
+	if dl, ok := ctx.Deadline(); ok {
+		if d := time.Until(dl) / 2; time.Now().Add(d).Before(limit) {
+			limit = time.Now().Add(d)
+		}
+	}
+	for time.Now().Before(limit) && rt.handedOver(ctx, cs) == false {
+		select {
+		case <-ctx.Done():
+		case <-time.After(cs.m.Config().Refresh):
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	cs.cancel()
+	<-cs.done
+	cs.m.Leave()
+	if err := cs.store.ForgetMember(context.WithoutCancel(ctx), self); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("cluster handover: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// handedOver reports whether every link still running here is a Socket Mode slot whose new
+// owner is connected (the reconcile loop has closed the RTM ones).
+func (rt *Runtime) handedOver(ctx context.Context, cs *clusterState) bool {
+	claims, err := cs.store.Claims(ctx)
+	if err != nil {
+		return false
+	}
+	connected := map[string]bool{}
+	for _, c := range claims {
+		if c.Member != cs.m.Self() && c.Connected {
+			connected[c.Link] = true
+		}
+	}
+	leaving, err := cs.store.Leaving(ctx)
+	if err != nil {
+		return false
+	}
+	others := false
+	for _, m := range cs.m.Members() {
+		others = others || (m != cs.m.Self() && !leaving[m])
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if !others {
+		return true // nobody to hand over to: Stop closes them
+	}
+	for name, l := range cs.running {
+		if l.Kind == cluster.KindRTM || !connected[name] {
+			return false
+		}
+	}
+	return true
+}

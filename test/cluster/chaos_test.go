@@ -1,0 +1,372 @@
+// The cluster tests run Switchboard members as real OS processes (this test binary, re-run with
+// SWITCHBOARD_CLUSTER_MEMBER set) against one fakeslack, and kill and restart them: failover,
+// handover and zero-loss checks. Short by default (make test); SWITCHBOARD_SOAK_CLUSTER=1 runs the
+// long one (make soak-cluster).
+
+package cluster_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/switchboard-go/switchboard/cluster"
+	"github.com/switchboard-go/switchboard/fakeslack"
+)
+
+func TestMain(m *testing.M) {
+	if p := os.Getenv(memberEnv); p != "" {
+		os.Exit(runMember(p))
+	}
+	os.Exit(m.Run())
+}
+
+// soak reports whether the long run was asked for.
+func soak() bool { return os.Getenv("SWITCHBOARD_SOAK_CLUSTER") != "" }
+
+// member is one member process.
+type member struct {
+	name string // host:port, the cluster's name for it
+	cfg  string // its config file
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// harness is the test's side: fakeslack, the members, and what they received.
+type harness struct {
+	t       *testing.T
+	srv     *fakeslack.Server
+	members []*member
+
+	mu   sync.Mutex
+	seen map[string]int // Socket Mode event id → deliveries to handlers, across members
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func (h *harness) start(m *member) {
+	h.t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), memberEnv+"="+m.cfg)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	cmd.Stderr = &prefixWriter{t: h.t, prefix: m.name}
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	m.cmd, m.done = cmd, make(chan struct{})
+	ready := make(chan struct{})
+	go func() { // owner: the harness; ends when the member's stdout closes
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			switch {
+			case len(f) == 3 && f[0] == "EV":
+				h.mu.Lock()
+				h.seen[f[1]]++
+				h.mu.Unlock()
+			case len(f) >= 1 && f[0] == "READY":
+				close(ready)
+			}
+		}
+		cmd.Wait()
+		close(m.done)
+	}()
+	select {
+	case <-ready:
+	case <-m.done:
+		h.t.Fatalf("member %s exited before it was ready", m.name)
+	case <-time.After(30 * time.Second):
+		h.t.Fatalf("member %s not ready after 30s", m.name)
+	}
+}
+
+type prefixWriter struct {
+	t      *testing.T
+	prefix string
+}
+
+func (w *prefixWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		if strings.Contains(line, "level=error") || strings.Contains(line, "member:") {
+			w.t.Logf("%s: %s", w.prefix, line)
+		}
+	}
+	return len(p), nil
+}
+
+// sockets counts the open sockets per team (RTM) and per app (Socket Mode).
+func (h *harness) sockets() (rtm, sm map[string]int) {
+	rtm, sm = map[string]int{}, map[string]int{}
+	for _, c := range h.srv.Connections("") {
+		if c.App != "" {
+			sm[c.App]++
+		} else {
+			rtm[c.Team]++
+		}
+	}
+	return rtm, sm
+}
+
+// settled reports whether every team has one RTM socket and every app its connections.
+func (h *harness) settled(teams []string, apps map[string]int) bool {
+	rtm, sm := h.sockets()
+	for _, t := range teams {
+		if rtm[t] != 1 {
+			return false
+		}
+	}
+	for a, n := range apps {
+		if sm[a] != n {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *harness) awaitSettled(teams []string, apps map[string]int, within time.Duration, what string) time.Duration {
+	h.t.Helper()
+	start := time.Now()
+	for !h.settled(teams, apps) {
+		if time.Since(start) > within {
+			rtm, sm := h.sockets()
+			bad := 0
+			for _, t := range teams {
+				if rtm[t] != 1 {
+					bad++
+				}
+			}
+			h.t.Fatalf("%s: not settled after %v: %d teams without exactly one RTM socket, apps %v", what, within, bad, sm)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func TestClusterChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts member processes")
+	}
+	nTeams, rate := 60, 100
+	if soak() {
+		nTeams, rate = 3000, 200
+	}
+	srv, err := fakeslack.New(fakeslack.Options{Workspaces: nTeams, Apps: 2, TranscriptSize: -1, RateLimits: map[string]fakeslack.Limit{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	h := &harness{t: t, srv: srv, seen: map[string]int{}}
+	dir := t.TempDir()
+	mc := memberConfig{APIURL: srv.APIURL(), Store: filepath.Join(dir, "cluster.db")}
+	apps := map[string]int{}
+	for _, a := range srv.Apps() {
+		mc.Apps = append(mc.Apps, appConfig{ID: a.AppID, Token: a.AppToken, Connections: 4})
+		apps[a.AppID] = 4
+	}
+	var teams []string
+	for _, w := range srv.Workspaces() {
+		mc.Workspaces = append(mc.Workspaces, [2]string{w.TeamID, w.ClassicBotToken})
+		teams = append(teams, w.TeamID)
+	}
+	ports := make([][2]int, 3)
+	for i := range ports {
+		ports[i] = [2]int{freePort(t), freePort(t)}
+		mc.Peers = append(mc.Peers, "127.0.0.1:"+strconv.Itoa(ports[i][1]))
+	}
+	for i := range ports {
+		c := mc
+		c.Port, c.HealthPort = ports[i][0], ports[i][1]
+		b, _ := json.Marshal(c)
+		p := filepath.Join(dir, fmt.Sprintf("member%d.json", i))
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		h.members = append(h.members, &member{name: "127.0.0.1:" + strconv.Itoa(c.Port), cfg: p})
+	}
+	defer func() {
+		for _, m := range h.members {
+			if m.cmd != nil && m.cmd.ProcessState == nil {
+				m.cmd.Process.Kill()
+				<-m.done
+			}
+		}
+	}()
+	for _, m := range h.members {
+		h.start(m)
+	}
+	h.awaitSettled(teams, apps, 60*time.Second, "start")
+
+	// Invariants watched all along: no app over Slack's 10 sockets; after each settling, one RTM
+	// socket per team (checked by awaitSettled).
+	stopWatch := make(chan struct{})
+	var watch sync.WaitGroup
+	maxSM := 0
+	watch.Add(1)
+	go func() { // owner: the test; ends at stopWatch
+		defer watch.Done()
+		for {
+			select {
+			case <-stopWatch:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			_, sm := h.sockets()
+			for _, n := range sm {
+				maxSM = max(maxSM, n)
+			}
+		}
+	}()
+
+	// Steady Socket Mode traffic, spread over the apps and teams.
+	var injected []string
+	var injMu sync.Mutex
+	ctx, cancel := context.WithCancel(context.Background())
+	var traffic sync.WaitGroup
+	traffic.Add(1)
+	go func() { // owner: the test; ends at cancel
+		defer traffic.Done()
+		tick := time.NewTicker(time.Second / time.Duration(rate))
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			a := srv.Apps()[i%2]
+			inj, err := srv.InjectEvent(a.AppID, teams[i%len(teams)], json.RawMessage(fmt.Sprintf(`{"type":"app_mention","text":"n%d","user":"U1","channel":"C1"}`, i)))
+			if err != nil {
+				t.Errorf("inject: %v", err)
+				return
+			}
+			injMu.Lock()
+			injected = append(injected, inj.EventID)
+			injMu.Unlock()
+		}
+	}()
+	time.Sleep(time.Second)
+
+	// 1. SIGKILL one member: its links come back on the survivors.
+	victim := h.members[2]
+	all := []string{h.members[0].name, h.members[1].name, h.members[2].name}
+	var its []string
+	for _, tm := range teams {
+		if cluster.Owner(tm, all) == victim.name {
+			its = append(its, tm)
+		}
+	}
+	old := map[string]string{} // team → the victim's socket
+	for _, c := range srv.Connections("") {
+		if c.App == "" {
+			old[c.Team] = c.ID
+		}
+	}
+	killed := time.Now()
+	victim.cmd.Process.Signal(syscall.SIGKILL)
+	<-victim.done
+	back := map[string]time.Duration{}
+	for len(back) < len(its) && time.Since(killed) < 60*time.Second {
+		for _, c := range srv.Connections("") {
+			if _, ok := back[c.Team]; !ok && c.App == "" && c.ID != old[c.Team] && slices.Contains(its, c.Team) {
+				back[c.Team] = time.Since(killed) // a new socket: on a survivor
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var lat []time.Duration
+	for _, d := range back {
+		lat = append(lat, d)
+	}
+	slices.Sort(lat)
+	if len(lat) < len(its) {
+		t.Fatalf("failover: %d of %d RTM links of the killed member came back", len(lat), len(its))
+	}
+	h.awaitSettled(teams, apps, 30*time.Second, "after SIGKILL")
+	p50, p99 := lat[len(lat)/2], lat[(len(lat)*99)/100]
+	t.Logf("failover of %d RTM links after SIGKILL: p50 %v, p99 %v", len(lat), p50.Round(time.Millisecond), p99.Round(time.Millisecond))
+	if p99 > 10*time.Second {
+		t.Errorf("failover p99 %v over 10s", p99)
+	}
+	h.start(victim)
+	h.awaitSettled(teams, apps, 60*time.Second, "after restart")
+	time.Sleep(time.Second) // the rebalance is done once the old owners let go
+
+	// 2. Rolling restart: SIGTERM each member in turn, then start it again.
+	for _, m := range h.members {
+		m.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-m.done:
+		case <-time.After(40 * time.Second):
+			t.Fatalf("member %s did not stop within 40s of SIGTERM", m.name)
+		}
+		if code := m.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("member %s exited %d after SIGTERM", m.name, code)
+		}
+		h.awaitSettled(teams, apps, 30*time.Second, "after SIGTERM of "+m.name)
+		h.start(m)
+		h.awaitSettled(teams, apps, 60*time.Second, "after restart of "+m.name)
+		time.Sleep(time.Second)
+	}
+
+	cancel()
+	traffic.Wait()
+	// Let the last events arrive, and any redelivery.
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if lost, _ := h.count(injected); lost == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	close(stopWatch)
+	watch.Wait()
+	lost, dups := h.count(injected)
+	t.Logf("Socket Mode events: %d injected, %d lost, %d delivered twice or more across members; at most %d sockets per app", len(injected), lost, dups, maxSM)
+	if lost != 0 {
+		t.Errorf("%d Socket Mode events lost", lost)
+	}
+	if dups != 0 {
+		t.Errorf("%d Socket Mode events delivered more than once across the cluster", dups)
+	}
+	if maxSM > 10 {
+		t.Errorf("an app had %d Socket Mode sockets open at once; Slack allows 10", maxSM)
+	}
+}
+
+func (h *harness) count(injected []string) (lost, dups int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range injected {
+		switch n := h.seen[id]; {
+		case n == 0:
+			lost++
+		case n > 1:
+			dups++
+		}
+	}
+	return lost, dups
+}

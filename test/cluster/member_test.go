@@ -1,0 +1,93 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	switchboard "github.com/switchboard-go/switchboard"
+	"github.com/switchboard-go/switchboard/cluster"
+)
+
+// memberEnv names the member's JSON config; when set, the test binary is a member.
+const memberEnv = "SWITCHBOARD_CLUSTER_MEMBER"
+
+type memberConfig struct {
+	APIURL     string      `json:"api_url"`
+	Store      string      `json:"store"`
+	Port       int         `json:"port"`
+	HealthPort int         `json:"health_port"`
+	Peers      []string    `json:"peers"`
+	Apps       []appConfig `json:"apps"`
+	Workspaces [][2]string `json:"workspaces"` // team, token
+}
+
+type appConfig struct {
+	ID, Token   string
+	Connections int
+}
+
+// runMember is a member's main: it joins, adds the apps and workspaces (every member does: the
+// desired set is upserted), prints "EV <event id> <retry attempt>" per Socket Mode event, and
+// stops on SIGTERM, handing its links over.
+func runMember(path string) int {
+	fail := func(err error) int {
+		fmt.Fprintln(os.Stderr, "member:", err)
+		return 2
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fail(err)
+	}
+	var mc memberConfig
+	if err := json.Unmarshal(b, &mc); err != nil {
+		return fail(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	store, err := cluster.OpenSQLite(ctx, mc.Store)
+	if err != nil {
+		return fail(err)
+	}
+	defer store.Close()
+	log := logrus.New()
+	log.SetOutput(os.Stderr)
+	log.SetLevel(logrus.WarnLevel)
+	rt, err := switchboard.New(switchboard.WithAPIURL(mc.APIURL), switchboard.WithLogger(log),
+		switchboard.WithBackoff(100*time.Millisecond, time.Second, time.Minute),
+		switchboard.WithCluster(cluster.Config{Port: mc.Port, HealthPort: mc.HealthPort, Peers: mc.Peers, Store: store}))
+	if err != nil {
+		return fail(err)
+	}
+	var mu sync.Mutex
+	if err := rt.OnEvent("", func(_ context.Context, ev *switchboard.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(os.Stdout, "EV %s %d\n", ev.EventID, ev.RetryAttempt)
+		return nil
+	}); err != nil {
+		return fail(err)
+	}
+	for _, a := range mc.Apps {
+		if err := rt.AddApp(ctx, switchboard.App{ID: a.ID, Token: a.Token, Connections: a.Connections}); err != nil {
+			return fail(err)
+		}
+	}
+	for _, w := range mc.Workspaces {
+		if err := rt.AddWorkspace(ctx, switchboard.Workspace{Team: w[0], Token: w[1]}); err != nil {
+			return fail(err)
+		}
+	}
+	fmt.Fprintln(os.Stdout, "READY", rt.Member())
+	if err := rt.Run(ctx, 30*time.Second); err != nil {
+		return fail(err)
+	}
+	return 0
+}

@@ -43,6 +43,9 @@ func beginSession(env *Env, state *LinkState, link messages.Link, fields logrus.
 		parent = context.WithValue(parent, pacedKey{}, true)
 	}
 	sess := newSession(parent, gen)
+	if env.Flow != nil {
+		sess.pool = env.Flow.credits
+	}
 	fields["session"] = gen
 	log := env.Log.WithFields(fields)
 	if cause != nil {

@@ -16,11 +16,18 @@ type Flow struct {
 	full  int
 	open  atomic.Pointer[chan struct{}] // closed while no queue presses
 	Holds atomic.Int64                  // times a reader held back at the gate
+	// credits bound the frames of every session together between the readers and the queues (a
+	// session also has its own, sessionCredits): many sockets flooded at once hold no more.
+	credits chan struct{}
 }
+
+// RuntimeCredits is how many frames all sessions together may have between their readers and the
+// queues.
+const RuntimeCredits = 2048
 
 // NewFlow returns an open gate.
 func NewFlow() *Flow {
-	f := &Flow{}
+	f := &Flow{credits: make(chan struct{}, RuntimeCredits)}
 	ch := make(chan struct{})
 	close(ch)
 	f.open.Store(&ch)

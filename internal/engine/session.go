@@ -26,6 +26,10 @@ type session struct {
 	// (for Socket Mode envelopes, until their ack leaves the writer's queue): the reader takes one
 	// per frame, and waits when none is left.
 	credits chan struct{}
+	// pool is the runtime's credits, shared by every session (nil: none); pooled counts the
+	// session's.
+	pool   chan struct{}
+	pooled atomic.Int64
 	// paused is true while the reader holds back because of flow control: the silence is ours,
 	// so the pingers do not count it as a stale link.
 	paused atomic.Bool
@@ -47,28 +51,68 @@ func newSession(parent context.Context, gen uint64) *session {
 	return s
 }
 
-// acquire takes a credit for one frame, waiting while none is left; it fails once the session ends.
+// acquire takes a credit for one frame, from the session's and from the runtime's pool, waiting
+// while either has none left; it fails once the session ends.
 func (s *session) acquire() error {
+	if err := take(s, s.credits); err != nil {
+		return err
+	}
+	if s.pool == nil {
+		return nil
+	}
+	if err := take(s, s.pool); err != nil {
+		s.giveBack(s.credits)
+		return err
+	}
+	s.pooled.Add(1)
+	if s.ctx.Err() != nil { // closed meanwhile: close gave back what it counted
+		s.releasePooled()
+	}
+	return nil
+}
+
+// take takes a credit of c, pausing the reader while none is left, until s ends.
+func take(s *session, c chan struct{}) error {
 	select {
-	case s.credits <- struct{}{}:
+	case c <- struct{}{}:
 		return nil
 	default:
 	}
 	s.paused.Store(true)
 	defer s.resume()
 	select {
-	case s.credits <- struct{}{}:
+	case c <- struct{}{}:
 		return nil
 	case <-s.ctx.Done():
 		return s.ctx.Err()
 	}
 }
 
+func (s *session) giveBack(c chan struct{}) {
+	select {
+	case <-c:
+	default:
+	}
+}
+
 // release returns a frame's credit. It never blocks.
 func (s *session) release() {
-	select {
-	case <-s.credits:
-	default:
+	s.giveBack(s.credits)
+	s.releasePooled()
+}
+
+// releasePooled gives one of the session's pool credits back, if it still holds one (close gives
+// back all it holds: frames of an ended session are never handled).
+func (s *session) releasePooled() {
+	for {
+		n := s.pooled.Load()
+		if n <= 0 {
+			return
+		}
+		if s.pooled.CompareAndSwap(n, n-1) {
+			s.giveBack(s.pool)
+			return
+		}
 	}
 }
 
@@ -108,6 +152,9 @@ func (s *session) close() {
 	s.cancel()
 	if s.ws != nil {
 		_ = s.ws.Close()
+	}
+	for n := s.pooled.Swap(0); n > 0; n-- { // frames still in mailboxes will never give them back
+		s.giveBack(s.pool)
 	}
 }
 

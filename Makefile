@@ -73,3 +73,8 @@ bench-10k:
 .PHONY: bench-ratio
 bench-ratio:
 	SWITCHBOARD_BENCH_RATIO=1 $(GO) test -run '^$$' -bench 'AgainstBareLoop' -benchtime 1x -timeout 30m -v ./test
+
+## soak-cluster: the cluster chaos test at full scale: 3 member processes, 3,000 RTM workspaces, 2 apps of 4 connections; SIGKILL and restart one, then SIGTERM each in turn
+.PHONY: soak-cluster
+soak-cluster:
+	SWITCHBOARD_SOAK_CLUSTER=1 $(GO) test -count=1 -v -timeout 30m -run '^TestClusterChaos$$' ./test/cluster

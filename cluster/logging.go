@@ -12,9 +12,8 @@ import (
 var routine = []string{
 	"Bad connection to the node health status",
 	"Failure reaching nodes",
-	"EndpointWriter lost connection",
+	"EndpointWriter", // lost connection, failed to connect or to create its receive stream
 	"Automanaged server stopping",
-	"EndpointWriter failed to connect",
 	"EndpointManager",
 }
 

@@ -4,7 +4,7 @@ PKGS := ./...
 .PHONY: test bench bench-10k demo demo-install lint fuzz soak fakeslack conformance conformance-deps proxy-deps pg-deps
 
 ## test: vet, then every test with the race detector (what CI runs); installs the conformance suites' SDKs, tinyproxy and PostgreSQL first
-test: conformance-deps proxy-deps pg-deps
+test: conformance-deps proxy-deps pg-deps etcd-deps
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 $(PKGS)
 
@@ -26,6 +26,11 @@ proxy-deps:
 ## pg-deps: PostgreSQL's server, for the throwaway clusters of internal/pgtest (Debian's postgresql, installed when root)
 pg-deps:
 	@sh internal/pgtest/deps.sh
+
+## etcd-deps: etcd's server, for the throwaway etcd of internal/etcdtest (Debian's etcd-server, installed when root)
+.PHONY: etcd-deps
+etcd-deps:
+	@sh internal/etcdtest/deps.sh
 
 ## bench: every benchmark, with allocations
 bench:

@@ -33,6 +33,7 @@ func TestLayering(t *testing.T) {
 		"cmd/fakeslack":                {"fakeslack", "internal/redact"},
 		".":                            {"messages", "supervisor", "webhook", "internal/engine", "internal/redact", "installstore", "cluster"},
 		"cluster":                      {},
+		"internal/etcdtest":            {},
 		"installstore":                 {},
 		"oauth":                        {"installstore"},
 		"installstore/sqlitestore":     {"installstore"},

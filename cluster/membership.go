@@ -14,10 +14,12 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
 	slogrus "github.com/samber/slog-logrus/v2"
 	"github.com/sirupsen/logrus"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Config joins a runtime to a cluster. Zero fields take the defaults named on each.
@@ -35,6 +37,11 @@ type Config struct {
 	// Peers are the automanaged provider's addresses ("host:healthport") of every member, this
 	// one's included.
 	Peers []string
+	// Etcd, when set, takes membership from etcd at these endpoints ("127.0.0.1:2379") instead of
+	// the automanaged provider (HealthPort and Peers are then unused): protoactor-go's etcd
+	// provider, each member a key under /switchboard/<Name> with a 3s lease, so a member killed
+	// drops out within about 3s.
+	Etcd []string
 	// Store is the shared table of desired links and claims. Required.
 	Store *Store
 	// Refresh is how often membership is polled and links are reconciled. Default 250ms.
@@ -55,12 +62,14 @@ func (c Config) withDefaults() (Config, error) {
 		c.Refresh = 250 * time.Millisecond
 	}
 	switch {
-	case c.Port <= 0 || c.HealthPort <= 0:
-		return c, errors.New("cluster: Port and HealthPort are required")
+	case c.Port <= 0:
+		return c, errors.New("cluster: Port is required")
 	case c.Store == nil:
 		return c, errors.New("cluster: Store is required")
-	case len(c.Peers) == 0:
-		return c, errors.New("cluster: Peers must list every member's host:healthport")
+	case len(c.Etcd) == 0 && c.HealthPort <= 0:
+		return c, errors.New("cluster: HealthPort is required (or Etcd)")
+	case len(c.Etcd) == 0 && len(c.Peers) == 0:
+		return c, errors.New("cluster: Peers must list every member's host:healthport (or set Etcd)")
 	case c.Refresh < 0:
 		return c, fmt.Errorf("cluster: refresh %v must be positive", c.Refresh)
 	}
@@ -96,7 +105,14 @@ func Join(ctx context.Context, cfg Config) (*Membership, error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(levelled{slogrus.Option{Logger: log, Level: slog.LevelWarn}.NewLogrusHandler()})
 	}))
-	provider := automanaged.NewWithConfig(cfg.Refresh, cfg.HealthPort, cfg.Peers...)
+	var provider pcluster.ClusterProvider = automanaged.NewWithConfig(cfg.Refresh, cfg.HealthPort, cfg.Peers...)
+	if len(cfg.Etcd) > 0 {
+		ep, err := etcd.NewWithConfig("/switchboard", clientv3.Config{Endpoints: cfg.Etcd, DialTimeout: 5 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("cluster: etcd: %w", err)
+		}
+		provider = ep
+	}
 	rc := remote.Configure(cfg.Host, cfg.Port)
 	cc := pcluster.Configure(cfg.Name, provider, disthash.New(), rc)
 	c := pcluster.New(system, cc)

@@ -25,6 +25,7 @@ type memberConfig struct {
 	Port       int         `json:"port"`
 	HealthPort int         `json:"health_port"`
 	Peers      []string    `json:"peers"`
+	Etcd       []string    `json:"etcd,omitempty"`
 	Apps       []appConfig `json:"apps"`
 	Workspaces [][2]string `json:"workspaces"` // team, token
 }
@@ -62,7 +63,7 @@ func runMember(path string) int {
 	log.SetLevel(logrus.WarnLevel)
 	rt, err := switchboard.New(switchboard.WithAPIURL(mc.APIURL), switchboard.WithLogger(log),
 		switchboard.WithBackoff(100*time.Millisecond, time.Second, time.Minute),
-		switchboard.WithCluster(cluster.Config{Port: mc.Port, HealthPort: mc.HealthPort, Peers: mc.Peers, Store: store}))
+		switchboard.WithCluster(cluster.Config{Port: mc.Port, HealthPort: mc.HealthPort, Peers: mc.Peers, Etcd: mc.Etcd, Store: store}))
 	if err != nil {
 		return fail(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -454,4 +455,42 @@ func (rt *Runtime) handedOver(ctx context.Context, cs *clusterState) bool {
 		}
 	}
 	return true
+}
+
+// ClusterStatus is a member's view of the cluster, for /cluster (ops) and health checks.
+type ClusterStatus struct {
+	Member  string            `json:"member"`  // this member's name
+	Joined  bool              `json:"joined"`  // it sees itself in the member list and is not leaving
+	Members []string          `json:"members"` // the live members, sorted
+	Owners  map[string]string `json:"owners"`  // every desired link → its owner, as of the last pass
+	// Unowned lists the desired links without an owner (no eligible member), sorted.
+	Unowned []string `json:"unowned,omitempty"`
+	// Running lists the links this member runs, sorted.
+	Running []string `json:"running"`
+}
+
+// ClusterStatus returns this member's view of the cluster; ok is false without WithCluster.
+func (rt *Runtime) ClusterStatus() (s ClusterStatus, ok bool) {
+	cs := rt.clu
+	if cs == nil {
+		return ClusterStatus{}, false
+	}
+	s = ClusterStatus{Member: cs.m.Self(), Members: cs.m.Members(), Owners: rt.Owners(), Running: []string{}}
+	cs.mu.Lock()
+	leaving := cs.leaving
+	for name := range cs.running {
+		s.Running = append(s.Running, name)
+	}
+	cs.mu.Unlock()
+	for _, m := range s.Members {
+		s.Joined = s.Joined || (m == s.Member && !leaving)
+	}
+	for link, owner := range s.Owners {
+		if owner == "" {
+			s.Unowned = append(s.Unowned, link)
+		}
+	}
+	slices.Sort(s.Unowned)
+	slices.Sort(s.Running)
+	return s, true
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -229,6 +230,7 @@ func TestClusterChaos(t *testing.T) {
 		teams = append(teams, w.TeamID)
 	}
 	ports := make([][2]int, 3)
+	var opsPorts []int
 	for i := range ports {
 		ports[i] = [2]int{freePort(t), freePort(t)}
 		mc.Peers = append(mc.Peers, "127.0.0.1:"+strconv.Itoa(ports[i][1]))
@@ -236,6 +238,8 @@ func TestClusterChaos(t *testing.T) {
 	for i := range ports {
 		c := mc
 		c.Port, c.HealthPort = ports[i][0], ports[i][1]
+		c.OpsPort = freePort(t)
+		opsPorts = append(opsPorts, c.OpsPort)
 		b, _ := json.Marshal(c)
 		p := filepath.Join(dir, fmt.Sprintf("member%d.json", i))
 		if err := os.WriteFile(p, b, 0o600); err != nil {
@@ -255,6 +259,7 @@ func TestClusterChaos(t *testing.T) {
 		h.start(m)
 	}
 	h.awaitSettled(teams, apps, 60*time.Second, "start")
+	h.checkClusterView(opsPorts[0], len(teams)+8, 3)
 
 	// Invariants watched all along: no app over Slack's 10 sockets; after each settling, one RTM
 	// socket per team (checked by awaitSettled).
@@ -392,6 +397,39 @@ func TestClusterChaos(t *testing.T) {
 	if maxSM > 10 {
 		t.Errorf("an app had %d Socket Mode sockets open at once; Slack allows 10", maxSM)
 	}
+}
+
+// checkClusterView asks a member's /cluster: ready, every link owned, the owners spread over
+// members.
+func (h *harness) checkClusterView(port, links, members int) {
+	h.t.Helper()
+	var v struct {
+		Ready   bool              `json:"ready"`
+		Members []string          `json:"members"`
+		Owners  map[string]string `json:"owners"`
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/cluster")
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&v)
+			resp.Body.Close()
+		}
+		if err == nil && v.Ready && len(v.Owners) == links {
+			break
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("/cluster: %v, ready %v, %d links owned, want %d", err, v.Ready, len(v.Owners), links)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	per := map[string]int{}
+	for _, o := range v.Owners {
+		per[o]++
+	}
+	if len(v.Members) != members || len(per) != members {
+		h.t.Errorf("/cluster: members %v, links per owner %v", v.Members, per)
+	}
+	h.t.Logf("/cluster: links per member %v", per)
 }
 
 func (h *harness) count(injected []string) (lost, dups int) {

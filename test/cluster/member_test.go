@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -14,6 +16,7 @@ import (
 
 	switchboard "github.com/switchboard-go/switchboard"
 	"github.com/switchboard-go/switchboard/cluster"
+	"github.com/switchboard-go/switchboard/ops"
 )
 
 // memberEnv names the member's JSON config; when set, the test binary is a member.
@@ -26,6 +29,7 @@ type memberConfig struct {
 	HealthPort int         `json:"health_port"`
 	Peers      []string    `json:"peers"`
 	Etcd       []string    `json:"etcd,omitempty"`
+	OpsPort    int         `json:"ops_port,omitempty"` // serves ops.ClusterHandler at /cluster`
 	Apps       []appConfig `json:"apps"`
 	Workspaces [][2]string `json:"workspaces"` // team, token
 }
@@ -85,6 +89,13 @@ func runMember(path string) int {
 		if err := rt.AddWorkspace(ctx, switchboard.Workspace{Team: w[0], Token: w[1]}); err != nil {
 			return fail(err)
 		}
+	}
+	if mc.OpsPort > 0 {
+		mux := http.NewServeMux()
+		mux.Handle("GET /cluster", ops.ClusterHandler(rt))
+		hs := &http.Server{Addr: "127.0.0.1:" + strconv.Itoa(mc.OpsPort), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go hs.ListenAndServe() // owner: the member; ends with the process
+		defer hs.Close()
 	}
 	fmt.Fprintln(os.Stdout, "READY", rt.Member())
 	if err := rt.Run(ctx, 30*time.Second); err != nil {

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -265,7 +266,8 @@ func TestClusterChaos(t *testing.T) {
 	// socket per team (checked by awaitSettled).
 	stopWatch := make(chan struct{})
 	var watch sync.WaitGroup
-	maxSM := 0
+	maxSM, maxRTM := 0, 0
+	var rolling atomic.Bool // RTM is break before make on SIGTERM: never two sockets for a team
 	watch.Add(1)
 	go func() { // owner: the test; ends at stopWatch
 		defer watch.Done()
@@ -275,9 +277,14 @@ func TestClusterChaos(t *testing.T) {
 				return
 			case <-time.After(10 * time.Millisecond):
 			}
-			_, sm := h.sockets()
+			rtm, sm := h.sockets()
 			for _, n := range sm {
 				maxSM = max(maxSM, n)
+			}
+			if rolling.Load() {
+				for _, n := range rtm {
+					maxRTM = max(maxRTM, n)
+				}
 			}
 		}
 	}()
@@ -310,6 +317,8 @@ func TestClusterChaos(t *testing.T) {
 		}
 	}()
 	time.Sleep(time.Second)
+
+	h.logMemory(opsPorts)
 
 	// 1. SIGKILL one member: its links come back on the survivors.
 	victim := h.members[2]
@@ -357,6 +366,7 @@ func TestClusterChaos(t *testing.T) {
 	time.Sleep(time.Second) // the rebalance is done once the old owners let go
 
 	// 2. Rolling restart: SIGTERM each member in turn, then start it again.
+	rolling.Store(true)
 	for _, m := range h.members {
 		m.cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -394,6 +404,9 @@ func TestClusterChaos(t *testing.T) {
 	if dups != 0 {
 		t.Errorf("%d Socket Mode events delivered more than once across the cluster", dups)
 	}
+	if maxRTM > 1 {
+		t.Errorf("a workspace had %d RTM sockets at once during the rolling restart", maxRTM)
+	}
 	if maxSM > 10 {
 		t.Errorf("an app had %d Socket Mode sockets open at once; Slack allows 10", maxSM)
 	}
@@ -430,6 +443,32 @@ func (h *harness) checkClusterView(port, links, members int) {
 		h.t.Errorf("/cluster: members %v, links per owner %v", v.Members, per)
 	}
 	h.t.Logf("/cluster: links per member %v", per)
+}
+
+// logMemory logs each member's resident memory and what it is per link it runs.
+func (h *harness) logMemory(opsPorts []int) {
+	for i, m := range h.members {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
+		if err != nil {
+			return
+		}
+		var kb int
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "VmRSS:") {
+				kb, _ = strconv.Atoi(strings.Fields(line)[1])
+			}
+		}
+		var v struct {
+			Running []string `json:"running"`
+		}
+		if resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(opsPorts[i]) + "/cluster"); err == nil {
+			json.NewDecoder(resp.Body).Decode(&v)
+			resp.Body.Close()
+		}
+		if n := len(v.Running); n > 0 {
+			h.t.Logf("member %s: RSS %d KiB, %d links, %.1f KiB per link (the process's whole RSS over its links)", m.name, kb, n, float64(kb)/float64(n))
+		}
+	}
 }
 
 func (h *harness) count(injected []string) (lost, dups int) {

@@ -40,6 +40,11 @@ bench:
 demo:
 	$(GO) run ./cmd/demo
 
+## demo-cluster: three member processes and fakeslack on loopback: traffic, one member killed, a rolling restart; exits 1 if a Socket Mode event was lost
+.PHONY: demo-cluster
+demo-cluster:
+	$(GO) run ./cmd/demo-cluster
+
 ## demo-install: an app installed by OAuth into a new workspace while the bot runs, over HTTP, then uninstalled
 demo-install:
 	$(GO) run ./cmd/demo-install

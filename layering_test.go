@@ -34,6 +34,7 @@ func TestLayering(t *testing.T) {
 		".":                            {"messages", "supervisor", "webhook", "internal/engine", "internal/redact", "installstore", "cluster"},
 		"cluster":                      {},
 		"internal/etcdtest":            {},
+		"cmd/demo-cluster":             {".", "cluster", "fakeslack", "ops"},
 		"installstore":                 {},
 		"oauth":                        {"installstore"},
 		"installstore/sqlitestore":     {"installstore"},

@@ -44,6 +44,7 @@ type member struct {
 	cfg  string // its config file
 	cmd  *exec.Cmd
 	done chan struct{}
+	mem  chan [2]int // answers to SIGUSR1: heap and stacks in use after a GC, links run
 }
 
 // harness is the test's side: fakeslack, the members, and what they received.
@@ -78,7 +79,7 @@ func (h *harness) start(m *member) {
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
 	}
-	m.cmd, m.done = cmd, make(chan struct{})
+	m.cmd, m.done, m.mem = cmd, make(chan struct{}), make(chan [2]int, 1)
 	ready := make(chan struct{})
 	go func() { // owner: the harness; ends when the member's stdout closes
 		sc := bufio.NewScanner(out)
@@ -89,6 +90,13 @@ func (h *harness) start(m *member) {
 				h.mu.Lock()
 				h.seen[f[1]]++
 				h.mu.Unlock()
+			case len(f) == 3 && f[0] == "MEM":
+				a, _ := strconv.Atoi(f[1])
+				b, _ := strconv.Atoi(f[2])
+				select {
+				case m.mem <- [2]int{a, b}:
+				default:
+				}
 			case len(f) >= 1 && f[0] == "READY":
 				close(ready)
 			}
@@ -318,7 +326,7 @@ func TestClusterChaos(t *testing.T) {
 	}()
 	time.Sleep(time.Second)
 
-	h.logMemory(opsPorts)
+	h.logMemory()
 
 	// 1. SIGKILL one member: its links come back on the survivors.
 	victim := h.members[2]
@@ -445,28 +453,16 @@ func (h *harness) checkClusterView(port, links, members int) {
 	h.t.Logf("/cluster: links per member %v", per)
 }
 
-// logMemory logs each member's resident memory and what it is per link it runs.
-func (h *harness) logMemory(opsPorts []int) {
-	for i, m := range h.members {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
-		if err != nil {
-			return
-		}
-		var kb int
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(line, "VmRSS:") {
-				kb, _ = strconv.Atoi(strings.Fields(line)[1])
+// logMemory logs each member's live memory (heap and stacks in use after a GC) per link it runs.
+func (h *harness) logMemory() {
+	for _, m := range h.members {
+		m.cmd.Process.Signal(syscall.SIGUSR1)
+		select {
+		case v := <-m.mem:
+			if v[1] > 0 {
+				h.t.Logf("member %s: %.1f MiB live (heap and stacks, after a GC), %d links: %.1f KiB per link", m.name, float64(v[0])/(1<<20), v[1], float64(v[0])/1024/float64(v[1]))
 			}
-		}
-		var v struct {
-			Running []string `json:"running"`
-		}
-		if resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(opsPorts[i]) + "/cluster"); err == nil {
-			json.NewDecoder(resp.Body).Decode(&v)
-			resp.Body.Close()
-		}
-		if n := len(v.Running); n > 0 {
-			h.t.Logf("member %s: RSS %d KiB, %d links, %.1f KiB per link (the process's whole RSS over its links)", m.name, kb, n, float64(kb)/float64(n))
+		case <-time.After(5 * time.Second):
 		}
 	}
 }

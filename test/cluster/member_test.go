@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -97,6 +99,19 @@ func runMember(path string) int {
 		go hs.ListenAndServe() // owner: the member; ends with the process
 		defer hs.Close()
 	}
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() { // owner: the member; answers SIGUSR1 with its live heap after a GC
+		for range usr1 {
+			debug.FreeOSMemory()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			cs, _ := rt.ClusterStatus()
+			mu.Lock()
+			fmt.Fprintf(os.Stdout, "MEM %d %d\n", ms.HeapInuse+ms.StackInuse, len(cs.Running))
+			mu.Unlock()
+		}
+	}()
 	fmt.Fprintln(os.Stdout, "READY", rt.Member())
 	if err := rt.Run(ctx, 30*time.Second); err != nil {
 		return fail(err)

@@ -44,7 +44,8 @@ type member struct {
 	cfg  string // its config file
 	cmd  *exec.Cmd
 	done chan struct{}
-	mem  chan [2]int // answers to SIGUSR1: heap and stacks in use after a GC, links run
+	mem  chan [2]int  // answers to SIGUSR1: heap and stacks in use after a GC, links run
+	n    atomic.Int64 // a quiet member's "N" lines: events handled so far
 }
 
 // harness is the test's side: fakeslack, the members, and what they received.
@@ -90,6 +91,9 @@ func (h *harness) start(m *member) {
 				h.mu.Lock()
 				h.seen[f[1]]++
 				h.mu.Unlock()
+			case len(f) == 2 && f[0] == "N":
+				n, _ := strconv.ParseInt(f[1], 10, 64)
+				m.n.Store(n)
 			case len(f) == 3 && f[0] == "MEM":
 				a, _ := strconv.Atoi(f[1])
 				b, _ := strconv.Atoi(f[2])

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,7 +32,9 @@ type memberConfig struct {
 	HealthPort int         `json:"health_port"`
 	Peers      []string    `json:"peers"`
 	Etcd       []string    `json:"etcd,omitempty"`
-	OpsPort    int         `json:"ops_port,omitempty"` // serves ops.ClusterHandler at /cluster`
+	OpsPort    int         `json:"ops_port,omitempty"`   // serves ops.ClusterHandler at /cluster`
+	NoCluster  bool        `json:"no_cluster,omitempty"` // a single process, for the throughput ratio
+	Quiet      bool        `json:"quiet,omitempty"`      // print "N <events so far>" every 50ms instead of each event`
 	Apps       []appConfig `json:"apps"`
 	Workspaces [][2]string `json:"workspaces"` // team, token
 }
@@ -67,14 +70,35 @@ func runMember(path string) int {
 	log := logrus.New()
 	log.SetOutput(os.Stderr)
 	log.SetLevel(logrus.WarnLevel)
-	rt, err := switchboard.New(switchboard.WithAPIURL(mc.APIURL), switchboard.WithLogger(log),
-		switchboard.WithBackoff(100*time.Millisecond, time.Second, time.Minute),
-		switchboard.WithCluster(cluster.Config{Port: mc.Port, HealthPort: mc.HealthPort, Peers: mc.Peers, Etcd: mc.Etcd, Store: store}))
+	opts := []switchboard.Option{switchboard.WithAPIURL(mc.APIURL), switchboard.WithLogger(log),
+		switchboard.WithBackoff(100*time.Millisecond, time.Second, time.Minute)}
+	if !mc.NoCluster {
+		opts = append(opts, switchboard.WithCluster(cluster.Config{Port: mc.Port, HealthPort: mc.HealthPort, Peers: mc.Peers, Etcd: mc.Etcd, Store: store}))
+	}
+	rt, err := switchboard.New(opts...)
 	if err != nil {
 		return fail(err)
 	}
 	var mu sync.Mutex
+	var events atomic.Int64
+	if mc.Quiet {
+		go func() { // owner: the member; ends with the process
+			last := int64(-1)
+			for range time.Tick(20 * time.Millisecond) {
+				if n := events.Load(); n != last {
+					mu.Lock()
+					fmt.Fprintf(os.Stdout, "N %d\n", n)
+					mu.Unlock()
+					last = n
+				}
+			}
+		}()
+	}
 	if err := rt.OnEvent("", func(_ context.Context, ev *switchboard.Event) error {
+		if mc.Quiet {
+			events.Add(1)
+			return nil
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(os.Stdout, "EV %s %d\n", ev.EventID, ev.RetryAttempt)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-go/switchboard/cluster"
@@ -36,7 +37,15 @@ type clusterState struct {
 	clients    map[string]engine.ClientSource
 	workspaces map[string]Workspace // AddWorkspace's here, for their settings
 	owners     map[string]string    // every desired link → its owner, as of the last pass
+
+	seen     chan cluster.SeenEvent // first deliveries handled here, for the recorder to write
+	dropped  atomic.Int64           // redeliveries dropped: another member handled them
+	recorded sync.Map               // app+"/"+event ID → struct{}: queued already (one record per event, not per handler)
 }
+
+// seenRetention is how long events handled are remembered across members: Slack redelivers for
+// about 5 minutes at most.
+const seenRetention = 10 * time.Minute
 
 // joinCluster joins the cluster of cfg and starts reconciling.
 func (rt *Runtime) joinCluster(cfg cluster.Config) error {
@@ -51,7 +60,8 @@ func (rt *Runtime) joinCluster(cfg cluster.Config) error {
 	}
 	cs := &clusterState{m: m, store: cfg.Store, done: make(chan struct{}),
 		running: map[string]cluster.LinkSpec{}, claimed: map[string]bool{}, movedAt: map[string]time.Time{},
-		apps: map[string]App{}, clients: map[string]engine.ClientSource{}, workspaces: map[string]Workspace{}}
+		apps: map[string]App{}, clients: map[string]engine.ClientSource{}, workspaces: map[string]Workspace{},
+		seen: make(chan cluster.SeenEvent, 4096)}
 	if err := cs.store.ForgetMember(ctx, m.Self()); err != nil { // a restarted member runs nothing yet
 		m.Leave()
 		return fmt.Errorf("switchboard: %w", err)
@@ -59,6 +69,14 @@ func (rt *Runtime) joinCluster(cfg cluster.Config) error {
 	rctx, rcancel := context.WithCancel(rt.env.Ctx)
 	cs.cancel = rcancel
 	rt.clu = cs
+	if err := rt.Use(cs.dedupe); err != nil {
+		return err
+	}
+	rt.wg.Add(1)
+	go func() { // owner: the runtime; ends with its context
+		defer rt.wg.Done()
+		cs.recordSeen(rt.env.Ctx)
+	}()
 	go rt.reconcileLoop(rctx, cs) // owner: the runtime; ends when handover or Stop cancels rctx
 	return nil
 }
@@ -84,6 +102,65 @@ func (rt *Runtime) Owners() map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// dedupe is the cluster's dedupe across members, the first global middleware: a redelivery
+// (retry_attempt > 0) of an Events API event that another member already handled is dropped (it
+// waits on one store round trip); a first delivery is only queued for the recorder, off the
+// event's path. Same-member duplicates are the dispatcher's (WithDedupeWindow), before this.
+func (cs *clusterState) dedupe(next Handler) Handler {
+	return func(ctx context.Context, ev *Event) error {
+		if ev.EventID == "" || ev.Link.App == "" {
+			return next(ctx, ev)
+		}
+		e := cluster.SeenEvent{App: ev.Link.App, EventID: ev.EventID}
+		if ev.RetryAttempt == 0 {
+			if _, dup := cs.recorded.LoadOrStore(e.App+"/"+e.EventID, struct{}{}); !dup {
+				select {
+				case cs.seen <- e:
+				default: // the recorder is behind: this event is not deduped across members
+				}
+			}
+			return next(ctx, ev)
+		}
+		first, err := cs.store.ClaimSeen(ctx, cs.m.Self(), time.Now().Unix(), e)
+		if err == nil && first != cs.m.Self() {
+			cs.dropped.Add(1)
+			return nil
+		}
+		return next(ctx, ev) // a store error lets the event through: a duplicate beats a loss
+	}
+}
+
+// recordSeen writes the first deliveries handled here, in batches every 100ms, and forgets the
+// old ones once a minute.
+func (cs *clusterState) recordSeen(ctx context.Context) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	lastPrune := time.Now()
+	var batch []cluster.SeenEvent
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-cs.seen:
+			batch = append(batch, e)
+			continue
+		case <-tick.C:
+		}
+		if len(batch) > 0 {
+			if err := cs.store.RecordSeen(ctx, cs.m.Self(), time.Now().Unix(), batch...); err == nil {
+				for _, e := range batch {
+					cs.recorded.Delete(e.App + "/" + e.EventID)
+				}
+				batch = batch[:0]
+			}
+		}
+		if time.Since(lastPrune) > time.Minute {
+			lastPrune = time.Now()
+			cs.store.PruneSeen(ctx, time.Now().Add(-seenRetention).Unix())
+		}
+	}
 }
 
 func (rt *Runtime) clusterAddApp(ctx context.Context, app App) error {
@@ -467,6 +544,9 @@ type ClusterStatus struct {
 	Unowned []string `json:"unowned,omitempty"`
 	// Running lists the links this member runs, sorted.
 	Running []string `json:"running"`
+	// DedupeDropped counts the redeliveries this member dropped because another member had
+	// handled the event.
+	DedupeDropped int64 `json:"dedupe_dropped"`
 }
 
 // ClusterStatus returns this member's view of the cluster; ok is false without WithCluster.
@@ -475,7 +555,7 @@ func (rt *Runtime) ClusterStatus() (s ClusterStatus, ok bool) {
 	if cs == nil {
 		return ClusterStatus{}, false
 	}
-	s = ClusterStatus{Member: cs.m.Self(), Members: cs.m.Members(), Owners: rt.Owners(), Running: []string{}}
+	s = ClusterStatus{Member: cs.m.Self(), Members: cs.m.Members(), Owners: rt.Owners(), Running: []string{}, DedupeDropped: cs.dropped.Load()}
 	cs.mu.Lock()
 	leaving := cs.leaving
 	for name := range cs.running {

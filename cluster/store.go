@@ -71,6 +71,7 @@ func newStore(ctx context.Context, db *sql.DB, postgres bool) (*Store, error) {
 		`CREATE TABLE IF NOT EXISTS switchboard_cluster_links (name TEXT PRIMARY KEY, kind TEXT NOT NULL, app TEXT NOT NULL, slot INTEGER NOT NULL, token TEXT NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS switchboard_cluster_claims (link TEXT NOT NULL, member TEXT NOT NULL, connected INTEGER NOT NULL, PRIMARY KEY (link, member))`,
 		`CREATE TABLE IF NOT EXISTS switchboard_cluster_leaving (member TEXT PRIMARY KEY)`,
+		`CREATE TABLE IF NOT EXISTS switchboard_cluster_seen (app TEXT NOT NULL, event_id TEXT NOT NULL, member TEXT NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (app, event_id))`,
 	} {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			db.Close()
@@ -230,6 +231,43 @@ func (s *Store) Leaving(ctx context.Context) (map[string]bool, error) {
 		out[m] = true
 	}
 	return out, wrap(rows.Err())
+}
+
+// SeenEvent is an Events API event a member handled, for dedupe across members.
+type SeenEvent struct{ App, EventID string }
+
+// RecordSeen records that member handled events (first come, first kept), at time at (Unix
+// seconds).
+func (s *Store) RecordSeen(ctx context.Context, member string, at int64, events ...SeenEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, e := range events {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO switchboard_cluster_seen (app, event_id, member, at) VALUES (?, ?, ?, ?) ON CONFLICT (app, event_id) DO NOTHING`),
+				e.App, e.EventID, member, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ClaimSeen records that member handles e unless a member did already, and returns the member
+// that did (member itself when it is the first).
+func (s *Store) ClaimSeen(ctx context.Context, member string, at int64, e SeenEvent) (string, error) {
+	if err := s.RecordSeen(ctx, member, at, e); err != nil {
+		return "", err
+	}
+	var first string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT member FROM switchboard_cluster_seen WHERE app = ? AND event_id = ?`), e.App, e.EventID).Scan(&first)
+	return first, wrap(err)
+}
+
+// PruneSeen forgets the events recorded before before (Unix seconds).
+func (s *Store) PruneSeen(ctx context.Context, before int64) error {
+	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM switchboard_cluster_seen WHERE at < ?`), before)
+	return wrap(err)
 }
 
 func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {

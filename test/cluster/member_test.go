@@ -35,6 +35,7 @@ type memberConfig struct {
 	OpsPort    int         `json:"ops_port,omitempty"`   // serves ops.ClusterHandler at /cluster`
 	NoCluster  bool        `json:"no_cluster,omitempty"` // a single process, for the throughput ratio
 	Quiet      bool        `json:"quiet,omitempty"`      // print "N <events so far>" every 50ms instead of each event`
+	SlowAcks   bool        `json:"slow_acks,omitempty"`  // ack after handlers, and each handler takes 500ms: Slack redelivers`
 	Apps       []appConfig `json:"apps"`
 	Workspaces [][2]string `json:"workspaces"` // team, token
 }
@@ -72,6 +73,9 @@ func runMember(path string) int {
 	log.SetLevel(logrus.WarnLevel)
 	opts := []switchboard.Option{switchboard.WithAPIURL(mc.APIURL), switchboard.WithLogger(log),
 		switchboard.WithBackoff(100*time.Millisecond, time.Second, time.Minute)}
+	if mc.SlowAcks {
+		opts = append(opts, switchboard.WithAckAfterHandlers())
+	}
 	if !mc.NoCluster {
 		opts = append(opts, switchboard.WithCluster(cluster.Config{Port: mc.Port, HealthPort: mc.HealthPort, Peers: mc.Peers, Etcd: mc.Etcd, Store: store}))
 	}
@@ -100,8 +104,11 @@ func runMember(path string) int {
 			return nil
 		}
 		mu.Lock()
-		defer mu.Unlock()
 		fmt.Fprintf(os.Stdout, "EV %s %d\n", ev.EventID, ev.RetryAttempt)
+		mu.Unlock()
+		if mc.SlowAcks {
+			time.Sleep(500 * time.Millisecond)
+		}
 		return nil
 	}); err != nil {
 		return fail(err)

@@ -38,9 +38,8 @@ type clusterState struct {
 	workspaces map[string]Workspace // AddWorkspace's here, for their settings
 	owners     map[string]string    // every desired link → its owner, as of the last pass
 
-	seen     chan cluster.SeenEvent // first deliveries handled here, for the recorder to write
-	dropped  atomic.Int64           // redeliveries dropped: another member handled them
-	recorded sync.Map               // app+"/"+event ID → struct{}: queued already (one record per event, not per handler)
+	seen    chan cluster.SeenEvent // first deliveries handled here (once per handler), for the recorder to write
+	dropped atomic.Int64           // redeliveries dropped: another member handled them
 }
 
 // seenRetention is how long events handled are remembered across members: Slack redelivers for
@@ -115,11 +114,9 @@ func (cs *clusterState) dedupe(next Handler) Handler {
 		}
 		e := cluster.SeenEvent{App: ev.Link.App, EventID: ev.EventID}
 		if ev.RetryAttempt == 0 {
-			if _, dup := cs.recorded.LoadOrStore(e.App+"/"+e.EventID, struct{}{}); !dup {
-				select {
-				case cs.seen <- e:
-				default: // the recorder is behind: this event is not deduped across members
-				}
+			select {
+			case cs.seen <- e:
+			default: // the recorder is behind: this event is not deduped across members
 			}
 			return next(ctx, ev)
 		}
@@ -149,11 +146,8 @@ func (cs *clusterState) recordSeen(ctx context.Context) {
 		case <-tick.C:
 		}
 		if len(batch) > 0 {
-			if err := cs.store.RecordSeen(ctx, cs.m.Self(), time.Now().Unix(), batch...); err == nil {
-				for _, e := range batch {
-					cs.recorded.Delete(e.App + "/" + e.EventID)
-				}
-				batch = batch[:0]
+			if err := cs.store.RecordSeen(ctx, cs.m.Self(), time.Now().Unix(), batch...); err == nil || len(batch) > 1<<16 {
+				batch = batch[:0] // on errors, kept for the next tick up to a bound
 			}
 		}
 		if time.Since(lastPrune) > time.Minute {

@@ -237,17 +237,30 @@ func (s *Store) Leaving(ctx context.Context) (map[string]bool, error) {
 type SeenEvent struct{ App, EventID string }
 
 // RecordSeen records that member handled events (first come, first kept), at time at (Unix
-// seconds).
+// seconds), a few hundred rows a statement.
 func (s *Store) RecordSeen(ctx context.Context, member string, at int64, events ...SeenEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
+	const chunk = 200
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, e := range events {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO switchboard_cluster_seen (app, event_id, member, at) VALUES (?, ?, ?, ?) ON CONFLICT (app, event_id) DO NOTHING`),
-				e.App, e.EventID, member, at); err != nil {
+		for len(events) > 0 {
+			n := min(chunk, len(events))
+			var b strings.Builder
+			b.WriteString(`INSERT INTO switchboard_cluster_seen (app, event_id, member, at) VALUES `)
+			args := make([]any, 0, 4*n)
+			for i, e := range events[:n] {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("(?, ?, ?, ?)")
+				args = append(args, e.App, e.EventID, member, at)
+			}
+			b.WriteString(` ON CONFLICT (app, event_id) DO NOTHING`)
+			if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
 				return err
 			}
+			events = events[n:]
 		}
 		return nil
 	})

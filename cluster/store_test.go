@@ -6,15 +6,38 @@ import (
 	"testing"
 
 	"github.com/switchboard-go/switchboard/cluster"
+	"github.com/switchboard-go/switchboard/internal/pgtest"
 )
 
 func TestStore(t *testing.T) {
-	ctx := context.Background()
-	s, err := cluster.OpenSQLite(ctx, filepath.Join(t.TempDir(), "c.db"))
+	s, err := cluster.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "c.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	testStore(t, s)
+}
+
+// The same on PostgreSQL (a throwaway server of internal/pgtest), for members on several hosts.
+func TestStorePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	pg, err := pgtest.Start()
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { pg.Stop() }) // after NewDatabase's own cleanup, which drops the database
+	s, err := cluster.OpenPostgres(context.Background(), pg.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	testStore(t, s)
+}
+
+func testStore(t *testing.T, s *cluster.Store) {
+	ctx := context.Background()
 	if err := s.PutLinks(ctx, cluster.LinkSpec{Name: "T1", Kind: cluster.KindRTM, Token: "xoxb-1"},
 		cluster.LinkSpec{Name: "A1/1", Kind: cluster.KindSocketMode, App: "A1", Slot: 1, Token: "xapp-1"}); err != nil {
 		t.Fatal(err)

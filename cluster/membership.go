@@ -16,6 +16,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/eventstream"
 	"github.com/asynkron/protoactor-go/remote"
 	slogrus "github.com/samber/slog-logrus/v2"
 	"github.com/sirupsen/logrus"
@@ -90,7 +91,7 @@ type Membership struct {
 
 	mu      sync.Mutex
 	members []string
-	sub     any
+	sub     *eventstream.Subscription
 	closed  bool
 }
 
@@ -107,11 +108,7 @@ func Join(ctx context.Context, cfg Config) (*Membership, error) {
 	}))
 	var provider pcluster.ClusterProvider = automanaged.NewWithConfig(cfg.Refresh, cfg.HealthPort, cfg.Peers...)
 	if len(cfg.Etcd) > 0 {
-		ep, err := etcd.NewWithConfig("/switchboard", clientv3.Config{Endpoints: cfg.Etcd, DialTimeout: 5 * time.Second})
-		if err != nil {
-			return nil, fmt.Errorf("cluster: etcd: %w", err)
-		}
-		provider = ep
+		provider = &lazyEtcd{endpoints: cfg.Etcd}
 	}
 	rc := remote.Configure(cfg.Host, cfg.Port)
 	cc := pcluster.Configure(cfg.Name, provider, disthash.New(), rc)
@@ -123,7 +120,10 @@ func Join(ctx context.Context, cfg Config) (*Membership, error) {
 			m.setMembers(t.Members)
 		}
 	})
-	c.StartMember()
+	if err := startMember(c); err != nil {
+		system.EventStream.Unsubscribe(m.sub)
+		return nil, err
+	}
 	for {
 		if m.has(m.self) {
 			return m, nil
@@ -135,6 +135,45 @@ func Join(ctx context.Context, cfg Config) (*Membership, error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// startMember starts c, whose provider panics when it fails (an etcd out of reach).
+func startMember(c *pcluster.Cluster) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cluster: join: %v", r)
+		}
+	}()
+	c.StartMember()
+	return nil
+}
+
+// lazyEtcd makes protoactor's etcd provider only when the member starts, after protoactor's
+// remote has set grpc's global logger: an etcd client made before it has grpc goroutines reading
+// that logger while it is written (a data race).
+type lazyEtcd struct {
+	endpoints []string
+	p         *etcd.Provider
+}
+
+func (l *lazyEtcd) StartMember(c *pcluster.Cluster) error {
+	p, err := etcd.NewWithConfig("/switchboard", clientv3.Config{Endpoints: l.endpoints, DialTimeout: 5 * time.Second})
+	if err != nil {
+		return fmt.Errorf("cluster: etcd: %w", err)
+	}
+	l.p = p
+	return p.StartMember(c)
+}
+
+func (l *lazyEtcd) StartClient(c *pcluster.Cluster) error {
+	return errors.New("cluster: a member never starts as a client")
+}
+
+func (l *lazyEtcd) Shutdown(graceful bool) error {
+	if l.p == nil {
+		return nil
+	}
+	return l.p.Shutdown(graceful)
 }
 
 func (m *Membership) setMembers(ms []*pcluster.Member) {

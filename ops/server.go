@@ -103,6 +103,9 @@ func New(rt *switchboard.Runtime, opts Options) (*Server, error) {
 		}
 		gather = g
 	}
+	if m := rt.Member(); m != "" { // a cluster member (switchboard.WithCluster): every metric says which
+		reg = prometheus.WrapRegistererWith(prometheus.Labels{"member": m}, reg)
+	}
 	if !opts.NoProcessMetrics {
 		for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 			var are prometheus.AlreadyRegisteredError
@@ -131,6 +134,7 @@ func New(rt *switchboard.Runtime, opts Options) (*Server, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /status", s.status)
+	mux.Handle("GET /cluster", ClusterHandler(rt)) // cluster.go; 404 without a cluster
 	s.handler = mux
 	return s, nil
 }
@@ -215,6 +219,11 @@ func Check(rt *switchboard.Runtime) Health {
 	}
 	sort.Strings(h.Waiting)
 	h.Ready = len(h.Links) > 0 && len(h.Waiting) == 0
+	if cs, ok := rt.ClusterStatus(); ok {
+		// A cluster member is ready once it has joined, every link of the cluster has an owner and
+		// its own are up; it may run none.
+		h.Ready = cs.Joined && len(cs.Unowned) == 0 && len(h.Waiting) == 0
+	}
 	return h
 }
 
@@ -232,12 +241,18 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 type StatusReport struct {
 	Links []switchboard.Status `json:"links"` // sorted by link name
 	Stats switchboard.Stats    `json:"stats"`
+	// Cluster is a cluster member's view: every link of the cluster with its owner member.
+	Cluster *switchboard.ClusterStatus `json:"cluster,omitempty"`
 }
 
 func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	links := s.rt.Status()
 	sort.Slice(links, func(i, j int) bool { return links[i].Link.Name < links[j].Link.Name })
-	writeJSON(w, http.StatusOK, StatusReport{Links: links, Stats: s.rt.Stats()})
+	rep := StatusReport{Links: links, Stats: s.rt.Stats()}
+	if cs, ok := s.rt.ClusterStatus(); ok {
+		rep.Cluster = &cs
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -468,6 +469,31 @@ func (h *harness) checkClusterView(port, links, members int) {
 		h.t.Errorf("/cluster: members %v, links per owner %v", v.Members, per)
 	}
 	h.t.Logf("/cluster: links per member %v", per)
+	// /status lists every link with its owner, /healthz is ready, /metrics name the member.
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + path)
+		if err != nil {
+			h.t.Fatalf("%s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	var st struct {
+		Cluster struct {
+			Member string            `json:"member"`
+			Owners map[string]string `json:"owners"`
+		} `json:"cluster"`
+	}
+	if _, body := get("/status"); json.Unmarshal([]byte(body), &st) != nil || len(st.Cluster.Owners) != links {
+		h.t.Errorf("/status: %d links with an owner, want %d", len(st.Cluster.Owners), links)
+	}
+	if code, body := get("/healthz"); code != http.StatusOK {
+		h.t.Errorf("/healthz: %d %s", code, body)
+	}
+	if _, body := get("/metrics"); !strings.Contains(body, `member="`+st.Cluster.Member+`"`) {
+		h.t.Errorf("/metrics do not name the member %s", st.Cluster.Member)
+	}
 }
 
 // logMemory logs each member's live memory (heap and stacks in use after a GC) per link it runs.

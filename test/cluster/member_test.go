@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -123,12 +122,15 @@ func runMember(path string) int {
 			return fail(err)
 		}
 	}
-	if mc.OpsPort > 0 {
-		mux := http.NewServeMux()
-		mux.Handle("GET /cluster", ops.ClusterHandler(rt))
-		hs := &http.Server{Addr: "127.0.0.1:" + strconv.Itoa(mc.OpsPort), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go hs.ListenAndServe() // owner: the member; ends with the process
-		defer hs.Close()
+	if mc.OpsPort > 0 { // /metrics, /healthz, /status and /cluster
+		opsSrv, err := ops.New(rt, ops.Options{Addr: "127.0.0.1:" + strconv.Itoa(mc.OpsPort)})
+		if err != nil {
+			return fail(err)
+		}
+		if _, err := opsSrv.Start(); err != nil {
+			return fail(err)
+		}
+		defer opsSrv.Close(context.Background())
 	}
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)

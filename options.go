@@ -165,6 +165,13 @@ func (c *config) httpClient() (*http.Client, *http.Transport, error) {
 	if tr.OnProxyConnectResponse == nil {
 		tr.OnProxyConnectResponse = engine.ProxyConnectResponse
 	}
+	if c.proxySet && c.proxy != nil && strings.HasPrefix(c.apiURL, "http://") {
+		// A plain-http API through a proxy goes as absolute-URI requests, and proxies commonly
+		// close such a connection after each answer: net/http would then reuse a closed one and
+		// fail the POST ("server closed idle connection"), which it never retries. An https API
+		// goes through a CONNECT tunnel that stays up, and keeps its connections.
+		tr.DisableKeepAlives = true
+	}
 	hc.Transport = tr
 	return hc, tr, nil
 }

@@ -71,13 +71,6 @@ type Placement struct {
 // placer is told once an event is placed.
 type placer interface{ placed() }
 
-type placedFunc func()
-
-func (f placedFunc) placed() { f() }
-
-// NewPlacement returns a Placement that calls done once every hold is let go.
-func NewPlacement(done func()) *Placement { return &Placement{to: placedFunc(done)} }
-
 // Hold records n more places the event must still reach.
 func (p *Placement) Hold(n int) { p.pending.Add(int32(n)) }
 
@@ -90,20 +83,6 @@ func (p *Placement) Placed() {
 
 // ClientSource returns the Web API client of a team, or an error naming the team.
 type ClientSource func(ctx context.Context, team string) (*slack.Client, error)
-
-// source is the messages.Source of the events a connection delivers.
-type source struct {
-	ack     *Ack // nil for RTM events
-	clients ClientSource
-}
-
-func (s *source) AcceptsResponse() bool { return s.ack != nil && s.ack.accepts }
-
-func (s *source) Respond(payload []byte) bool { return s.ack != nil && s.ack.Send(payload) }
-
-func (s *source) Client(ctx context.Context, team string) (*slack.Client, error) {
-	return clientOf(s.clients, ctx, team)
-}
 
 // envelope is one Socket Mode envelope on its way: the event, its ack, its placement, and the
 // requests it sends to the writer and the dispatcher, all in one allocation. It is the event's

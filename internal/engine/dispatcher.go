@@ -84,10 +84,8 @@ func (d *dispatcher) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 func (d *dispatcher) Receive(ctx actor.Context) {
 	defer logStackOnPanic(d.env, "dispatcher", ctx.Message())
 	switch msg := ctx.Message().(type) {
-	case *Dispatch:
+	case *Dispatch: // a field of the event's envelope: no allocation per send
 		d.dispatch(ctx, *msg)
-	case Dispatch:
-		d.dispatch(ctx, msg)
 	case messages.Lifecycle:
 		d.lifecycle(ctx, msg)
 	case Subscribe:

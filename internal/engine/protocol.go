@@ -49,7 +49,6 @@ type frameMsg interface {
 type FrameRead struct {
 	Session  uint64
 	Frame    wire.SocketFrame
-	Route    wire.Route
 	Received time.Time
 	kind     frameKind
 }
@@ -109,8 +108,8 @@ type SendFrame struct{ Data []byte }
 // SendPing asks a writer to send a keepalive ping.
 type SendPing struct{}
 
-// Dispatch hands an event to the dispatcher, with its envelope's ack (nil for RTM) and its
-// placement (nil when nobody waits for it).
+// Dispatch hands an event to the dispatcher, always as a *Dispatch (a field of the event's
+// envelope), with its envelope's ack (nil for RTM) and its placement (nil when nobody waits).
 type Dispatch struct {
 	Event     *messages.Event
 	Ack       *Ack

@@ -106,11 +106,7 @@ func decodeSocketMode(gen uint64) decodeFunc {
 			return nil, false, err
 		}
 		m := FrameRead{Session: gen, Frame: f, Received: now, kind: socketModeKind(f.Type)}
-		if m.kind == frameEvent {
-			m.Route = f.Route // decoded in the same pass as the frame
-			return m, true, nil
-		}
-		return m, false, nil
+		return m, m.kind == frameEvent, nil
 	}
 }
 

@@ -127,10 +127,12 @@ func (s RTMSpec) connected(c *connection, _ frameMsg) int {
 // up hands the rtm.connect (or rtm.start) answer to subscribers as the session's first event; it
 // is not kept.
 func (s RTMSpec) up(c *connection, f frameMsg) {
-	ev := messages.NewEvent(&source{clients: s.Client}, &messages.Event{Link: s.Link, Session: c.sess.gen,
-		Kind: messages.KindRTM, Type: "open", Team: s.Link.Team, Received: f.(RTMFrameRead).Received, Raw: c.body})
+	e := &rtmEvent{clients: s.Client}
+	e.ev = messages.Event{Link: s.Link, Session: c.sess.gen, Kind: messages.KindRTM, Type: "open",
+		Team: s.Link.Team, Received: f.(RTMFrameRead).Received, Raw: c.body}
 	c.body = nil
-	c.env.send(c.env.Dispatcher, Dispatch{Event: ev})
+	e.disp = Dispatch{Event: messages.NewEvent(e, &e.ev)} // no placement: it holds no credit
+	c.env.send(c.env.Dispatcher, &e.disp)
 }
 
 func (s RTMSpec) control(c *connection, ctx actor.Context, m frameMsg) {

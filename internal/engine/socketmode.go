@@ -119,7 +119,7 @@ func (s SocketModeSpec) disconnect(c *connection, ctx actor.Context, reason stri
 // event hands an envelope to the dispatcher and acks it as the ack policy says.
 func (s SocketModeSpec) event(c *connection, m frameMsg) {
 	msg := m.(FrameRead)
-	f, r := msg.Frame, msg.Route
+	f, r := msg.Frame, msg.Frame.Route
 	c.env.Stats.EventsIn.Add(1)
 	env := c.env
 	e := &envelope{clients: s.Client, env: env, writer: c.writer,

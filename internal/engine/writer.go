@@ -146,15 +146,11 @@ func (f outFrame) dropped() {
 	}
 }
 
-// ackFrame builds the Socket Mode ack by hand, not from socketmode.Response: an ack must echo
-// envelope_id byte for byte as it was received (wire.SocketFrame.RawEnvelopeID), which a
-// re-encoded string cannot promise for an ID that is not valid UTF-8. It builds {"envelope_id":id} or {"envelope_id":id,"payload":payload}. raw, when set, is the
-// envelope ID's JSON token as received, written as is.
-func ackFrame(raw []byte, id string, payload []byte) []byte {
-	return appendAck(make([]byte, 0, len(id)+len(raw)+len(payload)+32), raw, id, payload)
-}
-
-// appendAck appends the ack frame to b (see ackFrame).
+// appendAck appends the Socket Mode ack to b: {"envelope_id":id} or
+// {"envelope_id":id,"payload":payload}. It is built by hand, not from socketmode.Response: an ack
+// must echo envelope_id byte for byte as it was received (wire.SocketFrame.RawEnvelopeID, written
+// as is when raw is set), which a re-encoded string cannot promise for an ID that is not valid
+// UTF-8.
 func appendAck(b, raw []byte, id string, payload []byte) []byte {
 	b = append(b, `{"envelope_id":`...)
 	if len(raw) > 0 {

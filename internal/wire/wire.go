@@ -313,27 +313,3 @@ func DecodeRTMFrame(data []byte) (RTMFrame, error) {
 	}
 	return f, nil
 }
-
-// idOrObject decodes "X" or {"id":"X"}.
-type idOrObject string
-
-func (v *idOrObject) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*v = idOrObject(s)
-		return nil
-	}
-	if len(b) > 0 && b[0] == '{' {
-		var o struct {
-			ID string `json:"id"`
-		}
-		if err := json.Unmarshal(b, &o); err != nil {
-			return err
-		}
-		*v = idOrObject(o.ID)
-	}
-	return nil // null, numbers: no ID
-}

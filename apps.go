@@ -86,23 +86,9 @@ func (rt *Runtime) AddApp(ctx context.Context, app App) error {
 	if rt.clu != nil {
 		return rt.clusterAddApp(ctx, app) // clustering.go
 	}
-	if app.Token == "" {
-		return fmt.Errorf("%w: app %q has none (is SLACK_APP_TOKEN set?)", ErrEmptyToken, app.ID)
-	}
-	if !strings.HasPrefix(app.Token, "xapp-") {
-		return fmt.Errorf("%w: app %q needs an app-level token (xapp-…) with connections:write", ErrTokenKind, app.ID)
-	}
-	if app.ID == "" {
-		app.ID = appIDOf(app.Token)
-	}
-	if app.ID == "" {
-		return errors.New("switchboard: app needs an ID, and its token does not say it (xapp-1-<app ID>-…)")
-	}
-	if app.Connections == 0 {
-		app.Connections = 1
-	}
-	if app.Connections < 1 || app.Connections > engine.MaxAppConnections {
-		return fmt.Errorf("switchboard: app %s: %d connections, Slack allows 1 to %d", app.ID, app.Connections, engine.MaxAppConnections)
+	app, err := socketModeApp(app)
+	if err != nil {
+		return err
 	}
 	rt.mu.Lock()
 	if _, ok := rt.apps[app.ID]; ok {
@@ -159,6 +145,30 @@ func (rt *Runtime) RemoveApp(ctx context.Context, id string) error {
 	}
 	rt.system.Root.Send(rt.dispatcher, engine.ForgetApp{App: id}) // its dedupe memory goes with it
 	return err
+}
+
+// socketModeApp checks a Socket Mode app and fills its defaults: the ID from the token, one
+// connection.
+func socketModeApp(app App) (App, error) {
+	if app.Token == "" {
+		return app, fmt.Errorf("%w: app %q has none (is SLACK_APP_TOKEN set?)", ErrEmptyToken, app.ID)
+	}
+	if !strings.HasPrefix(app.Token, "xapp-") {
+		return app, fmt.Errorf("%w: app %q needs an app-level token (xapp-…) with connections:write", ErrTokenKind, app.ID)
+	}
+	if app.ID == "" {
+		app.ID = appIDOf(app.Token)
+	}
+	if app.ID == "" {
+		return app, errors.New("switchboard: app needs an ID, and its token does not say it (xapp-1-<app ID>-…)")
+	}
+	if app.Connections == 0 {
+		app.Connections = 1
+	}
+	if app.Connections < 1 || app.Connections > engine.MaxAppConnections {
+		return app, fmt.Errorf("switchboard: app %s: %d connections, Slack allows 1 to %d", app.ID, app.Connections, engine.MaxAppConnections)
+	}
+	return app, nil
 }
 
 // appIDOf reads the app ID from an app-level token: xapp-1-<app ID>-<number>-<secret>.

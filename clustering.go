@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,23 +157,9 @@ func (cs *clusterState) recordSeen(ctx context.Context) {
 }
 
 func (rt *Runtime) clusterAddApp(ctx context.Context, app App) error {
-	if app.Token == "" {
-		return fmt.Errorf("%w: app %q has none (is SLACK_APP_TOKEN set?)", ErrEmptyToken, app.ID)
-	}
-	if !strings.HasPrefix(app.Token, "xapp-") {
-		return fmt.Errorf("%w: app %q needs an app-level token (xapp-…) with connections:write", ErrTokenKind, app.ID)
-	}
-	if app.ID == "" {
-		app.ID = appIDOf(app.Token)
-	}
-	if app.ID == "" {
-		return errors.New("switchboard: app needs an ID, and its token does not say it (xapp-1-<app ID>-…)")
-	}
-	if app.Connections == 0 {
-		app.Connections = 1
-	}
-	if app.Connections < 1 || app.Connections > engine.MaxAppConnections {
-		return fmt.Errorf("switchboard: app %s: %d connections, Slack allows 1 to %d", app.ID, app.Connections, engine.MaxAppConnections)
+	app, err := socketModeApp(app)
+	if err != nil {
+		return err
 	}
 	cs := rt.clu
 	cs.mu.Lock()

@@ -2,7 +2,6 @@ package fakeslack
 
 import (
 	"slices"
-	"unicode/utf8"
 )
 
 // This file holds the message methods an app-layer bot calls besides chat.postMessage:
@@ -73,12 +72,9 @@ func (s *Server) chatUpdate(req *apiRequest) (map[string]any, error) {
 	if ts == "" {
 		return nil, invalidArguments("missing required field: ts")
 	}
-	text := req.Arg("text")
-	if text == "" && !nonEmptyJSON(req.RawArg("blocks")) && !nonEmptyJSON(req.RawArg("attachments")) {
-		return nil, apiErr("no_text")
-	}
-	if utf8.RuneCountInString(text) > maxPostTextChars {
-		return nil, apiErr("msg_too_long")
+	text, err := messageText(req)
+	if err != nil {
+		return nil, err
 	}
 	who := s.identify(req.Tok)
 	s.world.mu.Lock()
@@ -144,12 +140,9 @@ func (s *Server) chatPostEphemeral(req *apiRequest) (map[string]any, error) {
 	if user == "" {
 		return nil, invalidArguments("missing required field: user")
 	}
-	text := req.Arg("text")
-	if text == "" && !nonEmptyJSON(req.RawArg("blocks")) && !nonEmptyJSON(req.RawArg("attachments")) {
-		return nil, apiErr("no_text")
-	}
-	if utf8.RuneCountInString(text) > maxPostTextChars {
-		return nil, apiErr("msg_too_long")
+	text, err := messageText(req)
+	if err != nil {
+		return nil, err
 	}
 	who := s.identify(req.Tok)
 	s.world.mu.Lock()

@@ -113,6 +113,19 @@ func (s *Server) authTest(req *apiRequest) (map[string]any, error) {
 // authTestShape is auth.test's answer (SLACK_PROTOCOL.md §7.2), less bot_id.
 var authTestShape = keys("url", "team", "user", "team_id", "user_id")
 
+// messageText returns a posted message's text, refused as Slack does: no_text without text,
+// blocks or attachments, msg_too_long over maxPostTextChars characters.
+func messageText(req *apiRequest) (string, error) {
+	text := req.Arg("text")
+	if text == "" && !nonEmptyJSON(req.RawArg("blocks")) && !nonEmptyJSON(req.RawArg("attachments")) {
+		return "", apiErr("no_text")
+	}
+	if utf8.RuneCountInString(text) > maxPostTextChars {
+		return "", apiErr("msg_too_long")
+	}
+	return text, nil
+}
+
 // chatPostMessage answers chat.postMessage (§7.1): it appends the message to the channel's history
 // and sends it as a message event to the workspace's RTM sockets.
 func (s *Server) chatPostMessage(req *apiRequest) (map[string]any, error) {
@@ -120,12 +133,9 @@ func (s *Server) chatPostMessage(req *apiRequest) (map[string]any, error) {
 	if chArg == "" {
 		return nil, invalidArguments("missing required field: channel")
 	}
-	text := req.Arg("text")
-	if text == "" && !nonEmptyJSON(req.RawArg("blocks")) && !nonEmptyJSON(req.RawArg("attachments")) {
-		return nil, apiErr("no_text")
-	}
-	if utf8.RuneCountInString(text) > maxPostTextChars {
-		return nil, apiErr("msg_too_long")
+	text, err := messageText(req)
+	if err != nil {
+		return nil, err
 	}
 	who := s.identify(req.Tok)
 	s.world.mu.Lock()

@@ -4,7 +4,7 @@ PKGS := ./...
 .PHONY: test bench bench-10k demo demo-install lint fuzz soak fakeslack conformance conformance-deps proxy-deps pg-deps
 
 ## test: vet, then every test with the race detector (what CI runs); installs the conformance suites' SDKs, tinyproxy and PostgreSQL first
-test: conformance-deps proxy-deps pg-deps etcd-deps
+test: conformance-deps proxy-deps pg-deps etcd-deps proto-deps
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 $(PKGS)
 
@@ -31,6 +31,15 @@ pg-deps:
 .PHONY: etcd-deps
 etcd-deps:
 	@sh internal/etcdtest/deps.sh
+
+## proto-deps: protoc, which clusterpb's test runs to check the committed generated code (Debian's protobuf-compiler, installed when root)
+.PHONY: proto-deps proto
+proto-deps:
+	@sh cluster/clusterpb/deps.sh
+
+## proto: regenerate cluster/clusterpb from its .proto with the pinned generators (protoc 3.21.12, go.mod's protoc-gen-go)
+proto: proto-deps
+	protoc --plugin=protoc-gen-go="$$($(GO) tool -n protoc-gen-go)" --go_out=. --go_opt=paths=source_relative cluster/clusterpb/clusterpb.proto
 
 ## bench: every benchmark, with allocations
 bench:

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -89,6 +90,11 @@ type Membership struct {
 	cluster *pcluster.Cluster
 	changed chan struct{}
 
+	guard   *remoteGuard
+	host    atomic.Pointer[KeyHost] // ServeKeys
+	origin  string                  // this run's name, for SendKeyed's seqs
+	seq     atomic.Uint64
+
 	mu      sync.Mutex
 	members []string
 	sub     *eventstream.Subscription
@@ -110,11 +116,14 @@ func Join(ctx context.Context, cfg Config) (*Membership, error) {
 	if len(cfg.Etcd) > 0 {
 		provider = &lazyEtcd{endpoints: cfg.Etcd}
 	}
-	rc := remote.Configure(cfg.Host, cfg.Port)
-	cc := pcluster.Configure(cfg.Name, provider, disthash.New(), rc)
+	self := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
+	m := &Membership{cfg: cfg, self: self, system: system, changed: make(chan struct{}, 1),
+		guard: &remoteGuard{log: log}, origin: incarnation(self)}
+	rc := remote.Configure(cfg.Host, cfg.Port, remote.WithServerOptions(m.guard.serverOption()))
+	grain := actor.PropsFromProducer(func() actor.Actor { return &keyGrain{m: m} })
+	cc := pcluster.Configure(cfg.Name, provider, disthash.New(), rc, pcluster.WithKinds(pcluster.NewKind(KeyKind, grain)))
 	c := pcluster.New(system, cc)
-	m := &Membership{cfg: cfg, self: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), system: system, cluster: c,
-		changed: make(chan struct{}, 1)}
+	m.cluster = c
 	m.sub = system.EventStream.Subscribe(func(ev any) {
 		if t, ok := ev.(*pcluster.ClusterTopology); ok {
 			m.setMembers(t.Members)
@@ -123,6 +132,10 @@ func Join(ctx context.Context, cfg Config) (*Membership, error) {
 	if err := startMember(c); err != nil {
 		system.EventStream.Unsubscribe(m.sub)
 		return nil, err
+	}
+	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &keys{m: m} }), keysActor); err != nil {
+		m.Leave()
+		return nil, fmt.Errorf("cluster: join: %w", err)
 	}
 	for {
 		if m.has(m.self) {
@@ -212,6 +225,10 @@ func (m *Membership) Members() []string {
 	defer m.mu.Unlock()
 	return append([]string(nil), m.members...)
 }
+
+// RemoteDropped counts the messages from other processes this member dropped because it cannot
+// read them (an unknown message type, indexes out of range): see the log for each.
+func (m *Membership) RemoteDropped() int64 { return m.guard.dropped.Load() }
 
 // Changed receives a value after the member list changed.
 func (m *Membership) Changed() <-chan struct{} { return m.changed }

@@ -90,10 +90,10 @@ type Membership struct {
 	cluster *pcluster.Cluster
 	changed chan struct{}
 
-	guard   *remoteGuard
-	host    atomic.Pointer[KeyHost] // ServeKeys
-	origin  string                  // this run's name, for SendKeyed's seqs
-	seq     atomic.Uint64
+	guard  *remoteGuard
+	host   atomic.Pointer[KeyHost] // ServeKeys
+	origin string                  // this run's name, for SendKeyed's seqs
+	seq    atomic.Uint64
 
 	mu      sync.Mutex
 	members []string

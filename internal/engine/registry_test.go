@@ -1,10 +1,17 @@
 package engine
 
 import (
+	"io"
+	"log/slog"
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
+
+// quietLogs discards protoactor's logs.
+var quietLogs = actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+})
 
 type echo struct{ to chan<- string }
 
@@ -18,7 +25,7 @@ func (e echo) Receive(ctx actor.Context) {
 // what protoactor registered before the compaction (dead letters, the event stream); many actors
 // spawn, answer and stop through it, and a message to a stopped one reaches the dead letters.
 func TestCompactRegistry(t *testing.T) {
-	sys := NewActorSystem()
+	sys := NewActorSystem(quietLogs)
 	defer sys.Shutdown()
 	reg := sys.ProcessRegistry
 	if n := len(reg.LocalPIDs.LocalPIDs); n != registryBuckets {

@@ -32,8 +32,11 @@ type outFrame struct {
 	received time.Time
 }
 
-// writeQueueSize bounds frames waiting for the socket.
-const writeQueueSize = 8192
+// writeQueueSize bounds frames waiting for the socket: the acks of the envelopes the session
+// holds credits for (at most sessionCredits: an ack gives its credit back as it leaves the
+// queue), and room for pings and drains. The channel's buffer is allocated whole when the writer
+// starts, 80 bytes a slot: 8,192 slots were 640 KiB per Socket Mode connection.
+const writeQueueSize = sessionCredits + 64
 
 func writerProps(env *Env, sess *session, parent *actor.PID) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {

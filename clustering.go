@@ -36,6 +36,9 @@ type clusterState struct {
 	clients    map[string]engine.ClientSource
 	workspaces map[string]Workspace // AddWorkspace's here, for their settings
 	owners     map[string]string    // every desired link → its owner, as of the last pass
+	rtmTokens  map[string]string    // every desired RTM link's token, by team, as of the last pass
+
+	keysLeaving atomic.Bool // the key grains here take no more events: the member is leaving
 
 	seen    chan cluster.SeenEvent // first deliveries handled here (once per handler), for the recorder to write
 	dropped atomic.Int64           // redeliveries dropped: another member handled them
@@ -67,6 +70,7 @@ func (rt *Runtime) joinCluster(cfg cluster.Config) error {
 	rctx, rcancel := context.WithCancel(rt.env.Ctx)
 	cs.cancel = rcancel
 	rt.clu = cs
+	m.ServeKeys(keyHost{rt})
 	if err := rt.Use(cs.dedupe); err != nil {
 		return err
 	}
@@ -108,8 +112,8 @@ func (rt *Runtime) Owners() map[string]string {
 // event's path. Same-member duplicates are the dispatcher's (WithDedupeWindow), before this.
 func (cs *clusterState) dedupe(next Handler) Handler {
 	return func(ctx context.Context, ev *Event) error {
-		if ev.EventID == "" || ev.Link.App == "" {
-			return next(ctx, ev)
+		if ev.EventID == "" || ev.Link.App == "" || hostedChain(ctx) {
+			return next(ctx, ev) // a clustered subscription's key: its member dedupes its events (DispatchHosted)
 		}
 		e := cluster.SeenEvent{App: ev.Link.App, EventID: ev.EventID}
 		if ev.RetryAttempt == 0 {
@@ -264,10 +268,14 @@ func (rt *Runtime) reconcile(ctx context.Context, cs *clusterState) error {
 	}
 	desired := map[string]bool{}
 	owners := make(map[string]string, len(links))
+	tokens := map[string]string{}
 	var release []string
 	now := time.Now()
 	for _, l := range links {
 		desired[l.Name] = true
+		if l.Kind == cluster.KindRTM {
+			tokens[l.Name] = l.Token
+		}
 		owner := cluster.Owner(l.Name, eligible)
 		owners[l.Name] = owner
 		cs.mu.Lock()
@@ -324,6 +332,7 @@ func (rt *Runtime) reconcile(ctx context.Context, cs *clusterState) error {
 		}
 	}
 	cs.owners = owners
+	cs.rtmTokens = tokens
 	cs.mu.Unlock()
 	for _, name := range gone {
 		rt.stopClusterLink(ctx, cs, name)
@@ -466,6 +475,9 @@ func (rt *Runtime) handover(ctx context.Context, cs *clusterState) error {
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if err := rt.finishClustered(ctx, cs); err != nil {
+		errs = append(errs, err)
 	}
 	cs.cancel()
 	<-cs.done

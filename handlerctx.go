@@ -56,6 +56,7 @@ type listener struct {
 	includeSelf bool
 	blockID     matcher // BlockID's; nil: any
 	subtype     *string // Subtype's; nil: any
+	clustered   bool    // Clustered
 }
 
 // check refuses the options that do not fit the registration, and adds the predicates of BlockID

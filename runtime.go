@@ -73,16 +73,17 @@ type Runtime struct {
 	webhooks   *webhook.Client
 	transport  *http.Transport // the runtime's own, closed on Stop; nil when WithHTTPClient's is used as it is
 
-	mu       sync.Mutex
-	stopped  bool
-	links    map[string]*engine.LinkState // by link name
-	apps     map[string][]string          // app ID → its link names
-	rtm      rtmFleet                     // RTM workspaces (rtm.go)
-	subs     int
-	subNames map[string]struct{} // registered subscriptions
-	app      appLayer            // handlers' middleware, error hook and the bot's own IDs (handlerctx.go)
-	httpApps map[string]*httpApp // apps with Transport HTTP, by ID (http.go)
-	forgets  []func(team string) // each client cache's; InstallationsChanged calls them (install.go)
+	mu        sync.Mutex
+	stopped   bool
+	links     map[string]*engine.LinkState // by link name
+	apps      map[string][]string          // app ID → its link names
+	rtm       rtmFleet                     // RTM workspaces (rtm.go)
+	subs      int
+	subNames  map[string]struct{} // registered subscriptions
+	app       appLayer            // handlers' middleware, error hook and the bot's own IDs (handlerctx.go)
+	httpApps  map[string]*httpApp // apps with Transport HTTP, by ID (http.go)
+	clustered map[string]string   // clustered subscription → its forwarder's name (keygrains.go)
+	forgets   []func(team string) // each client cache's; InstallationsChanged calls them (install.go)
 
 	storePanics callbackCounter // InstallationStore lookups that panicked (apps.go)
 	clu         *clusterState   // WithCluster's member side; nil without (clustering.go)
@@ -115,6 +116,7 @@ func New(opts ...Option) (*Runtime, error) {
 		subNames:  map[string]struct{}{},
 		apps:      map[string][]string{},
 		httpApps:  map[string]*httpApp{},
+		clustered: map[string]string{},
 	}
 	if rt.webhooks = cfg.webhooks; rt.webhooks == nil {
 		if rt.webhooks, err = webhook.New(webhook.WithLogger(cfg.log), webhook.WithProxy(webhookProxy(transportOf(httpc)))); err != nil {
@@ -322,6 +324,12 @@ func (rt *Runtime) poison(ctx context.Context, pid *actor.PID) error {
 // awaitHandlers waits until every subscription has handled the events it accepted (they may be
 // acked already), keeping a second of ctx's deadline for the rest of Stop.
 func (rt *Runtime) awaitHandlers(ctx context.Context) error {
+	return rt.awaitQueues(ctx, nil)
+}
+
+// awaitQueues waits until the subscriptions that only selects (every one when nil) have nothing
+// queued or in a handler, or until a second before ctx's deadline.
+func (rt *Runtime) awaitQueues(ctx context.Context, only func(name string) bool) error {
 	if dl, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, dl.Add(-time.Second))
@@ -336,7 +344,9 @@ func (rt *Runtime) awaitHandlers(ctx context.Context) error {
 		}
 		left := 0
 		for _, s := range stats {
-			left += s.Queued
+			if only == nil || only(s.Name) {
+				left += s.Queued
+			}
 		}
 		if left == 0 {
 			return nil

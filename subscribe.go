@@ -192,17 +192,25 @@ func (rt *Runtime) Subscribe(f Filter, props *actor.Props, opts ...SubscribeOpti
 func (rt *Runtime) Unsubscribe(ctx context.Context, name string) error {
 	rt.mu.Lock()
 	_, ok := rt.subNames[name]
+	fwd, clustered := rt.clustered[name]
 	rt.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNoSubscription, name)
 	}
-	reply := engine.NewReply()
-	if err := rt.ask(ctx, rt.dispatcher, engine.Unsubscribe{Name: name, Reply: reply}, reply, nil); err != nil {
-		return err
+	names := []string{name}
+	if clustered {
+		names = []string{fwd, name} // the forwarder first: it sends what it accepted to the hosts
 	}
-	rt.mu.Lock()
-	delete(rt.subNames, name)
-	rt.mu.Unlock()
+	for _, n := range names {
+		reply := engine.NewReply()
+		if err := rt.ask(ctx, rt.dispatcher, engine.Unsubscribe{Name: n, Reply: reply}, reply, nil); err != nil {
+			return err
+		}
+		rt.mu.Lock()
+		delete(rt.subNames, n)
+		delete(rt.clustered, n)
+		rt.mu.Unlock()
+	}
 	return nil
 }
 
@@ -219,6 +227,9 @@ func (rt *Runtime) subscribe(l *listener, opts []SubscribeOption) error {
 		}
 	}
 	if err := l.check(); err != nil {
+		return err
+	}
+	if err := l.checkClustered(l.spec.Name != ""); err != nil {
 		return err
 	}
 	spec := &l.spec
@@ -238,6 +249,9 @@ func (rt *Runtime) subscribe(l *listener, opts []SubscribeOption) error {
 	}
 	if _, taken := rt.subNames[spec.Name]; taken {
 		return fmt.Errorf("%w: %q", ErrSubscriptionExists, spec.Name)
+	}
+	if l.clustered && rt.clu != nil {
+		return rt.subscribeClustered(l)
 	}
 	rt.subNames[spec.Name] = struct{}{}
 	if l.handler != nil {

@@ -86,6 +86,10 @@ func (d *dispatcher) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *Dispatch: // a field of the event's envelope: no allocation per send
 		d.dispatch(ctx, *msg)
+	case hostedDispatch:
+		d.dispatchHosted(ctx, msg)
+	case keyIdle:
+		d.keyIdle(ctx, msg)
 	case messages.Lifecycle:
 		d.lifecycle(ctx, msg)
 	case Subscribe:
@@ -140,21 +144,10 @@ func (d *dispatcher) dispatch(ctx actor.Context, msg Dispatch) {
 	}
 	it := item{ev: ev, ack: ack}
 	for _, s := range d.subs {
-		if s.spec.Lifecycle != nil || !s.spec.Filter.Match(ev) {
+		if s.spec.Lifecycle != nil || s.spec.Hosted || !s.spec.Filter.Match(ev) {
 			continue
 		}
-		if ack != nil {
-			ack.Hold(1)
-		}
-		if s.q == nil {
-			s.counts.backlog.Add(1) // until keyed has queued it
-			if place != nil {
-				place.Hold(1) // let go by keyed once the key's queue has it
-			}
-			ctx.Send(s.pid, keyedEvent{it: it, place: place})
-			continue
-		}
-		pushTo(ctx, d.env, s.pid, s.q, it)
+		d.deliver(ctx, s, it, place)
 	}
 	if ack != nil {
 		ack.Release()
@@ -162,6 +155,56 @@ func (d *dispatcher) dispatch(ctx actor.Context, msg Dispatch) {
 	if place != nil {
 		place.Placed()
 	}
+}
+
+// deliver queues it for s (or hands it to s's keyed actor, which queues it for its key).
+func (d *dispatcher) deliver(ctx actor.Context, s *subscription, it item, place *Placement) {
+	if it.ack != nil {
+		it.ack.Hold(1)
+	}
+	if s.q == nil {
+		s.counts.backlog.Add(1) // until keyed has queued it
+		if place != nil {
+			place.Hold(1) // let go by keyed once the key's queue has it
+		}
+		ctx.Send(s.pid, keyedEvent{it: it, place: place})
+		return
+	}
+	pushTo(ctx, d.env, s.pid, s.q, it)
+}
+
+// dispatchHosted places a forwarded event in its hosted subscription. Every copy of an event for
+// a key comes to the key's one member (a redelivery read by another member than the original
+// too), so a window per app and hosted subscription, here, drops the redeliveries of what it
+// placed already.
+func (d *dispatcher) dispatchHosted(ctx actor.Context, msg hostedDispatch) {
+	for _, s := range d.subs {
+		if s.spec.Hosted && s.spec.Name == msg.name {
+			if ev := msg.e.ev; ev.EventID != "" && d.duplicate(ev.Link.App+"\x00"+msg.name, ev.EventID) {
+				d.env.Stats.Duplicates.Add(1)
+				msg.e.finish(nil)
+				return
+			}
+			place := msg.e.disp.Placement
+			place.Hold(1)
+			d.deliver(ctx, s, item{ev: msg.e.disp.Event}, place)
+			place.Placed()
+			return
+		}
+	}
+	msg.e.finish(fmt.Errorf("%w: %q", ErrNotHosted, msg.name))
+}
+
+// keyIdle answers whether a hosted subscription's key is idle here; a subscription that ended and
+// is still finishing what it accepted counts too.
+func (d *dispatcher) keyIdle(ctx actor.Context, msg keyIdle) {
+	for _, s := range append(d.subs[:len(d.subs):len(d.subs)], d.retiring...) {
+		if s.spec.Hosted && s.spec.Name == msg.name && s.q == nil {
+			ctx.Send(s.pid, msg)
+			return
+		}
+	}
+	msg.answer(true)
 }
 
 func (d *dispatcher) lifecycle(ctx actor.Context, ev messages.Lifecycle) {

@@ -82,6 +82,8 @@ func (k *keyed) Receive(ctx actor.Context) {
 		k.stopIfRetired(ctx)
 	case idleCheck:
 		k.idle(ctx, msg)
+	case keyIdle:
+		msg.answer(k.keyIsIdle(msg.key))
 	case *actor.Terminated:
 		if k.leaving > 0 {
 			k.leaving--
@@ -143,6 +145,19 @@ func (k *keyed) route(ctx actor.Context, ke keyedEvent) bool {
 	placed(ke.place)
 	if k.retiring { // a parked event placed after the subscription ended
 		k.retireKey(ctx, c)
+	}
+	return true
+}
+
+// keyIsIdle reports whether key has nothing queued, in a handler, or parked.
+func (k *keyed) keyIsIdle(key string) bool {
+	if c := k.keys[key]; c != nil && c.q.unfinished() > 0 {
+		return false
+	}
+	for _, ke := range k.parked {
+		if keyOf(k.spec.KeyBy, ke.it.ev) == key {
+			return false
+		}
 	}
 	return true
 }

@@ -80,6 +80,9 @@ type SubscriberSpec struct {
 	// key takes the place of the least recently used key that has nothing queued or in its
 	// handler; while every key is busy, the new key's events wait, holding the readers back.
 	MaxKeys int
+	// Hosted takes no event from routing: only those forwarded to it (DispatchHosted), the keys of
+	// a clustered keyed subscription that live on this member.
+	Hosted bool
 
 	// ctx is the handlers' context, set by the dispatcher: it ends when the dispatcher stops (the
 	// runtime's Stop gave the handlers their time) or once an unsubscribed subscription stopped.

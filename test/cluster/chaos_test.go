@@ -55,8 +55,10 @@ type harness struct {
 	srv     *fakeslack.Server
 	members []*member
 
-	mu   sync.Mutex
-	seen map[string]int // Socket Mode event id → deliveries to handlers, across members
+	mu    sync.Mutex
+	seen  map[string]int    // Socket Mode event id → deliveries to handlers, across members
+	keyed []keyRecord       // the keyed test's KEY lines
+	read  map[string]string // the keyed test's READ lines: "<channel> <n>" → the member that read it
 }
 
 func freePort(t *testing.T) int {
@@ -91,6 +93,20 @@ func (h *harness) start(m *member) {
 			case len(f) == 3 && f[0] == "EV":
 				h.mu.Lock()
 				h.seen[f[1]]++
+				h.mu.Unlock()
+			case len(f) == 8 && f[0] == "KEY":
+				start, _ := strconv.ParseInt(f[5], 10, 64)
+				end, _ := strconv.ParseInt(f[6], 10, 64)
+				n, _ := strconv.Atoi(f[3])
+				retry, _ := strconv.Atoi(f[7])
+				h.mu.Lock()
+				h.keyed = append(h.keyed, keyRecord{host: f[1], channel: f[2], n: n, link: f[4], start: start, end: end, retry: retry})
+				h.mu.Unlock()
+			case len(f) == 4 && f[0] == "READ":
+				h.mu.Lock()
+				if h.read != nil {
+					h.read[f[2]+" "+f[3]] = f[1]
+				}
 				h.mu.Unlock()
 			case len(f) == 2 && f[0] == "N":
 				n, _ := strconv.ParseInt(f[1], 10, 64)

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -35,6 +36,7 @@ type memberConfig struct {
 	NoCluster  bool        `json:"no_cluster,omitempty"` // a single process, for the throughput ratio
 	Quiet      bool        `json:"quiet,omitempty"`      // print "N <events so far>" every 50ms instead of each event`
 	SlowAcks   bool        `json:"slow_acks,omitempty"`  // ack after handlers, and each handler takes 500ms: Slack redelivers`
+	Keyed      bool        `json:"keyed,omitempty"`      // a Clustered PerChannel subscription of app_mention: "KEY" and "READ" lines`
 	Apps       []appConfig `json:"apps"`
 	Workspaces [][2]string `json:"workspaces"` // team, token
 }
@@ -112,6 +114,11 @@ func runMember(path string) int {
 	}); err != nil {
 		return fail(err)
 	}
+	if mc.Keyed {
+		if err := registerKeyed(rt, &mu); err != nil {
+			return fail(err)
+		}
+	}
 	for _, a := range mc.Apps {
 		if err := rt.AddApp(ctx, switchboard.App{ID: a.ID, Token: a.Token, Connections: a.Connections}); err != nil {
 			return fail(err)
@@ -150,4 +157,39 @@ func runMember(path string) int {
 		return fail(err)
 	}
 	return 0
+}
+
+// registerKeyed registers, for the keyed test, a plain subscription that prints "READ <member>
+// <channel> <n>" for each app_mention where it is read, and a Clustered PerChannel one that prints
+// "KEY <member> <channel> <n> <link> <start> <end>" where the channel's actor handled it (n is the
+// mention's text "k <channel> <n>"; start and end are unix nanos around a 3ms handler; then the
+// retry attempt). READ lines are the originals' only.
+func registerKeyed(rt *switchboard.Runtime, mu *sync.Mutex) error {
+	self := rt.Member()
+	parse := func(ev *switchboard.Event) string {
+		f := strings.Fields(ev.Text())
+		if len(f) != 3 {
+			return "?"
+		}
+		return f[2]
+	}
+	if err := rt.OnEvent("app_mention", func(_ context.Context, ev *switchboard.Event) error {
+		mu.Lock()
+		if ev.RetryAttempt == 0 { // the original's reader: redeliveries are not ordered
+			fmt.Fprintf(os.Stdout, "READ %s %s %s\n", self, ev.Channel, parse(ev))
+		}
+		mu.Unlock()
+		return nil
+	}, switchboard.Named("read")); err != nil {
+		return err
+	}
+	return rt.OnEvent("app_mention", func(_ context.Context, ev *switchboard.Event) error {
+		start := time.Now().UnixNano()
+		time.Sleep(3 * time.Millisecond)
+		end := time.Now().UnixNano()
+		mu.Lock()
+		fmt.Fprintf(os.Stdout, "KEY %s %s %s %s %d %d %d\n", self, ev.Channel, parse(ev), ev.Link.Name, start, end, ev.RetryAttempt)
+		mu.Unlock()
+		return nil
+	}, switchboard.Named("conv"), switchboard.PerChannel(0), switchboard.Clustered())
 }

@@ -134,7 +134,7 @@ func (h keyHost) Place(pb *clusterpb.KeyedEvent, done func(error)) {
 		EventID: pb.EventId, EnvelopeID: pb.EnvelopeId, RetryAttempt: int(pb.RetryAttempt), RetryReason: pb.RetryReason,
 		Received: timeOfUnixNano(pb.ReceivedUnixNano), Raw: pb.Raw,
 	}
-	f := engine.Forwarded{Subscription: pb.Subscription, Event: ev, Clients: h.rt.clientsOf(ev.Link)}
+	f := engine.Forwarded{Subscription: pb.Subscription, Event: ev, Clients: h.rt.clientsOf(ev.Link), AfterHandlers: h.rt.cfg.ackAfterHandlers}
 	if m := pb.GetMessage(); m != nil {
 		f.Text, f.TS, f.Subtype, f.BotID, f.HasMessage = m.Text, m.Ts, m.Subtype, m.BotId, true
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/switchboard-go/switchboard/cluster/clusterpb"
 )
@@ -32,8 +33,9 @@ const keysActor = "switchboard-keys"
 
 // Tunables of the key grains.
 const (
-	// sendTimeout bounds one attempt of SendKeyed; a resend has the same seq.
-	sendTimeout = 10 * time.Second
+	// sendTimeout bounds one attempt of SendKeyed; a resend has the same seq, and the grain
+	// answers it with the original's answer (a killed member's keys are sent again this soon).
+	sendTimeout = 2 * time.Second
 	// fenceLimit bounds how long a key's new grain waits for the other members to finish the key.
 	fenceLimit = 30 * time.Second
 	// fencePoll is how often the new grain asks a member that still has events of the key.
@@ -131,8 +133,9 @@ func (k *keys) Receive(ctx actor.Context) {
 type keyGrain struct {
 	m       *Membership
 	state   grainState
-	waiting []pendingEvent    // events that came while fencing, in arrival order
-	seen    map[string]uint64 // origin → highest seq placed or being placed
+	waiting []pendingEvent       // events that came while fencing, in arrival order
+	seen    map[string]uint64    // origin → highest seq placed or being placed
+	busy    map[string]*inFlight // origin → its event the host has not answered yet
 	cancel  context.CancelFunc
 	fenced  chan struct{}
 }
@@ -145,29 +148,43 @@ const (
 	open                       // placing events as they come
 )
 
+// inFlight is an event the host has not answered yet, and the senders of its resends (a sender
+// resends when its attempt timed out: a handler slower than that, with acks after handlers).
+type inFlight struct {
+	seq     uint64
+	waiters []*actor.PID
+}
+
 type pendingEvent struct {
 	ev     *clusterpb.KeyedEvent
 	sender *actor.PID
 }
 
-// fenceOver tells a grain that its fence is over; placeFailed, that an event was not placed.
+// fenceOver tells a grain that its fence is over; hostAnswered, that the host is done with an
+// event (err nil) or could not take it.
 type fenceOver struct{}
-type placeFailed struct {
+type hostAnswered struct {
 	origin string
 	seq    uint64
+	err    error
 }
 
 func (g *keyGrain) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		g.seen = map[string]uint64{}
+		g.seen, g.busy = map[string]uint64{}, map[string]*inFlight{}
 		ctx.SetReceiveTimeout(grainIdle)
 	case *clusterpb.KeyedEvent:
 		if msg.Seq <= g.seen[msg.Origin] {
-			ctx.Respond(&clusterpb.Accepted{}) // a resend of one placed (or being placed)
+			if b := g.busy[msg.Origin]; b != nil && b.seq == msg.Seq {
+				b.waiters = append(b.waiters, ctx.Sender()) // answered with the original
+				return
+			}
+			ctx.Respond(&clusterpb.Accepted{}) // a resend of one the host took already
 			return
 		}
 		g.seen[msg.Origin] = msg.Seq
+		g.busy[msg.Origin] = &inFlight{seq: msg.Seq}
 		switch g.state {
 		case unfenced:
 			g.state = fencing
@@ -184,9 +201,19 @@ func (g *keyGrain) Receive(ctx actor.Context) {
 			g.place(ctx, p.ev, p.sender)
 		}
 		g.waiting = nil
-	case placeFailed:
-		if g.seen[msg.origin] == msg.seq {
-			g.seen[msg.origin] = msg.seq - 1 // its resend is placed anew
+	case hostAnswered:
+		var answer proto.Message = &clusterpb.Accepted{}
+		if msg.err != nil {
+			answer = &clusterpb.Rejected{Reason: msg.err.Error()}
+			if g.seen[msg.origin] == msg.seq {
+				g.seen[msg.origin] = msg.seq - 1 // its resend is placed anew
+			}
+		}
+		if b := g.busy[msg.origin]; b != nil && b.seq == msg.seq {
+			for _, w := range b.waiters {
+				ctx.Send(w, answer)
+			}
+			delete(g.busy, msg.origin)
 		}
 	case *actor.ReceiveTimeout:
 		if g.state != fencing {
@@ -197,7 +224,13 @@ func (g *keyGrain) Receive(ctx actor.Context) {
 			g.cancel()
 		}
 		for _, p := range g.waiting { // never placed: their senders send them again
-			ctx.Send(p.sender, &clusterpb.Rejected{Reason: "the key's grain stopped"})
+			no := &clusterpb.Rejected{Reason: "the key's grain stopped"}
+			ctx.Send(p.sender, no)
+			if b := g.busy[p.ev.Origin]; b != nil && b.seq == p.ev.Seq {
+				for _, w := range b.waiters {
+					ctx.Send(w, no)
+				}
+			}
 		}
 		g.waiting = nil
 	}
@@ -208,17 +241,19 @@ func (g *keyGrain) place(ctx actor.Context, ev *clusterpb.KeyedEvent, sender *ac
 	root, self := ctx.ActorSystem().Root, ctx.Self()
 	h := g.m.keyHost()
 	if h == nil {
-		g.seen[ev.Origin] = ev.Seq - 1
+		ctx.Send(self, hostAnswered{ev.Origin, ev.Seq, errors.New("the member serves no keys yet")})
 		ctx.Send(sender, &clusterpb.Rejected{Reason: "the member serves no keys yet"})
 		return
 	}
 	h.Place(ev, func(err error) {
+		// The sender is answered directly (the grain may have stopped meanwhile), the grain so
+		// that it answers the resends.
 		if err != nil {
-			root.Send(self, placeFailed{ev.Origin, ev.Seq})
 			root.Send(sender, &clusterpb.Rejected{Reason: err.Error()})
-			return
+		} else {
+			root.Send(sender, &clusterpb.Accepted{})
 		}
-		root.Send(sender, &clusterpb.Accepted{})
+		root.Send(self, hostAnswered{ev.Origin, ev.Seq, err})
 	})
 }
 

@@ -186,9 +186,17 @@ func (d *dispatcher) dispatchHosted(ctx actor.Context, msg hostedDispatch) {
 				return
 			}
 			place := msg.e.disp.Placement
+			it := item{ev: msg.e.disp.Event}
+			if msg.e.after {
+				it.ack = &msg.e.ack
+				it.ack.Hold(1)
+			}
 			place.Hold(1)
-			d.deliver(ctx, s, item{ev: msg.e.disp.Event}, place)
+			d.deliver(ctx, s, it, place)
 			place.Placed()
+			if it.ack != nil {
+				it.ack.Release()
+			}
 			return
 		}
 	}

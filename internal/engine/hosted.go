@@ -26,6 +26,10 @@ type Forwarded struct {
 	HasMessage               bool
 	// Clients gives the handlers their team's Web API client.
 	Clients ClientSource
+	// AfterHandlers calls done only once the handlers returned (the runtime acks after handlers):
+	// the forwarding member then keeps the event until it was handled, and sends it again if this
+	// member dies first.
+	AfterHandlers bool
 }
 
 // ErrNotHosted: no hosted subscription of that name runs here (another version of the program, or
@@ -37,6 +41,8 @@ var ErrNotHosted = errors.New("switchboard: no such clustered subscription on th
 // acked the envelope).
 type forwardedEvent struct {
 	ev      *messages.Event
+	ack     Ack // with AfterHandlers: its last Release calls done
+	after   bool
 	place   Placement
 	disp    Dispatch
 	clients ClientSource
@@ -47,7 +53,13 @@ type forwardedEvent struct {
 
 func (e *forwardedEvent) finish(err error) { e.once.Do(func() { e.done(err) }) }
 
-func (e *forwardedEvent) placed() { e.finish(nil) }
+func (e *forwardedEvent) placed() {
+	if !e.after {
+		e.finish(nil)
+	}
+}
+
+func (e *forwardedEvent) writeAck([]byte) { e.finish(nil) }
 
 func (e *forwardedEvent) MessageFields() (text, ts, threadTS, subtype, botID, user string, ok bool) {
 	return e.msg.MessageFields()
@@ -69,14 +81,17 @@ type hostedDispatch struct {
 }
 
 // DispatchHosted hands f to the hosted subscription it names and calls done once, from any
-// goroutine: nil once the event sits in its key's queue, ErrNotHosted when no such subscription
-// runs here, or an error when the runtime is stopping.
+// goroutine: nil once the event sits in its key's queue (with AfterHandlers, once its handlers
+// returned), ErrNotHosted when no such subscription runs here, or an error when the runtime is
+// stopping. A runtime that stops meanwhile may never call it: the forwarding member's timeout
+// covers that.
 func DispatchHosted(env *Env, f Forwarded, done func(error)) {
 	if err := env.Ctx.Err(); err != nil {
 		done(fmt.Errorf("switchboard: stopping: %w", err))
 		return
 	}
-	e := &forwardedEvent{ev: f.Event, clients: f.Clients, done: done}
+	e := &forwardedEvent{ev: f.Event, clients: f.Clients, done: done, after: f.AfterHandlers}
+	e.ack.to = e
 	messages.NewEvent(e, e.ev)
 	if f.HasMessage {
 		e.msg = messageFields{text: f.Text, ts: f.TS, threadTS: f.Event.ThreadTS, subtype: f.Subtype, botID: f.BotID, user: f.Event.User, ok: true}

@@ -27,7 +27,16 @@ type keyRecord struct {
 // never two at a time (even while a member's SIGTERM moves its keys to the others), and in the
 // order of each socket they came on (the originals: a redelivery comes late at Slack already). Some must have been read on one member and handled on
 // another, and some channel must have moved.
-func TestClusterKeyedActors(t *testing.T) {
+func TestClusterKeyedActors(t *testing.T) { testKeyed(t, false) }
+
+// The same with acks after handlers, and a member killed (SIGKILL) instead of stopped: the events
+// its keys had accepted, and those its sockets had read, are not lost. Those read elsewhere were
+// never answered (the members wait for their handlers on the key's member), so they are sent
+// again to the keys' next grains; those it read were never acked, so Slack redelivers them. A
+// key's event the member handled but did not answer for can run twice (at least once).
+func TestClusterKeyedActorsMemberKilled(t *testing.T) { testKeyed(t, true) }
+
+func testKeyed(t *testing.T, kill bool) {
 	if testing.Short() {
 		t.Skip("starts member processes")
 	}
@@ -47,7 +56,7 @@ func TestClusterKeyedActors(t *testing.T) {
 	}
 	for i := range ports {
 		mc := memberConfig{APIURL: srv.APIURL(), Store: filepath.Join(dir, "cluster.db"), Port: ports[i][0], HealthPort: ports[i][1],
-			Peers: peers, Keyed: true, Apps: []appConfig{{ID: app.AppID, Token: app.AppToken, Connections: 6}}}
+			Peers: peers, Keyed: true, AckAfterHandlers: kill, Apps: []appConfig{{ID: app.AppID, Token: app.AppToken, Connections: 6}}}
 		b, _ := json.Marshal(mc)
 		p := filepath.Join(dir, fmt.Sprintf("m%d.json", i))
 		if err := os.WriteFile(p, b, 0o600); err != nil {
@@ -82,10 +91,14 @@ func TestClusterKeyedActors(t *testing.T) {
 			time.Sleep(pause)
 		}
 	}
-	handled := func() int {
+	handled := func() int { // distinct events handled
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		return len(h.keyed)
+		ids := map[string]bool{}
+		for _, r := range h.keyed {
+			ids[r.channel+" "+strconv.Itoa(r.n)] = true
+		}
+		return len(ids)
 	}
 	inject(0, perPhase, 5*time.Millisecond)
 	// A member leaves (SIGTERM) while the channels' events keep coming: its keys move.
@@ -93,15 +106,20 @@ func TestClusterKeyedActors(t *testing.T) {
 	done := make(chan struct{})
 	go func() { // owner: the test, which waits on done
 		defer close(done)
-		inject(perPhase, 3*perPhase, 200*time.Millisecond) // 4s: the member's handover and leaving happen meanwhile
+		inject(perPhase, perPhase+5, 0)                      // a burst: the keys have events queued when the member goes
+		inject(perPhase+5, 3*perPhase, 200*time.Millisecond) // 3s: the member's handover and leaving happen meanwhile
 	}()
-	time.Sleep(20 * time.Millisecond)
-	victim.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(50 * time.Millisecond)
+	if kill {
+		victim.cmd.Process.Kill()
+	} else {
+		victim.cmd.Process.Signal(syscall.SIGTERM)
+	}
 	<-done
 	select {
 	case <-victim.done:
 	case <-time.After(40 * time.Second):
-		t.Fatalf("member %s did not stop within 40s of SIGTERM", victim.name)
+		t.Fatalf("member %s did not end within 40s", victim.name)
 	}
 	total := channels * 3 * perPhase
 	for deadline := time.Now().Add(30 * time.Second); handled() < total && time.Now().Before(deadline); {
@@ -184,7 +202,7 @@ func TestClusterKeyedActors(t *testing.T) {
 	}
 	t.Logf("%d events in %d channels: %d lost, %d handled twice, %d handled on another member than the one that read them, %d channels moved, %d overlaps, %d out of order",
 		total, channels, lost, dups, forwarded, moved, overlaps, outOfOrder)
-	if lost != 0 || dups != 0 {
+	if lost != 0 || (dups != 0 && !kill) {
 		t.Errorf("%d lost, %d handled more than once", lost, dups)
 	}
 	if forwarded == 0 {

@@ -26,19 +26,20 @@ import (
 const memberEnv = "SWITCHBOARD_CLUSTER_MEMBER"
 
 type memberConfig struct {
-	APIURL     string      `json:"api_url"`
-	Store      string      `json:"store"`
-	Port       int         `json:"port"`
-	HealthPort int         `json:"health_port"`
-	Peers      []string    `json:"peers"`
-	Etcd       []string    `json:"etcd,omitempty"`
-	OpsPort    int         `json:"ops_port,omitempty"`   // serves ops.ClusterHandler at /cluster`
-	NoCluster  bool        `json:"no_cluster,omitempty"` // a single process, for the throughput ratio
-	Quiet      bool        `json:"quiet,omitempty"`      // print "N <events so far>" every 50ms instead of each event`
-	SlowAcks   bool        `json:"slow_acks,omitempty"`  // ack after handlers, and each handler takes 500ms: Slack redelivers`
-	Keyed      bool        `json:"keyed,omitempty"`      // a Clustered PerChannel subscription of app_mention: "KEY" and "READ" lines`
-	Apps       []appConfig `json:"apps"`
-	Workspaces [][2]string `json:"workspaces"` // team, token
+	APIURL           string      `json:"api_url"`
+	Store            string      `json:"store"`
+	Port             int         `json:"port"`
+	HealthPort       int         `json:"health_port"`
+	Peers            []string    `json:"peers"`
+	Etcd             []string    `json:"etcd,omitempty"`
+	OpsPort          int         `json:"ops_port,omitempty"`   // serves ops.ClusterHandler at /cluster`
+	NoCluster        bool        `json:"no_cluster,omitempty"` // a single process, for the throughput ratio
+	Quiet            bool        `json:"quiet,omitempty"`      // print "N <events so far>" every 50ms instead of each event`
+	SlowAcks         bool        `json:"slow_acks,omitempty"`  // ack after handlers, and each handler takes 500ms: Slack redelivers`
+	Keyed            bool        `json:"keyed,omitempty"`
+	AckAfterHandlers bool        `json:"ack_after_handlers,omitempty"` // a Clustered PerChannel subscription of app_mention: "KEY" and "READ" lines`
+	Apps             []appConfig `json:"apps"`
+	Workspaces       [][2]string `json:"workspaces"` // team, token
 }
 
 type appConfig struct {
@@ -74,7 +75,7 @@ func runMember(path string) int {
 	log.SetLevel(logrus.WarnLevel)
 	opts := []switchboard.Option{switchboard.WithAPIURL(mc.APIURL), switchboard.WithLogger(log),
 		switchboard.WithBackoff(100*time.Millisecond, time.Second, time.Minute)}
-	if mc.SlowAcks {
+	if mc.SlowAcks || mc.AckAfterHandlers {
 		opts = append(opts, switchboard.WithAckAfterHandlers())
 	}
 	if !mc.NoCluster {
@@ -162,7 +163,7 @@ func runMember(path string) int {
 // registerKeyed registers, for the keyed test, a plain subscription that prints "READ <member>
 // <channel> <n>" for each app_mention where it is read, and a Clustered PerChannel one that prints
 // "KEY <member> <channel> <n> <link> <start> <end>" where the channel's actor handled it (n is the
-// mention's text "k <channel> <n>"; start and end are unix nanos around a 3ms handler; then the
+// mention's text "k <channel> <n>"; start and end are unix nanos around a 20ms handler; then the
 // retry attempt). READ lines are the originals' only.
 func registerKeyed(rt *switchboard.Runtime, mu *sync.Mutex) error {
 	self := rt.Member()
@@ -185,7 +186,7 @@ func registerKeyed(rt *switchboard.Runtime, mu *sync.Mutex) error {
 	}
 	return rt.OnEvent("app_mention", func(_ context.Context, ev *switchboard.Event) error {
 		start := time.Now().UnixNano()
-		time.Sleep(3 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 		end := time.Now().UnixNano()
 		mu.Lock()
 		fmt.Fprintf(os.Stdout, "KEY %s %s %s %s %d %d %d\n", self, ev.Channel, parse(ev), ev.Link.Name, start, end, ev.RetryAttempt)

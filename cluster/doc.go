@@ -14,6 +14,15 @@
 // socket is drained and closed); RTM workspaces are broken before they are made (the old socket
 // closes, then the new owner connects), so a workspace never has two RTM sockets.
 //
+// # Clustered keys
+//
+// A keyed subscription registered with switchboard.Clustered has one grain per key (KeyKind),
+// placed by protoactor's identity lookup: every member sends the key's events there (SendKeyed),
+// and the grain's member runs them (its KeyHost). A key's new grain waits until the other members
+// are done with the key (KeyIdle), so its events never run on two members at once. Members
+// exchange protobuf messages of package clusterpb; a guard in front of protoactor's remote drops
+// the messages it would panic on (RemoteDropped).
+//
 // # Caveats
 //
 // Only a link's token travels in the shared table: a member that owns a link it was not told

@@ -71,6 +71,7 @@ func (rt *Runtime) joinCluster(cfg cluster.Config) error {
 	cs.cancel = rcancel
 	rt.clu = cs
 	m.ServeKeys(keyHost{rt})
+	m.ServeRTM(keyHost{rt})
 	if err := rt.Use(cs.dedupe); err != nil {
 		return err
 	}

@@ -274,6 +274,17 @@ func (rt *Runtime) rtmSend(ctx context.Context, team string, msg engine.RTMSend)
 	rt.mu.Lock()
 	route := rt.rtm.routes[team]
 	rt.mu.Unlock()
+	if route == nil && rt.clu != nil {
+		return rt.forwardRTM(ctx, team, msg) // rtmforward.go: the member that runs it sends
+	}
+	return rt.rtmSendLocal(ctx, team, msg)
+}
+
+// rtmSendLocal sends msg on this runtime's own socket of team.
+func (rt *Runtime) rtmSendLocal(ctx context.Context, team string, msg engine.RTMSend) (engine.RTMReply, error) {
+	rt.mu.Lock()
+	route := rt.rtm.routes[team]
+	rt.mu.Unlock()
 	if route == nil {
 		return engine.RTMReply{}, fmt.Errorf("%w: %s", ErrUnknownWorkspace, team)
 	}

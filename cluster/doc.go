@@ -27,5 +27,6 @@
 //
 // Only a link's token travels in the shared table: a member that owns a link it was not told
 // about by its own AddApp or AddWorkspace runs it with the runtime's defaults (no Installations,
-// default RTM settings). Send works on the member that owns the workspace.
+// default RTM settings). Send on a member that does not run the workspace goes to the one that
+// does (SendRTM, ServeRTM).
 package cluster

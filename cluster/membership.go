@@ -90,10 +90,11 @@ type Membership struct {
 	cluster *pcluster.Cluster
 	changed chan struct{}
 
-	guard  *remoteGuard
-	host   atomic.Pointer[KeyHost] // ServeKeys
-	origin string                  // this run's name, for SendKeyed's seqs
-	seq    atomic.Uint64
+	guard   *remoteGuard
+	host    atomic.Pointer[KeyHost] // ServeKeys
+	rtmHost atomic.Pointer[RTMHost] // ServeRTM
+	origin  string                  // this run's name, for SendKeyed's seqs
+	seq     atomic.Uint64
 
 	mu      sync.Mutex
 	members []string
@@ -134,6 +135,10 @@ func Join(ctx context.Context, cfg Config) (*Membership, error) {
 		return nil, err
 	}
 	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &keys{m: m} }), keysActor); err != nil {
+		m.Leave()
+		return nil, fmt.Errorf("cluster: join: %w", err)
+	}
+	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &rtmSends{m: m} }), rtmActor); err != nil {
 		m.Leave()
 		return nil, fmt.Errorf("cluster: join: %w", err)
 	}

@@ -25,6 +25,74 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SendFailure says why an RTMSend failed; each maps to the error Runtime.Send returns.
+type SendFailure int32
+
+const (
+	SendFailure_SEND_FAILURE_NONE              SendFailure = 0
+	SendFailure_SEND_FAILURE_NOT_CONNECTED     SendFailure = 1
+	SendFailure_SEND_FAILURE_UNKNOWN_WORKSPACE SendFailure = 2
+	SendFailure_SEND_FAILURE_QUEUE_FULL        SendFailure = 3
+	SendFailure_SEND_FAILURE_TEXT_TOO_LONG     SendFailure = 4
+	SendFailure_SEND_FAILURE_FRAME_TOO_LARGE   SendFailure = 5
+	SendFailure_SEND_FAILURE_SESSION_ENDED     SendFailure = 6
+	SendFailure_SEND_FAILURE_SLACK_REFUSED     SendFailure = 7
+	SendFailure_SEND_FAILURE_OTHER             SendFailure = 8
+)
+
+// Enum value maps for SendFailure.
+var (
+	SendFailure_name = map[int32]string{
+		0: "SEND_FAILURE_NONE",
+		1: "SEND_FAILURE_NOT_CONNECTED",
+		2: "SEND_FAILURE_UNKNOWN_WORKSPACE",
+		3: "SEND_FAILURE_QUEUE_FULL",
+		4: "SEND_FAILURE_TEXT_TOO_LONG",
+		5: "SEND_FAILURE_FRAME_TOO_LARGE",
+		6: "SEND_FAILURE_SESSION_ENDED",
+		7: "SEND_FAILURE_SLACK_REFUSED",
+		8: "SEND_FAILURE_OTHER",
+	}
+	SendFailure_value = map[string]int32{
+		"SEND_FAILURE_NONE":              0,
+		"SEND_FAILURE_NOT_CONNECTED":     1,
+		"SEND_FAILURE_UNKNOWN_WORKSPACE": 2,
+		"SEND_FAILURE_QUEUE_FULL":        3,
+		"SEND_FAILURE_TEXT_TOO_LONG":     4,
+		"SEND_FAILURE_FRAME_TOO_LARGE":   5,
+		"SEND_FAILURE_SESSION_ENDED":     6,
+		"SEND_FAILURE_SLACK_REFUSED":     7,
+		"SEND_FAILURE_OTHER":             8,
+	}
+)
+
+func (x SendFailure) Enum() *SendFailure {
+	p := new(SendFailure)
+	*p = x
+	return p
+}
+
+func (x SendFailure) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SendFailure) Descriptor() protoreflect.EnumDescriptor {
+	return file_cluster_clusterpb_clusterpb_proto_enumTypes[0].Descriptor()
+}
+
+func (SendFailure) Type() protoreflect.EnumType {
+	return &file_cluster_clusterpb_clusterpb_proto_enumTypes[0]
+}
+
+func (x SendFailure) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SendFailure.Descriptor instead.
+func (SendFailure) EnumDescriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_clusterpb_proto_rawDescGZIP(), []int{0}
+}
+
 // Link names the socket an event came in on.
 type Link struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -531,6 +599,193 @@ func (x *KeyIdleReply) GetIdle() bool {
 	return false
 }
 
+// RTMSend asks the member that runs a workspace's RTM socket to send a frame on it (Runtime.Send
+// and Typing on another member).
+type RTMSend struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Team          string                 `protobuf:"bytes,1,opt,name=team,proto3" json:"team,omitempty"`
+	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"` // "message" or "typing"
+	Channel       string                 `protobuf:"bytes,3,opt,name=channel,proto3" json:"channel,omitempty"`
+	Text          string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	ThreadTs      string                 `protobuf:"bytes,5,opt,name=thread_ts,json=threadTs,proto3" json:"thread_ts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RTMSend) Reset() {
+	*x = RTMSend{}
+	mi := &file_cluster_clusterpb_clusterpb_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RTMSend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RTMSend) ProtoMessage() {}
+
+func (x *RTMSend) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_clusterpb_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RTMSend.ProtoReflect.Descriptor instead.
+func (*RTMSend) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_clusterpb_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RTMSend) GetTeam() string {
+	if x != nil {
+		return x.Team
+	}
+	return ""
+}
+
+func (x *RTMSend) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *RTMSend) GetChannel() string {
+	if x != nil {
+		return x.Channel
+	}
+	return ""
+}
+
+func (x *RTMSend) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *RTMSend) GetThreadTs() string {
+	if x != nil {
+		return x.ThreadTs
+	}
+	return ""
+}
+
+// RTMSendReply answers RTMSend: Slack's reply, or why the send failed.
+type RTMSendReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Ts            string                 `protobuf:"bytes,2,opt,name=ts,proto3" json:"ts,omitempty"`
+	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	Failure       SendFailure            `protobuf:"varint,4,opt,name=failure,proto3,enum=switchboard.cluster.v1.SendFailure" json:"failure,omitempty"`
+	Error         string                 `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`                           // the failure's text
+	ReplyTo       int64                  `protobuf:"varint,6,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`       // SLACK_REFUSED: the frame's id
+	SlackCode     int32                  `protobuf:"varint,7,opt,name=slack_code,json=slackCode,proto3" json:"slack_code,omitempty"` // SLACK_REFUSED: Slack's code
+	SlackMsg      string                 `protobuf:"bytes,8,opt,name=slack_msg,json=slackMsg,proto3" json:"slack_msg,omitempty"`     // SLACK_REFUSED: Slack's message
+	MaybeSent     bool                   `protobuf:"varint,9,opt,name=maybe_sent,json=maybeSent,proto3" json:"maybe_sent,omitempty"` // SESSION_ENDED: the frame was handed to the socket
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RTMSendReply) Reset() {
+	*x = RTMSendReply{}
+	mi := &file_cluster_clusterpb_clusterpb_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RTMSendReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RTMSendReply) ProtoMessage() {}
+
+func (x *RTMSendReply) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_clusterpb_clusterpb_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RTMSendReply.ProtoReflect.Descriptor instead.
+func (*RTMSendReply) Descriptor() ([]byte, []int) {
+	return file_cluster_clusterpb_clusterpb_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RTMSendReply) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *RTMSendReply) GetTs() string {
+	if x != nil {
+		return x.Ts
+	}
+	return ""
+}
+
+func (x *RTMSendReply) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *RTMSendReply) GetFailure() SendFailure {
+	if x != nil {
+		return x.Failure
+	}
+	return SendFailure_SEND_FAILURE_NONE
+}
+
+func (x *RTMSendReply) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *RTMSendReply) GetReplyTo() int64 {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return 0
+}
+
+func (x *RTMSendReply) GetSlackCode() int32 {
+	if x != nil {
+		return x.SlackCode
+	}
+	return 0
+}
+
+func (x *RTMSendReply) GetSlackMsg() string {
+	if x != nil {
+		return x.SlackMsg
+	}
+	return ""
+}
+
+func (x *RTMSendReply) GetMaybeSent() bool {
+	if x != nil {
+		return x.MaybeSent
+	}
+	return false
+}
+
 var File_cluster_clusterpb_clusterpb_proto protoreflect.FileDescriptor
 
 const file_cluster_clusterpb_clusterpb_proto_rawDesc = "" +
@@ -576,7 +831,35 @@ const file_cluster_clusterpb_clusterpb_proto_rawDesc = "" +
 	"\fsubscription\x18\x01 \x01(\tR\fsubscription\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\"\"\n" +
 	"\fKeyIdleReply\x12\x12\n" +
-	"\x04idle\x18\x01 \x01(\bR\x04idleB9Z7github.com/switchboard-go/switchboard/cluster/clusterpbb\x06proto3"
+	"\x04idle\x18\x01 \x01(\bR\x04idle\"|\n" +
+	"\aRTMSend\x12\x12\n" +
+	"\x04team\x18\x01 \x01(\tR\x04team\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
+	"\achannel\x18\x03 \x01(\tR\achannel\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\x12\x1b\n" +
+	"\tthread_ts\x18\x05 \x01(\tR\bthreadTs\"\x8d\x02\n" +
+	"\fRTMSendReply\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x0e\n" +
+	"\x02ts\x18\x02 \x01(\tR\x02ts\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\x12=\n" +
+	"\afailure\x18\x04 \x01(\x0e2#.switchboard.cluster.v1.SendFailureR\afailure\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\x12\x19\n" +
+	"\breply_to\x18\x06 \x01(\x03R\areplyTo\x12\x1d\n" +
+	"\n" +
+	"slack_code\x18\a \x01(\x05R\tslackCode\x12\x1b\n" +
+	"\tslack_msg\x18\b \x01(\tR\bslackMsg\x12\x1d\n" +
+	"\n" +
+	"maybe_sent\x18\t \x01(\bR\tmaybeSent*\x9f\x02\n" +
+	"\vSendFailure\x12\x15\n" +
+	"\x11SEND_FAILURE_NONE\x10\x00\x12\x1e\n" +
+	"\x1aSEND_FAILURE_NOT_CONNECTED\x10\x01\x12\"\n" +
+	"\x1eSEND_FAILURE_UNKNOWN_WORKSPACE\x10\x02\x12\x1b\n" +
+	"\x17SEND_FAILURE_QUEUE_FULL\x10\x03\x12\x1e\n" +
+	"\x1aSEND_FAILURE_TEXT_TOO_LONG\x10\x04\x12 \n" +
+	"\x1cSEND_FAILURE_FRAME_TOO_LARGE\x10\x05\x12\x1e\n" +
+	"\x1aSEND_FAILURE_SESSION_ENDED\x10\x06\x12\x1e\n" +
+	"\x1aSEND_FAILURE_SLACK_REFUSED\x10\a\x12\x16\n" +
+	"\x12SEND_FAILURE_OTHER\x10\bB9Z7github.com/switchboard-go/switchboard/cluster/clusterpbb\x06proto3"
 
 var (
 	file_cluster_clusterpb_clusterpb_proto_rawDescOnce sync.Once
@@ -590,24 +873,29 @@ func file_cluster_clusterpb_clusterpb_proto_rawDescGZIP() []byte {
 	return file_cluster_clusterpb_clusterpb_proto_rawDescData
 }
 
-var file_cluster_clusterpb_clusterpb_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_cluster_clusterpb_clusterpb_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_cluster_clusterpb_clusterpb_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_cluster_clusterpb_clusterpb_proto_goTypes = []any{
-	(*Link)(nil),          // 0: switchboard.cluster.v1.Link
-	(*MessageFields)(nil), // 1: switchboard.cluster.v1.MessageFields
-	(*KeyedEvent)(nil),    // 2: switchboard.cluster.v1.KeyedEvent
-	(*Accepted)(nil),      // 3: switchboard.cluster.v1.Accepted
-	(*Rejected)(nil),      // 4: switchboard.cluster.v1.Rejected
-	(*KeyIdle)(nil),       // 5: switchboard.cluster.v1.KeyIdle
-	(*KeyIdleReply)(nil),  // 6: switchboard.cluster.v1.KeyIdleReply
+	(SendFailure)(0),      // 0: switchboard.cluster.v1.SendFailure
+	(*Link)(nil),          // 1: switchboard.cluster.v1.Link
+	(*MessageFields)(nil), // 2: switchboard.cluster.v1.MessageFields
+	(*KeyedEvent)(nil),    // 3: switchboard.cluster.v1.KeyedEvent
+	(*Accepted)(nil),      // 4: switchboard.cluster.v1.Accepted
+	(*Rejected)(nil),      // 5: switchboard.cluster.v1.Rejected
+	(*KeyIdle)(nil),       // 6: switchboard.cluster.v1.KeyIdle
+	(*KeyIdleReply)(nil),  // 7: switchboard.cluster.v1.KeyIdleReply
+	(*RTMSend)(nil),       // 8: switchboard.cluster.v1.RTMSend
+	(*RTMSendReply)(nil),  // 9: switchboard.cluster.v1.RTMSendReply
 }
 var file_cluster_clusterpb_clusterpb_proto_depIdxs = []int32{
-	0, // 0: switchboard.cluster.v1.KeyedEvent.link:type_name -> switchboard.cluster.v1.Link
-	1, // 1: switchboard.cluster.v1.KeyedEvent.message:type_name -> switchboard.cluster.v1.MessageFields
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	1, // 0: switchboard.cluster.v1.KeyedEvent.link:type_name -> switchboard.cluster.v1.Link
+	2, // 1: switchboard.cluster.v1.KeyedEvent.message:type_name -> switchboard.cluster.v1.MessageFields
+	0, // 2: switchboard.cluster.v1.RTMSendReply.failure:type_name -> switchboard.cluster.v1.SendFailure
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_cluster_clusterpb_clusterpb_proto_init() }
@@ -620,13 +908,14 @@ func file_cluster_clusterpb_clusterpb_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_clusterpb_clusterpb_proto_rawDesc), len(file_cluster_clusterpb_clusterpb_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   7,
+			NumEnums:      1,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_cluster_clusterpb_clusterpb_proto_goTypes,
 		DependencyIndexes: file_cluster_clusterpb_clusterpb_proto_depIdxs,
+		EnumInfos:         file_cluster_clusterpb_clusterpb_proto_enumTypes,
 		MessageInfos:      file_cluster_clusterpb_clusterpb_proto_msgTypes,
 	}.Build()
 	File_cluster_clusterpb_clusterpb_proto = out.File

@@ -55,10 +55,12 @@ type harness struct {
 	srv     *fakeslack.Server
 	members []*member
 
-	mu    sync.Mutex
-	seen  map[string]int    // Socket Mode event id → deliveries to handlers, across members
-	keyed []keyRecord       // the keyed test's KEY lines
-	read  map[string]string // the keyed test's READ lines: "<channel> <n>" → the member that read it
+	mu         sync.Mutex
+	seen       map[string]int    // Socket Mode event id → deliveries to handlers, across members
+	keyed      []keyRecord       // the keyed test's KEY lines
+	read       map[string]string // the keyed test's READ lines: "<channel> <n>" → the member that read it
+	echoes     [][]string        // the RTM send test's ECHO lines: member, team, channel, result
+	rtmReaders map[string]string // its RTMREAD lines: team → the member that reads it
 }
 
 func freePort(t *testing.T) int {
@@ -101,6 +103,16 @@ func (h *harness) start(m *member) {
 				retry, _ := strconv.Atoi(f[7])
 				h.mu.Lock()
 				h.keyed = append(h.keyed, keyRecord{host: f[1], channel: f[2], n: n, link: f[4], start: start, end: end, retry: retry})
+				h.mu.Unlock()
+			case len(f) == 5 && f[0] == "ECHO":
+				h.mu.Lock()
+				h.echoes = append(h.echoes, f[1:])
+				h.mu.Unlock()
+			case len(f) == 4 && f[0] == "RTMREAD":
+				h.mu.Lock()
+				if h.rtmReaders != nil {
+					h.rtmReaders[f[2]] = f[1]
+				}
 				h.mu.Unlock()
 			case len(f) == 4 && f[0] == "READ":
 				h.mu.Lock()

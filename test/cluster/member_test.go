@@ -32,12 +32,13 @@ type memberConfig struct {
 	HealthPort       int         `json:"health_port"`
 	Peers            []string    `json:"peers"`
 	Etcd             []string    `json:"etcd,omitempty"`
-	OpsPort          int         `json:"ops_port,omitempty"`   // serves ops.ClusterHandler at /cluster`
-	NoCluster        bool        `json:"no_cluster,omitempty"` // a single process, for the throughput ratio
-	Quiet            bool        `json:"quiet,omitempty"`      // print "N <events so far>" every 50ms instead of each event`
-	SlowAcks         bool        `json:"slow_acks,omitempty"`  // ack after handlers, and each handler takes 500ms: Slack redelivers`
-	Keyed            bool        `json:"keyed,omitempty"`
-	AckAfterHandlers bool        `json:"ack_after_handlers,omitempty"` // a Clustered PerChannel subscription of app_mention: "KEY" and "READ" lines`
+	OpsPort          int         `json:"ops_port,omitempty"`           // serves ops.ClusterHandler at /cluster`
+	NoCluster        bool        `json:"no_cluster,omitempty"`         // a single process, for the throughput ratio
+	Quiet            bool        `json:"quiet,omitempty"`              // print "N <events so far>" every 50ms instead of each event`
+	SlowAcks         bool        `json:"slow_acks,omitempty"`          // ack after handlers, and each handler takes 500ms: Slack redelivers`
+	Keyed            bool        `json:"keyed,omitempty"`              // a Clustered PerChannel subscription of app_mention: "KEY" and "READ" lines
+	AckAfterHandlers bool        `json:"ack_after_handlers,omitempty"` // WithAckAfterHandlers
+	RTMEcho          bool        `json:"rtm_echo,omitempty"`           // a Clustered PerChannel subscription of RTM messages that answers with Send: "RTMREAD" and "ECHO" lines
 	Apps             []appConfig `json:"apps"`
 	Workspaces       [][2]string `json:"workspaces"` // team, token
 }
@@ -120,6 +121,11 @@ func runMember(path string) int {
 			return fail(err)
 		}
 	}
+	if mc.RTMEcho {
+		if err := registerRTMEcho(rt, &mu); err != nil {
+			return fail(err)
+		}
+	}
 	for _, a := range mc.Apps {
 		if err := rt.AddApp(ctx, switchboard.App{ID: a.ID, Token: a.Token, Connections: a.Connections}); err != nil {
 			return fail(err)
@@ -193,4 +199,32 @@ func registerKeyed(rt *switchboard.Runtime, mu *sync.Mutex) error {
 		mu.Unlock()
 		return nil
 	}, switchboard.Named("conv"), switchboard.PerChannel(0), switchboard.Clustered())
+}
+
+// registerRTMEcho registers, for the RTM send test, a plain subscription of RTM messages that
+// prints "RTMREAD <member> <team> <channel>" where each is read (on the member that runs the
+// workspace), and a Clustered PerChannel one that answers each with Send ("echo <text>") from
+// wherever the channel's actor is, printing "ECHO <member> <team> <channel> <ok|error>".
+func registerRTMEcho(rt *switchboard.Runtime, mu *sync.Mutex) error {
+	self := rt.Member()
+	rtmMessages := switchboard.Filter{Kinds: []switchboard.Kind{switchboard.KindRTM}, Types: []string{"message"}}
+	if err := rt.Handle(rtmMessages, func(_ context.Context, ev *switchboard.Event) error {
+		mu.Lock()
+		fmt.Fprintf(os.Stdout, "RTMREAD %s %s %s\n", self, ev.Team, ev.Channel)
+		mu.Unlock()
+		return nil
+	}, switchboard.Named("rtm-read")); err != nil {
+		return err
+	}
+	return rt.Handle(rtmMessages, func(ctx context.Context, ev *switchboard.Event) error {
+		_, err := rt.Send(ctx, ev.Team, switchboard.RTMMessage{Channel: ev.Channel, Text: "echo " + ev.Text()})
+		res := "ok"
+		if err != nil {
+			res = strings.ReplaceAll(err.Error(), " ", "_")
+		}
+		mu.Lock()
+		fmt.Fprintf(os.Stdout, "ECHO %s %s %s %s\n", self, ev.Team, ev.Channel, res)
+		mu.Unlock()
+		return nil
+	}, switchboard.Named("rtm-echo"), switchboard.PerChannel(0), switchboard.Clustered())
 }

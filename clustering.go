@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/switchboard-go/switchboard/cluster"
+	"github.com/switchboard-go/switchboard/internal/clusterlink"
 	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 )
@@ -21,18 +21,18 @@ const handoverLimit = 15 * time.Second
 // clusterState is a clustered runtime's side: the links this member runs, and what it was told
 // locally about them.
 type clusterState struct {
-	m      *cluster.Membership
-	store  *cluster.Store
+	m      clusterlink.Member
+	store  clusterlink.Store
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
 
 	mu         sync.Mutex
 	leaving    bool
-	running    map[string]cluster.LinkSpec // links this member runs, by name
-	claimed    map[string]bool             // what the store says of them: connected
-	movedAt    map[string]time.Time        // Socket Mode slots running here that another member owns
-	apps       map[string]App              // AddApp's here, for their Installations
+	running    map[string]clusterlink.LinkSpec // links this member runs, by name
+	claimed    map[string]bool                 // what the store says of them: connected
+	movedAt    map[string]time.Time            // Socket Mode slots running here that another member owns
+	apps       map[string]App                  // AddApp's here, for their Installations
 	clients    map[string]engine.ClientSource
 	workspaces map[string]Workspace // AddWorkspace's here, for their settings
 	owners     map[string]string    // every desired link → its owner, as of the last pass
@@ -40,8 +40,8 @@ type clusterState struct {
 
 	keysLeaving atomic.Bool // the key grains here take no more events: the member is leaving
 
-	seen    chan cluster.SeenEvent // first deliveries handled here (once per handler), for the recorder to write
-	dropped atomic.Int64           // redeliveries dropped: another member handled them
+	seen    chan clusterlink.SeenEvent // first deliveries handled here (once per handler), for the recorder to write
+	dropped atomic.Int64               // redeliveries dropped: another member handled them
 }
 
 // seenRetention is how long events handled are remembered across members: Slack redelivers for
@@ -49,20 +49,17 @@ type clusterState struct {
 const seenRetention = 10 * time.Minute
 
 // joinCluster joins the cluster of cfg and starts reconciling.
-func (rt *Runtime) joinCluster(cfg cluster.Config) error {
-	if cfg.Log == nil {
-		cfg.Log = rt.cfg.log
-	}
+func (rt *Runtime) joinCluster(cfg ClusterConfig) error {
 	ctx, cancel := context.WithTimeout(rt.env.Ctx, 30*time.Second)
 	defer cancel()
-	m, err := cluster.Join(ctx, cfg)
+	m, err := cfg.JoinRuntime(ctx, rt.cfg.log)
 	if err != nil {
 		return fmt.Errorf("switchboard: %w", err)
 	}
-	cs := &clusterState{m: m, store: cfg.Store, done: make(chan struct{}),
-		running: map[string]cluster.LinkSpec{}, claimed: map[string]bool{}, movedAt: map[string]time.Time{},
+	cs := &clusterState{m: m, store: m.Store(), done: make(chan struct{}),
+		running: map[string]clusterlink.LinkSpec{}, claimed: map[string]bool{}, movedAt: map[string]time.Time{},
 		apps: map[string]App{}, clients: map[string]engine.ClientSource{}, workspaces: map[string]Workspace{},
-		seen: make(chan cluster.SeenEvent, 4096)}
+		seen: make(chan clusterlink.SeenEvent, 4096)}
 	if err := cs.store.ForgetMember(ctx, m.Self()); err != nil { // a restarted member runs nothing yet
 		m.Leave()
 		return fmt.Errorf("switchboard: %w", err)
@@ -116,7 +113,7 @@ func (cs *clusterState) dedupe(next Handler) Handler {
 		if ev.EventID == "" || ev.Link.App == "" || hostedChain(ctx) {
 			return next(ctx, ev) // a clustered subscription's key: its member dedupes its events (DispatchHosted)
 		}
-		e := cluster.SeenEvent{App: ev.Link.App, EventID: ev.EventID}
+		e := clusterlink.SeenEvent{App: ev.Link.App, EventID: ev.EventID}
 		if ev.RetryAttempt == 0 {
 			select {
 			case cs.seen <- e:
@@ -139,7 +136,7 @@ func (cs *clusterState) recordSeen(ctx context.Context) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	lastPrune := time.Now()
-	var batch []cluster.SeenEvent
+	var batch []clusterlink.SeenEvent
 	for {
 		select {
 		case <-ctx.Done():
@@ -173,9 +170,9 @@ func (rt *Runtime) clusterAddApp(ctx context.Context, app App) error {
 		cs.clients[app.ID] = rt.clientSource(app.Installations)
 	}
 	cs.mu.Unlock()
-	links := make([]cluster.LinkSpec, 0, app.Connections)
+	links := make([]clusterlink.LinkSpec, 0, app.Connections)
 	for i := 1; i <= app.Connections; i++ {
-		links = append(links, cluster.LinkSpec{Name: fmt.Sprintf("%s/%d", app.ID, i), Kind: cluster.KindSocketMode, App: app.ID, Slot: i, Token: app.Token})
+		links = append(links, clusterlink.LinkSpec{Name: fmt.Sprintf("%s/%d", app.ID, i), Kind: clusterlink.KindSocketMode, App: app.ID, Slot: i, Token: app.Token})
 	}
 	if err := cs.store.PutLinks(ctx, links...); err != nil {
 		return fmt.Errorf("switchboard: %w", err)
@@ -203,7 +200,7 @@ func (rt *Runtime) clusterAddWorkspace(ctx context.Context, ws Workspace) error 
 	rt.clu.mu.Lock()
 	rt.clu.workspaces[ws.Team] = ws
 	rt.clu.mu.Unlock()
-	if err := rt.clu.store.PutLinks(ctx, cluster.LinkSpec{Name: ws.Team, Kind: cluster.KindRTM, Token: ws.Token}); err != nil {
+	if err := rt.clu.store.PutLinks(ctx, clusterlink.LinkSpec{Name: ws.Team, Kind: clusterlink.KindRTM, Token: ws.Token}); err != nil {
 		return fmt.Errorf("switchboard: %w", err)
 	}
 	return nil
@@ -218,7 +215,7 @@ func (rt *Runtime) clusterRemoveWorkspace(ctx context.Context, team string) erro
 
 func (rt *Runtime) reconcileLoop(ctx context.Context, cs *clusterState) {
 	defer close(cs.done)
-	tick := time.NewTicker(cs.m.Config().Refresh)
+	tick := time.NewTicker(cs.m.Refresh())
 	defer tick.Stop()
 	for {
 		if err := rt.reconcile(ctx, cs); err != nil && ctx.Err() == nil {
@@ -261,7 +258,7 @@ func (rt *Runtime) reconcile(ctx context.Context, cs *clusterState) error {
 			eligible = append(eligible, m)
 		}
 	}
-	claimsOf := map[string][]cluster.Claim{}
+	claimsOf := map[string][]clusterlink.Claim{}
 	for _, c := range claims {
 		if c.Member != self && alive[c.Member] {
 			claimsOf[c.Link] = append(claimsOf[c.Link], c)
@@ -274,24 +271,24 @@ func (rt *Runtime) reconcile(ctx context.Context, cs *clusterState) error {
 	now := time.Now()
 	for _, l := range links {
 		desired[l.Name] = true
-		if l.Kind == cluster.KindRTM {
+		if l.Kind == clusterlink.KindRTM {
 			tokens[l.Name] = l.Token
 		}
-		owner := cluster.Owner(l.Name, eligible)
+		owner := clusterlink.Owner(l.Name, eligible)
 		owners[l.Name] = owner
 		cs.mu.Lock()
 		_, run := cs.running[l.Name]
 		cs.mu.Unlock()
 		switch {
 		case owner == self && !run:
-			if l.Kind == cluster.KindRTM && len(claimsOf[l.Name]) > 0 {
+			if l.Kind == clusterlink.KindRTM && len(claimsOf[l.Name]) > 0 {
 				continue // break before make: the old owner has not let go yet
 			}
 			if err := rt.startClusterLink(ctx, cs, l); err != nil {
 				rt.log.WithError(err).WithField("link", l.Name).Warn("cluster: start link")
 			}
 		case owner != self && run:
-			if l.Kind == cluster.KindSocketMode {
+			if l.Kind == clusterlink.KindSocketMode {
 				if selfLeaving {
 					continue // Stop's drain closes it once the handover is done
 				}
@@ -308,7 +305,7 @@ func (rt *Runtime) reconcile(ctx context.Context, cs *clusterState) error {
 			}
 			rt.stopClusterLink(ctx, cs, l.Name)
 			release = append(release, l.Name)
-		case owner == self && run && l.Kind == cluster.KindRTM:
+		case owner == self && run && l.Kind == clusterlink.KindRTM:
 			// Two members that briefly disagreed on the member list may both run a workspace:
 			// the smaller name keeps it.
 			for _, c := range claimsOf[l.Name] {
@@ -367,7 +364,7 @@ func (rt *Runtime) reconcile(ctx context.Context, cs *clusterState) error {
 	return nil
 }
 
-func ownerConnected(claims []cluster.Claim, owner string) bool {
+func ownerConnected(claims []clusterlink.Claim, owner string) bool {
 	for _, c := range claims {
 		if c.Member == owner && c.Connected {
 			return true
@@ -377,9 +374,9 @@ func ownerConnected(claims []cluster.Claim, owner string) bool {
 }
 
 // startClusterLink connects a link placed on this member.
-func (rt *Runtime) startClusterLink(ctx context.Context, cs *clusterState, l cluster.LinkSpec) error {
+func (rt *Runtime) startClusterLink(ctx context.Context, cs *clusterState, l clusterlink.LinkSpec) error {
 	switch l.Kind {
-	case cluster.KindRTM:
+	case clusterlink.KindRTM:
 		cs.mu.Lock()
 		ws, ok := cs.workspaces[l.Name]
 		cs.mu.Unlock()
@@ -389,7 +386,7 @@ func (rt *Runtime) startClusterLink(ctx context.Context, cs *clusterState, l clu
 		if err := rt.addWorkspace(ctx, ws); err != nil {
 			return err
 		}
-	case cluster.KindSocketMode:
+	case clusterlink.KindSocketMode:
 		cs.mu.Lock()
 		clients := cs.clients[l.App]
 		cs.mu.Unlock()
@@ -427,7 +424,7 @@ func (rt *Runtime) stopClusterLink(ctx context.Context, cs *clusterState, name s
 		return
 	}
 	var err error
-	if l.Kind == cluster.KindRTM {
+	if l.Kind == clusterlink.KindRTM {
 		err = rt.removeWorkspace(ctx, name)
 	} else {
 		err = rt.removeLinks(ctx, []string{name})
@@ -471,7 +468,7 @@ func (rt *Runtime) handover(ctx context.Context, cs *clusterState) error {
 	for time.Now().Before(limit) && rt.handedOver(ctx, cs) == false {
 		select {
 		case <-ctx.Done():
-		case <-time.After(cs.m.Config().Refresh):
+		case <-time.After(cs.m.Refresh()):
 		}
 		if ctx.Err() != nil {
 			break
@@ -519,7 +516,7 @@ func (rt *Runtime) handedOver(ctx context.Context, cs *clusterState) bool {
 		return true // nobody to hand over to: Stop closes them
 	}
 	for name, l := range cs.running {
-		if l.Kind == cluster.KindRTM || !connected[name] {
+		if l.Kind == clusterlink.KindRTM || !connected[name] {
 			return false
 		}
 	}

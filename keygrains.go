@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/switchboard-go/switchboard/cluster"
 	"github.com/switchboard-go/switchboard/cluster/clusterpb"
+	"github.com/switchboard-go/switchboard/internal/clusterlink"
 	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 )
@@ -117,7 +117,7 @@ func keyedEvent(ev *messages.Event) *clusterpb.KeyedEvent {
 // keyHost is the runtime's side of the key grains placed on its member.
 type keyHost struct{ rt *Runtime }
 
-var _ cluster.KeyHost = keyHost{}
+var _ clusterlink.KeyHost = keyHost{}
 
 // errKeysLeaving: the member is leaving; the sender retries, and finds the key's next member.
 var errKeysLeaving = errors.New("switchboard: the member is leaving the cluster")

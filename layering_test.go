@@ -3,6 +3,7 @@ package switchboard_test
 import (
 	"go/build"
 	"io/fs"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -31,8 +32,9 @@ func TestLayering(t *testing.T) {
 		"examples/httpbot":             {".", "installstore", "installstore/sqlitestore", "oauth"},
 		"cmd/demo-install":             {".", "fakeslack", "installstore", "installstore/sqlitestore", "oauth"},
 		"cmd/fakeslack":                {"fakeslack", "internal/redact"},
-		".":                            {"messages", "supervisor", "webhook", "internal/engine", "internal/redact", "installstore", "cluster", "cluster/clusterpb"},
-		"cluster":                      {"cluster/clusterpb"},
+		".":                            {"messages", "supervisor", "webhook", "internal/engine", "internal/redact", "installstore", "internal/clusterlink", "cluster/clusterpb"},
+		"cluster":                      {"cluster/clusterpb", "internal/clusterlink"},
+		"internal/clusterlink":         {"cluster/clusterpb"},
 		"cluster/clusterpb":            {},
 		"internal/etcdtest":            {},
 		"cmd/demo-cluster":             {".", "cluster", "fakeslack", "ops"},
@@ -89,6 +91,24 @@ func TestLayering(t *testing.T) {
 	for rel := range ours {
 		if !seen[rel] {
 			t.Errorf("no package %s: update the layering here and in docs/architecture.md", rel)
+		}
+	}
+}
+
+// A bot that does not join a cluster does not carry the cluster's code: the root package links
+// none of protoactor's cluster and remote, gRPC, etcd's client or the SQL drivers (package cluster
+// brings them, through WithCluster's Config). They took a bot's binary from about 16 MB to 44.
+func TestRootLinksNoClusterCode(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, heavy := range []string{"google.golang.org/grpc", "go.etcd.io/", "modernc.org/sqlite", "github.com/jackc/pgx",
+			"github.com/asynkron/protoactor-go/cluster", "github.com/asynkron/protoactor-go/remote", module + "/cluster"} {
+			if strings.HasPrefix(dep, heavy) && dep != module+"/cluster/clusterpb" {
+				t.Errorf("the root package links %s", dep)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package switchboard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/sirupsen/logrus"
 
-	"github.com/switchboard-go/switchboard/cluster"
+	"github.com/switchboard-go/switchboard/internal/clusterlink"
 	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/internal/redact"
 	"github.com/switchboard-go/switchboard/webhook"
@@ -37,11 +38,11 @@ type config struct {
 	ackAfterHandlers bool
 	dedupeWindow     int
 	webhooks         *webhook.Client
-	connectBurst     int             // 0: engine.DefaultConnectBurst
-	connectEvery     time.Duration   // 0: engine.DefaultConnectEvery
-	openTimeout      time.Duration   // 0: engine.DefaultOpenTimeout
-	clientTTL        time.Duration   // 0: a team's client is kept until InstallationsChanged
-	cluster          *cluster.Config // WithCluster's; nil: no cluster
+	connectBurst     int           // 0: engine.DefaultConnectBurst
+	connectEvery     time.Duration // 0: engine.DefaultConnectEvery
+	openTimeout      time.Duration // 0: engine.DefaultOpenTimeout
+	clientTTL        time.Duration // 0: a team's client is kept until InstallationsChanged
+	cluster          ClusterConfig // WithCluster's; nil: no cluster
 }
 
 func defaultConfig() *config {
@@ -325,12 +326,22 @@ func WithClientTTL(d time.Duration) Option {
 // RemoveApp, AddWorkspace and RemoveWorkspace change the cluster's desired set of links, and the
 // runtime connects the links that rendezvous hashing places on it; Stop hands them over first.
 // Default: no cluster, every link runs in this process.
-func WithCluster(cfg cluster.Config) Option {
+//
+// The runtime links package cluster's code (protoactor's cluster and remote, gRPC, etcd's client,
+// the SQL drivers) only through cfg: a program that never imports package cluster does not carry
+// them.
+func WithCluster(cfg ClusterConfig) Option {
 	return func(c *config) error {
-		if cfg.Store == nil {
-			return errors.New("switchboard: cluster config needs a Store")
+		if cfg == nil {
+			return errors.New("switchboard: nil cluster config")
 		}
-		c.cluster = &cfg
+		c.cluster = cfg
 		return nil
 	}
+}
+
+// ClusterConfig is what WithCluster takes: package cluster's Config, the only implementation (its
+// method is the runtime's way in, and returns a type internal to this module).
+type ClusterConfig interface {
+	JoinRuntime(ctx context.Context, log *logrus.Logger) (clusterlink.Member, error)
 }

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/switchboard-go/switchboard/cluster"
 	"github.com/switchboard-go/switchboard/cluster/clusterpb"
+	"github.com/switchboard-go/switchboard/internal/clusterlink"
 	"github.com/switchboard-go/switchboard/internal/engine"
 	"github.com/switchboard-go/switchboard/messages"
 )
@@ -30,7 +30,7 @@ func (rt *Runtime) forwardRTM(ctx context.Context, team string, msg engine.RTMSe
 	}
 	r, err := cs.m.SendRTM(ctx, owner, &clusterpb.RTMSend{Team: team, Type: msg.Type, Channel: msg.Channel, Text: msg.Text, ThreadTs: msg.ThreadTS})
 	switch {
-	case errors.Is(err, cluster.ErrMemberUnreachable):
+	case errors.Is(err, clusterlink.ErrMemberUnreachable):
 		return engine.RTMReply{}, fmt.Errorf("%w: %s: %w", ErrNotConnected, team, err)
 	case err != nil:
 		return engine.RTMReply{}, err

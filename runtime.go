@@ -144,7 +144,7 @@ func New(opts ...Option) (*Runtime, error) {
 		return nil, fmt.Errorf("switchboard: spawn supervisor: %w", err)
 	}
 	if cfg.cluster != nil {
-		if err := rt.joinCluster(*cfg.cluster); err != nil {
+		if err := rt.joinCluster(cfg.cluster); err != nil {
 			rt.Stop(context.Background())
 			return nil, err
 		}

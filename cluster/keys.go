@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/switchboard-go/switchboard/cluster/clusterpb"
+	"github.com/switchboard-go/switchboard/internal/clusterlink"
 )
 
 // Clustered keyed subscriptions. Each key of such a subscription (a team, a channel, a thread)
@@ -45,16 +46,10 @@ const (
 	grainIdle = 2 * time.Minute
 )
 
-// KeyHost is a runtime's side of the key grains placed on its member.
-type KeyHost interface {
-	// Place queues ev for its key in the subscription ev names, on this member, and calls done
-	// once, from any goroutine: with nil once the event sits in the key's queue, or with why it
-	// cannot be (no such subscription here, the runtime stopping).
-	Place(ev *clusterpb.KeyedEvent, done func(error))
-	// Idle calls answer once, from any goroutine, with whether the key of the subscription has
-	// nothing queued or in a handler on this member.
-	Idle(subscription, key string, answer func(idle bool))
-}
+// KeyHost is a runtime's side of the key grains placed on its member: Place queues an event for
+// its key and calls done once it sits in the key's queue (or, with acks after handlers, once its
+// handlers returned); Idle answers whether a key has nothing queued or in a handler there.
+type KeyHost = clusterlink.KeyHost
 
 // ServeKeys makes h the host of the key grains placed on this member. Until it is called, a
 // grain rejects events (the sender retries) and the member answers every KeyIdle with idle.

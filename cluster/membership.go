@@ -22,6 +22,8 @@ import (
 	slogrus "github.com/samber/slog-logrus/v2"
 	"github.com/sirupsen/logrus"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/switchboard-go/switchboard/internal/clusterlink"
 )
 
 // Config joins a runtime to a cluster. Zero fields take the defaults named on each.
@@ -217,6 +219,25 @@ func (m *Membership) has(member string) bool {
 	}
 	return false
 }
+
+// JoinRuntime joins the cluster of c for a runtime (switchboard.WithCluster takes a Config for
+// it): as Join, with log for a Config that names no Log.
+func (c Config) JoinRuntime(ctx context.Context, log *logrus.Logger) (clusterlink.Member, error) {
+	if c.Log == nil {
+		c.Log = log
+	}
+	m, err := Join(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Refresh is how often membership is polled and links are reconciled.
+func (m *Membership) Refresh() time.Duration { return m.cfg.Refresh }
+
+// Store is the shared table the member joined with.
+func (m *Membership) Store() clusterlink.Store { return m.cfg.Store }
 
 // Self is this member's name: its remote host:port.
 func (m *Membership) Self() string { return m.self }

@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/switchboard-go/switchboard/cluster/clusterpb"
+	"github.com/switchboard-go/switchboard/internal/clusterlink"
 )
 
 // RTM sends across members: a workspace's RTM socket runs on one member, and Runtime.Send on any
@@ -22,14 +23,11 @@ const defaultRTMTimeout = 30 * time.Second
 
 // ErrMemberUnreachable: the member that runs the workspace did not answer (gone, or not serving
 // RTM sends); nothing was sent.
-var ErrMemberUnreachable = errors.New("cluster: the workspace's member did not answer")
+var ErrMemberUnreachable = clusterlink.ErrMemberUnreachable
 
-// RTMHost is a runtime's side of the RTM sends other members forward to it.
-type RTMHost interface {
-	// SendRTM sends msg on this member's socket of msg.Team and calls answer once, from any
-	// goroutine, with Slack's reply or why it failed. It must not block.
-	SendRTM(msg *clusterpb.RTMSend, answer func(*clusterpb.RTMSendReply))
-}
+// RTMHost is a runtime's side of the RTM sends other members forward to it: SendRTM sends on this
+// member's socket and calls answer once, without blocking its caller.
+type RTMHost = clusterlink.RTMHost
 
 // ServeRTM makes h the host of the RTM sends other members forward here. Until it is called they
 // fail with SEND_FAILURE_NOT_CONNECTED.

@@ -10,29 +10,23 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
+
+	"github.com/switchboard-go/switchboard/internal/clusterlink"
 )
+
+var _ clusterlink.Store = (*Store)(nil)
 
 // Link kinds in the desired set.
 const (
-	KindRTM        = "rtm"         // an RTM workspace: Name is the team ID
-	KindSocketMode = "socket_mode" // one connection slot of a Socket Mode app: Name is "<app>/<slot>"
+	KindRTM        = clusterlink.KindRTM        // an RTM workspace: Name is the team ID
+	KindSocketMode = clusterlink.KindSocketMode // one connection slot of a Socket Mode app: Name is "<app>/<slot>"
 )
 
 // LinkSpec is one link of the desired set: what any member needs to connect it.
-type LinkSpec struct {
-	Name  string // the link's name: a team ID, or "<app ID>/<slot>"
-	Kind  string // KindRTM or KindSocketMode
-	App   string // the app ID (Socket Mode)
-	Slot  int    // the connection slot, 1 to 10 (Socket Mode)
-	Token string // the workspace's bot token, or the app-level token
-}
+type LinkSpec = clusterlink.LinkSpec
 
 // Claim says that member runs link, and whether its socket is up.
-type Claim struct {
-	Link      string
-	Member    string
-	Connected bool
-}
+type Claim = clusterlink.Claim
 
 // Store is the table every member reads: the desired links, who runs which, who is leaving. Its
 // methods are safe for concurrent use, from several processes.
@@ -234,7 +228,7 @@ func (s *Store) Leaving(ctx context.Context) (map[string]bool, error) {
 }
 
 // SeenEvent is an Events API event a member handled, for dedupe across members.
-type SeenEvent struct{ App, EventID string }
+type SeenEvent = clusterlink.SeenEvent
 
 // RecordSeen records that member handled events (first come, first kept), at time at (Unix
 // seconds), a few hundred rows a statement.

@@ -41,6 +41,8 @@ const (
 	fenceLimit = 30 * time.Second
 	// fencePoll is how often the new grain asks a member that still has events of the key.
 	fencePoll = 20 * time.Millisecond
+	// stuckAfter is how long SendKeyed retries before it logs that a key's event is stuck.
+	stuckAfter = 5 * time.Second
 	// grainIdle stops a grain that had no event for that long (its key's actor idles out on its
 	// own, after the subscription's IdleAfter).
 	grainIdle = 2 * time.Minute
@@ -79,6 +81,7 @@ func (m *Membership) SendKeyed(ctx context.Context, ev *clusterpb.KeyedEvent) er
 	id := KeyIdentity(ev.Subscription, ev.Key)
 	backoff := 5 * time.Millisecond
 	var last error
+	start, warned := time.Now(), false
 	for {
 		if pid := m.cluster.Get(id, KeyKind); pid != nil {
 			res, err := m.system.Root.RequestFuture(pid, ev, sendTimeout).Result()
@@ -96,6 +99,11 @@ func (m *Membership) SendKeyed(ctx context.Context, ev *clusterpb.KeyedEvent) er
 			}
 		} else {
 			last = errors.New("cluster: no member hosts the key")
+		}
+		if !warned && time.Since(start) > stuckAfter {
+			warned = true // a member without the subscription (another version of the program), or none reachable
+			m.cfg.Log.WithField("subscription", ev.Subscription).WithField("key", ev.Key).
+				Warnf("cluster: a key's event is still not taken after %v, retrying: %v", stuckAfter, last)
 		}
 		select {
 		case <-ctx.Done():

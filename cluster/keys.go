@@ -218,10 +218,12 @@ func (g *keyGrain) Receive(ctx actor.Context) {
 			}
 			delete(g.busy, msg.origin)
 		}
-	case *actor.ReceiveTimeout:
-		if g.state != fencing {
-			ctx.Stop(ctx.Self())
+	case *actor.ReceiveTimeout: // protoactor cancels the timeout as it fires
+		if g.state == fencing || len(g.busy) > 0 {
+			ctx.SetReceiveTimeout(grainIdle) // an event still at the host: a new grain here would not wait for it
+			return
 		}
+		ctx.Stop(ctx.Self())
 	case *actor.Stopping:
 		if g.cancel != nil {
 			g.cancel()

@@ -102,7 +102,7 @@ func New(opts ...Option) (*Runtime, error) {
 		return nil, err
 	}
 	cfg.http = httpc
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+	system := engine.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slogrus.Option{Logger: cfg.log, Level: slog.LevelWarn}.NewLogrusHandler())
 	}), actor.WithDeadLetterThrottleInterval(deadLetterThrottle))
 	ctx, cancel := context.WithCancel(context.Background())

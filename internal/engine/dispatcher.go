@@ -3,7 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
-	"strings"
+	"hash/maphash"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -289,42 +289,48 @@ func (d *dispatcher) duplicate(app, id string) bool {
 	return !w.add(id)
 }
 
-// idWindow remembers the last n IDs, within a byte budget: idBytesPerSlot per slot on average
-// (Slack's event IDs are about a dozen bytes; wire refuses any over 128), the oldest forgotten
-// first.
+// idWindow remembers the last n event IDs, the oldest forgotten first. It keeps a 128-bit hash
+// of each ID (two independent maphash values), not the ID: 16 bytes a slot however long the IDs
+// are, no copy of each ID, and a ring that grows with use up to n. Two distinct IDs share a hash
+// with a probability of about 2^-128 per pair: no event is ever dropped for it in practice.
 type idWindow struct {
-	ring       []string // FIFO: head is the oldest
-	head, n    int
-	bytes, max int
-	set        map[string]struct{}
+	ring []idHash // FIFO once full: ring[head] is the oldest
+	head int
+	n    int
+	set  map[idHash]struct{}
 }
 
-const idBytesPerSlot = 64
+type idHash [2]uint64
+
+// idSeeds are the process's hash seeds: a window lives in one process.
+var idSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 
 func newIDWindow(n int) *idWindow {
 	if n <= 0 {
 		n = 10000
 	}
-	return &idWindow{ring: make([]string, n), max: n * idBytesPerSlot, set: make(map[string]struct{}, min(n, 1024))}
+	return &idWindow{n: n, set: map[idHash]struct{}{}}
 }
 
 // add records id; false if it was already there.
 func (w *idWindow) add(id string) bool {
-	if _, ok := w.set[id]; ok {
+	h := idHash{maphash.String(idSeeds[0], id), maphash.String(idSeeds[1], id)}
+	if _, ok := w.set[h]; ok {
 		return false
 	}
-	for w.n > 0 && (w.n == len(w.ring) || w.bytes+len(id) > w.max) {
-		old := w.ring[w.head]
-		w.ring[w.head] = ""
-		delete(w.set, old)
-		w.bytes -= len(old)
-		w.head = (w.head + 1) % len(w.ring)
-		w.n--
+	switch {
+	case len(w.ring) < w.n:
+		if len(w.ring) == cap(w.ring) { // grow, never past n
+			grown := make([]idHash, len(w.ring), min(max(2*cap(w.ring), 64), w.n))
+			copy(grown, w.ring)
+			w.ring = grown
+		}
+		w.ring = append(w.ring, h)
+	default:
+		delete(w.set, w.ring[w.head])
+		w.ring[w.head] = h
+		w.head = (w.head + 1) % w.n
 	}
-	id = strings.Clone(id) // the ID may share its frame's memory: keep only the ID
-	w.ring[(w.head+w.n)%len(w.ring)] = id
-	w.n++
-	w.bytes += len(id)
-	w.set[id] = struct{}{}
+	w.set[h] = struct{}{}
 	return true
 }

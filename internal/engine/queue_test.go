@@ -167,17 +167,30 @@ func TestQueueGrowsAndShrinks(t *testing.T) {
 	}
 }
 
-func TestIDWindowBytes(t *testing.T) {
-	w := newIDWindow(10) // 640 bytes
-	big := string(make([]byte, 128))
-	for i := 0; i < 10; i++ {
-		w.add(fmt.Sprint(i, big))
+// The window's memory does not depend on the IDs: however long they are, it remembers the last n,
+// and grows its ring with use, never past n.
+func TestIDWindowLongIDs(t *testing.T) {
+	w := newIDWindow(10)
+	big := string(make([]byte, 4096))
+	for i := range 10 {
+		if !w.add(fmt.Sprint(i, big)) {
+			t.Fatalf("ID %d seen before", i)
+		}
 	}
-	if w.bytes > w.max || w.n >= 10 {
-		t.Errorf("window holds %d IDs in %d bytes, budget %d", w.n, w.bytes, w.max)
+	for i := range 10 {
+		if w.add(fmt.Sprint(i, big)) {
+			t.Errorf("ID %d forgotten within the window", i)
+		}
 	}
-	if w.add(fmt.Sprint(9, big)) {
-		t.Error("the newest ID was forgotten")
+	w.add("new") // evicts 0
+	if !w.add(fmt.Sprint(0, big)) {
+		t.Error("the oldest ID still remembered beyond the window")
+	}
+	if len(w.ring) != 10 || cap(w.ring) != 10 || len(w.set) != 10 {
+		t.Errorf("window of 10 holds ring %d (cap %d), set %d", len(w.ring), cap(w.ring), len(w.set))
+	}
+	if small := newIDWindow(10000); small.add("x") && cap(small.ring) > 64 {
+		t.Errorf("a window with one ID has a ring of %d slots", cap(small.ring))
 	}
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/switchboard-go/switchboard/messages"
@@ -186,11 +187,47 @@ func TestIDWindowLongIDs(t *testing.T) {
 	if !w.add(fmt.Sprint(0, big)) {
 		t.Error("the oldest ID still remembered beyond the window")
 	}
-	if len(w.ring) != 10 || cap(w.ring) != 10 || len(w.set) != 10 {
-		t.Errorf("window of 10 holds ring %d (cap %d), set %d", len(w.ring), cap(w.ring), len(w.set))
+	indexed := 0
+	for _, p := range w.table {
+		if p != 0 {
+			indexed++
+		}
+	}
+	if len(w.ring) != 10 || cap(w.ring) != 10 || indexed != 10 {
+		t.Errorf("window of 10 holds ring %d (cap %d), table %d", len(w.ring), cap(w.ring), indexed)
 	}
 	if small := newIDWindow(10000); small.add("x") && cap(small.ring) > 64 {
 		t.Errorf("a window with one ID has a ring of %d slots", cap(small.ring))
+	}
+}
+
+// The window against the obvious one (a FIFO and a set of the IDs themselves), over a million
+// random adds with many repeats, for several sizes: the table's backward-shift deletion must
+// never lose an ID that is in the window nor keep one that left it, and never grow past its size.
+func TestIDWindowAgainstReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 2, 7, 64, 100, 1000} {
+		w := newIDWindow(n)
+		var fifo []string
+		in := map[string]bool{}
+		for i := 0; i < 1_000_000/max(1, 100/n+1); i++ {
+			id := fmt.Sprint("Ev", rng.IntN(3*n+1))
+			want := !in[id]
+			if want {
+				fifo = append(fifo, id)
+				in[id] = true
+				if len(fifo) > n {
+					delete(in, fifo[0])
+					fifo = fifo[1:]
+				}
+			}
+			if got := w.add(id); got != want {
+				t.Fatalf("n=%d, add #%d of %s = %v, want %v", n, i, id, got, want)
+			}
+		}
+		if len(w.table) > 2*64 && 8*n <= 5*len(w.table)/2 {
+			t.Errorf("n=%d: table of %d slots, more than needed", n, len(w.table))
+		}
 	}
 }
 

@@ -40,6 +40,12 @@ func (c *Counter) Add() {
 	}
 }
 
+// Handled is the number of events counted so far.
+func (c *Counter) Handled() int64 { return c.n.Load() }
+
+// Total is the number of events the counter expects.
+func (c *Counter) Total() int64 { return c.total }
+
 // Full is closed once the expected total was counted.
 func (c *Counter) Full() <-chan struct{} { return c.full }
 

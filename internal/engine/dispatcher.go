@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -287,110 +286,4 @@ func (d *dispatcher) duplicate(app, id string) bool {
 		d.seen[app] = w
 	}
 	return !w.add(id)
-}
-
-// idWindow remembers the last n event IDs, the oldest forgotten first. It keeps a 128-bit hash
-// of each ID (two independent maphash values), not the ID: two distinct IDs share a hash with a
-// probability of about 2^-128 per pair, so no event is ever dropped for it in practice. The hashes
-// sit in a ring, in arrival order, and an open-addressed table of ring positions (linear probing,
-// deletion by backward shift, so that nothing is left behind however many IDs go through) finds
-// them: about 22 bytes an ID at n = 10,000 (a 16-byte slot and a quarter of the table's 16,384
-// 4-byte positions), however long the IDs. Both grow with use, up to n.
-type idWindow struct {
-	ring  []idHash // ring[head] is the oldest once the ring is full
-	head  int
-	n     int
-	table []uint32 // ring position + 1; 0 is empty. Its size is a power of two, at most 5/8 full
-}
-
-type idHash [2]uint64
-
-// idSeeds are the process's hash seeds: a window lives in one process.
-var idSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
-
-func newIDWindow(n int) *idWindow {
-	if n <= 0 {
-		n = 10000
-	}
-	return &idWindow{n: n}
-}
-
-// add records id; false if it was already there.
-func (w *idWindow) add(id string) bool {
-	h := idHash{maphash.String(idSeeds[0], id), maphash.String(idSeeds[1], id)}
-	if w.find(h) >= 0 {
-		return false
-	}
-	if len(w.ring) < w.n {
-		if len(w.ring) == cap(w.ring) { // grow, never past n
-			grown := make([]idHash, len(w.ring), min(max(2*cap(w.ring), 64), w.n))
-			copy(grown, w.ring)
-			w.ring = grown
-		}
-		w.ring = append(w.ring, h)
-		if 8*len(w.ring) > 5*len(w.table) {
-			w.rehash(max(64, 2*len(w.table)))
-		}
-		w.insert(len(w.ring) - 1)
-		return true
-	}
-	w.remove(w.head)
-	w.ring[w.head] = h
-	w.insert(w.head)
-	w.head = (w.head + 1) % w.n
-	return true
-}
-
-func (w *idWindow) slot(h idHash) int { return int(h[0] & uint64(len(w.table)-1)) }
-
-// find returns the table slot of h, or -1.
-func (w *idWindow) find(h idHash) int {
-	if len(w.table) == 0 {
-		return -1
-	}
-	mask := len(w.table) - 1
-	for i := w.slot(h); w.table[i] != 0; i = (i + 1) & mask {
-		if w.ring[w.table[i]-1] == h {
-			return i
-		}
-	}
-	return -1
-}
-
-// insert indexes ring position pos.
-func (w *idWindow) insert(pos int) {
-	mask := len(w.table) - 1
-	i := w.slot(w.ring[pos])
-	for w.table[i] != 0 {
-		i = (i + 1) & mask
-	}
-	w.table[i] = uint32(pos + 1)
-}
-
-// remove drops ring position pos from the table, shifting back the entries after it that would
-// otherwise no longer be found.
-func (w *idWindow) remove(pos int) {
-	mask := len(w.table) - 1
-	i := w.find(w.ring[pos])
-	if i < 0 {
-		return
-	}
-	for j := (i + 1) & mask; w.table[j] != 0; j = (j + 1) & mask {
-		k := w.slot(w.ring[w.table[j]-1]) // where the entry at j would like to be
-		// It stays if its home is cyclically in (i, j]; otherwise it moves into the hole at i.
-		if (i <= j && i < k && k <= j) || (i > j && (i < k || k <= j)) {
-			continue
-		}
-		w.table[i] = w.table[j]
-		i = j
-	}
-	w.table[i] = 0
-}
-
-// rehash rebuilds the table with size slots.
-func (w *idWindow) rehash(size int) {
-	w.table = make([]uint32, size)
-	for pos := range w.ring[:len(w.ring)-1] { // the newest is inserted by add
-		w.insert(pos)
-	}
 }

@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-go/switchboard/messages"
@@ -188,48 +190,136 @@ func TestIDWindowLongIDs(t *testing.T) {
 		t.Error("the oldest ID still remembered beyond the window")
 	}
 	indexed := 0
-	for _, p := range w.table {
-		if p != 0 {
+	for i := range w.size() {
+		if w.at(i) != 0 {
 			indexed++
 		}
 	}
-	if len(w.ring) != 10 || cap(w.ring) != 10 || indexed != 10 {
-		t.Errorf("window of 10 holds ring %d (cap %d), table %d", len(w.ring), cap(w.ring), indexed)
+	if len(w.lows) != 10 || cap(w.lows) != 10 || len(w.highs) != 10 || indexed != 10 {
+		t.Errorf("window of 10 holds ring %d (cap %d, high words %d), table %d", len(w.lows), cap(w.lows), len(w.highs), indexed)
 	}
-	if small := newIDWindow(10000); small.add("x") && cap(small.ring) > 64 {
-		t.Errorf("a window with one ID has a ring of %d slots", cap(small.ring))
+	if small := newIDWindow(10000); small.add("x") && cap(small.lows) > 64 {
+		t.Errorf("a window with one ID has a ring of %d slots", cap(small.lows))
 	}
 }
 
 // The window against the obvious one (a FIFO and a set of the IDs themselves), over a million
-// random adds with many repeats, for several sizes: the table's backward-shift deletion must
-// never lose an ID that is in the window nor keep one that left it, and never grow past its size.
+// random adds with many repeats, for several sizes (the last with the wide table): the table's
+// backward-shift deletion must never lose an ID that is in the window nor keep one that left it,
+// and never grow past its size. IDs of Slack's shape (packed) alone, and mixed with others
+// (hashed) that appear part-way, so that the high words come while the ring is in use.
 func TestIDWindowAgainstReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{1, 2, 7, 64, 100, 1000} {
-		w := newIDWindow(n)
-		var fifo []string
-		in := map[string]bool{}
-		for i := 0; i < 1_000_000/max(1, 100/n+1); i++ {
-			id := fmt.Sprint("Ev", rng.IntN(3*n+1))
-			want := !in[id]
-			if want {
-				fifo = append(fifo, id)
-				in[id] = true
-				if len(fifo) > n {
-					delete(in, fifo[0])
-					fifo = fifo[1:]
+	for _, n := range []int{1, 2, 7, 64, 100, 1000, 70000} {
+		for _, mixed := range []bool{false, true} {
+			w := newIDWindow(n)
+			var fifo []string
+			in := map[string]bool{}
+			adds := 1_000_000 / max(1, 100/n+1)
+			for i := 0; i < adds; i++ {
+				v := rng.IntN(3*n + 1)
+				id := "Ev" + strings.ToUpper(strconv.FormatInt(int64(v), 36))
+				if mixed && i > adds/3 && v%2 == 0 {
+					id = fmt.Sprint("ev-", v/2) // not Slack's shape: hashed
+				}
+				want := !in[id]
+				if want {
+					fifo = append(fifo, id)
+					in[id] = true
+					if len(fifo) > n {
+						delete(in, fifo[0])
+						fifo = fifo[1:]
+					}
+				}
+				if got := w.add(id); got != want {
+					t.Fatalf("n=%d mixed=%v, add #%d of %s = %v, want %v", n, mixed, i, id, got, want)
 				}
 			}
-			if got := w.add(id); got != want {
-				t.Fatalf("n=%d, add #%d of %s = %v, want %v", n, i, id, got, want)
+			if w.size() > 2*64 && 8*n <= 5*w.size()/2 {
+				t.Errorf("n=%d: table of %d slots, more than needed", n, w.size())
+			}
+			if (w.highs != nil) != mixed || (w.wide != nil) != (n >= 1<<16) {
+				t.Errorf("n=%d mixed=%v: high words %v, wide table %v", n, mixed, w.highs != nil, w.wide != nil)
 			}
 		}
-		if len(w.table) > 2*64 && 8*n <= 5*len(w.table)/2 {
-			t.Errorf("n=%d: table of %d slots, more than needed", n, len(w.table))
+	}
+}
+
+// Slack's event IDs pack into distinct numbers below 2^63; others do not pack.
+func TestPackEventID(t *testing.T) {
+	seen := map[uint64]string{}
+	for _, id := range []string{"Ev0", "Ev00", "Ev000", "Ev1", "EvZ", "Ev10", "EvZZ", "Ev100", "Ev08MFMKH6", "Ev08MFMKH7", "Ev01C0VWJ3TX", "EvZZZZZZZZZZZZ", "Ev000000000000"} {
+		v, ok := packEventID(id)
+		if !ok || v>>63 != 0 {
+			t.Fatalf("%s: %d, %v", id, v, ok)
 		}
+		if other, dup := seen[v]; dup {
+			t.Fatalf("%s and %s both pack to %d", id, other, v)
+		}
+		seen[v] = id
+	}
+	for _, id := range []string{"", "Ev", "ev1", "EV1", "Ev1a", "Ev-1", "Ev0000000000000", "Xv1", "Ev1 "} {
+		if v, ok := packEventID(id); ok {
+			t.Errorf("%q packed to %d", id, v)
+		}
+	}
+	// Every number of up to 2 characters, in order: the packing is a bijection onto 0..36+36².
+	want := uint64(0)
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	for l := 1; l <= 2; l++ {
+		for v := range pow(36, l) {
+			id := "Ev"
+			for i, x := 0, v; i < l; i, x = i+1, x/36 {
+				id = id[:2] + string(digits[x%36]) + id[2:]
+			}
+			if got, _ := packEventID(id); got != want {
+				t.Fatalf("%s packs to %d, want %d", id, got, want)
+			}
+			want++
+		}
+	}
+}
+
+func pow(b, e int) int {
+	r := 1
+	for range e {
+		r *= b
+	}
+	return r
+}
+
+// A window full of 10,000 of Slack's IDs keeps 8 bytes an ID and a table of 2-byte positions.
+func TestIDWindowSize(t *testing.T) {
+	w := newIDWindow(10000)
+	for i := range 30000 {
+		if !w.add(fmt.Sprintf("Ev%010d", i)) {
+			t.Fatalf("ID %d seen before", i)
+		}
+	}
+	if cap(w.lows) != 10000 || w.highs != nil || len(w.narrow) != 16384 || w.wide != nil {
+		t.Errorf("ring of %d, high words %d, table %d narrow and %d wide slots", cap(w.lows), cap(w.highs), len(w.narrow), len(w.wide))
 	}
 }
 
 // it is a queue item for event ID n.
 func it(n int) item { return item{ev: &messages.Event{EventID: fmt.Sprint(n)}} }
+
+// One add to a full window of 10,000: Slack's IDs (packed) and others (hashed).
+func BenchmarkIDWindowAdd(b *testing.B) {
+	for _, shape := range []string{"Ev%010d", "event-%d"} {
+		b.Run(shape[:2], func(b *testing.B) {
+			w := newIDWindow(10000)
+			ids := make([]string, 1<<16)
+			for i := range ids {
+				ids[i] = fmt.Sprintf(shape, i)
+			}
+			for i := range 10000 {
+				w.add(ids[i])
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				w.add(ids[i&(len(ids)-1)])
+			}
+		})
+	}
+}

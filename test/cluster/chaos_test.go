@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -63,15 +64,36 @@ type harness struct {
 	rtmReaders map[string]string // its RTMREAD lines: team → the member that reads it
 }
 
+// freePort returns a loopback port nobody listens on, below the kernel's ephemeral range
+// (32768–60999 by default): a port of that range, found free and closed again, can be taken by
+// any process's outgoing connection or :0 listener before the member binds it (a parallel test
+// package's did, in CI), while ports below it are only ever taken by an explicit listen. Each is
+// handed out once per test binary.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portMu.Lock()
+	defer portMu.Unlock()
+	for range 1000 {
+		p := 20000 + rand.IntN(12000)
+		if portsGiven[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		portsGiven[p] = true
+		return p
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free loopback port in 20000-31999")
+	return 0
 }
+
+var (
+	portMu     sync.Mutex
+	portsGiven = map[int]bool{}
+)
 
 func (h *harness) start(m *member) {
 	h.t.Helper()

@@ -168,6 +168,58 @@ func (h *harness) start(m *member) {
 	}
 }
 
+// addMembers writes the configs of n members into dir: mc, with each member's own remote port
+// and, without mc.Etcd, its automanaged health port (Peers lists every member's); with ops, an ops
+// port too, returned in order. Start them with startAll; defer killAll.
+func (h *harness) addMembers(dir string, n int, mc memberConfig, ops bool) (opsPorts []int) {
+	h.t.Helper()
+	ports := make([][2]int, n)
+	mc.Peers = nil
+	for i := range ports {
+		ports[i][0] = freePort(h.t)
+		if len(mc.Etcd) == 0 {
+			ports[i][1] = freePort(h.t)
+			mc.Peers = append(mc.Peers, "127.0.0.1:"+strconv.Itoa(ports[i][1]))
+		}
+	}
+	for i := range ports {
+		c := mc
+		c.Port, c.HealthPort = ports[i][0], ports[i][1]
+		if ops {
+			c.OpsPort = freePort(h.t)
+			opsPorts = append(opsPorts, c.OpsPort)
+		}
+		b, err := json.Marshal(c)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		path := filepath.Join(dir, fmt.Sprintf("member%d.json", len(h.members)))
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			h.t.Fatal(err)
+		}
+		h.members = append(h.members, &member{name: "127.0.0.1:" + strconv.Itoa(c.Port), cfg: path})
+	}
+	return opsPorts
+}
+
+// startAll starts every member, one after the other, each once it is ready.
+func (h *harness) startAll() {
+	h.t.Helper()
+	for _, m := range h.members {
+		h.start(m)
+	}
+}
+
+// killAll kills the members still running (deferred by each test, before fakeslack closes).
+func (h *harness) killAll() {
+	for _, m := range h.members {
+		if m.cmd != nil && m.cmd.ProcessState == nil {
+			m.cmd.Process.Kill()
+			<-m.done
+		}
+	}
+}
+
 // prefixWriter logs a member's errors (all its stderr with SWITCHBOARD_CLUSTER_STDERR set). It
 // reads the race detector's reports too (members run with GORACE exitcode=0): a race whose
 // innermost frame is ours fails the test; one inside protoactor-go (its remote.BlockList, its etcd
@@ -306,35 +358,9 @@ func TestClusterChaos(t *testing.T) {
 		mc.Workspaces = append(mc.Workspaces, [2]string{w.TeamID, w.ClassicBotToken})
 		teams = append(teams, w.TeamID)
 	}
-	ports := make([][2]int, 3)
-	var opsPorts []int
-	for i := range ports {
-		ports[i] = [2]int{freePort(t), freePort(t)}
-		mc.Peers = append(mc.Peers, "127.0.0.1:"+strconv.Itoa(ports[i][1]))
-	}
-	for i := range ports {
-		c := mc
-		c.Port, c.HealthPort = ports[i][0], ports[i][1]
-		c.OpsPort = freePort(t)
-		opsPorts = append(opsPorts, c.OpsPort)
-		b, _ := json.Marshal(c)
-		p := filepath.Join(dir, fmt.Sprintf("member%d.json", i))
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		h.members = append(h.members, &member{name: "127.0.0.1:" + strconv.Itoa(c.Port), cfg: p})
-	}
-	defer func() {
-		for _, m := range h.members {
-			if m.cmd != nil && m.cmd.ProcessState == nil {
-				m.cmd.Process.Kill()
-				<-m.done
-			}
-		}
-	}()
-	for _, m := range h.members {
-		h.start(m)
-	}
+	opsPorts := h.addMembers(dir, 3, mc, true)
+	defer h.killAll()
+	h.startAll()
 	h.awaitSettled(teams, apps, 60*time.Second, "start")
 	h.checkClusterView(opsPorts[0], len(teams)+8, 3)
 

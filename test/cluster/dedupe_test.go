@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -31,28 +30,10 @@ func TestClusterDedupeAcrossMembers(t *testing.T) {
 	app, ws := srv.Apps()[0], srv.Workspaces()[0]
 	h := &harness{t: t, srv: srv, seen: map[string]int{}}
 	dir := t.TempDir()
-	hp := []int{freePort(t), freePort(t)}
-	opsPorts := []int{freePort(t), freePort(t)}
-	peers := []string{"127.0.0.1:" + strconv.Itoa(hp[0]), "127.0.0.1:" + strconv.Itoa(hp[1])}
-	for i := range 2 {
-		mc := memberConfig{APIURL: srv.APIURL(), Store: filepath.Join(dir, "cluster.db"), Port: freePort(t), HealthPort: hp[i], Peers: peers,
-			OpsPort: opsPorts[i], SlowAcks: true, Apps: []appConfig{{ID: app.AppID, Token: app.AppToken, Connections: 8}}}
-		b, _ := json.Marshal(mc)
-		p := filepath.Join(dir, fmt.Sprintf("m%d.json", i))
-		os.WriteFile(p, b, 0o600)
-		h.members = append(h.members, &member{name: "127.0.0.1:" + strconv.Itoa(mc.Port), cfg: p})
-	}
-	defer func() {
-		for _, m := range h.members {
-			if m.cmd != nil && m.cmd.ProcessState == nil {
-				m.cmd.Process.Kill()
-				<-m.done
-			}
-		}
-	}()
-	for _, m := range h.members {
-		h.start(m)
-	}
+	opsPorts := h.addMembers(dir, 2, memberConfig{APIURL: srv.APIURL(), Store: filepath.Join(dir, "cluster.db"), SlowAcks: true,
+		Apps: []appConfig{{ID: app.AppID, Token: app.AppToken, Connections: 8}}}, true)
+	defer h.killAll()
+	h.startAll()
 	h.awaitSettled(nil, map[string]int{app.AppID: 8}, 30*time.Second, "start")
 	time.Sleep(time.Second) // the placement settles: both members run slots
 	var injected []string

@@ -1,11 +1,7 @@
 package cluster_test
 
 import (
-	"encoding/json"
-	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -39,27 +35,9 @@ func TestClusterEtcd(t *testing.T) {
 		mc.Workspaces = append(mc.Workspaces, [2]string{w.TeamID, w.ClassicBotToken})
 		teams = append(teams, w.TeamID)
 	}
-	for i := range 2 {
-		c := mc
-		c.Port = freePort(t)
-		b, _ := json.Marshal(c)
-		p := filepath.Join(dir, fmt.Sprintf("member%d.json", i))
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		h.members = append(h.members, &member{name: "127.0.0.1:" + strconv.Itoa(c.Port), cfg: p})
-	}
-	defer func() {
-		for _, m := range h.members {
-			if m.cmd != nil && m.cmd.ProcessState == nil {
-				m.cmd.Process.Kill()
-				<-m.done
-			}
-		}
-	}()
-	for _, m := range h.members {
-		h.start(m)
-	}
+	h.addMembers(dir, 2, mc, false)
+	defer h.killAll()
+	h.startAll()
 	h.awaitSettled(teams, apps, 30*time.Second, "start")
 	h.members[1].cmd.Process.Signal(syscall.SIGKILL)
 	<-h.members[1].done

@@ -48,33 +48,10 @@ func testKeyed(t *testing.T, kill bool) {
 	app, ws := srv.Apps()[0], srv.Workspaces()[0]
 	h := &harness{t: t, srv: srv, seen: map[string]int{}, read: map[string]string{}}
 	dir := t.TempDir()
-	ports := make([][2]int, 3)
-	var peers []string
-	for i := range ports {
-		ports[i] = [2]int{freePort(t), freePort(t)}
-		peers = append(peers, "127.0.0.1:"+strconv.Itoa(ports[i][1]))
-	}
-	for i := range ports {
-		mc := memberConfig{APIURL: srv.APIURL(), Store: filepath.Join(dir, "cluster.db"), Port: ports[i][0], HealthPort: ports[i][1],
-			Peers: peers, Keyed: true, AckAfterHandlers: kill, Apps: []appConfig{{ID: app.AppID, Token: app.AppToken, Connections: 6}}}
-		b, _ := json.Marshal(mc)
-		p := filepath.Join(dir, fmt.Sprintf("m%d.json", i))
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		h.members = append(h.members, &member{name: "127.0.0.1:" + strconv.Itoa(mc.Port), cfg: p})
-	}
-	defer func() {
-		for _, m := range h.members {
-			if m.cmd != nil && m.cmd.ProcessState == nil {
-				m.cmd.Process.Kill()
-				<-m.done
-			}
-		}
-	}()
-	for _, m := range h.members {
-		h.start(m)
-	}
+	h.addMembers(dir, 3, memberConfig{APIURL: srv.APIURL(), Store: filepath.Join(dir, "cluster.db"), Keyed: true, AckAfterHandlers: kill,
+		Apps: []appConfig{{ID: app.AppID, Token: app.AppToken, Connections: 6}}}, false)
+	defer h.killAll()
+	h.startAll()
 	h.awaitSettled(nil, map[string]int{app.AppID: 6}, 30*time.Second, "start")
 	time.Sleep(time.Second) // the placement settles: every member runs slots
 

@@ -1,11 +1,8 @@
 package cluster_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,35 +26,15 @@ func TestClusterSendFromAnyMember(t *testing.T) {
 	defer srv.Close()
 	h := &harness{t: t, srv: srv, seen: map[string]int{}, rtmReaders: map[string]string{}}
 	dir := t.TempDir()
-	ports := [][2]int{{freePort(t), freePort(t)}, {freePort(t), freePort(t)}}
-	peers := []string{"127.0.0.1:" + strconv.Itoa(ports[0][1]), "127.0.0.1:" + strconv.Itoa(ports[1][1])}
 	var ids []string
 	var wss [][2]string
 	for _, w := range srv.Workspaces() {
 		wss = append(wss, [2]string{w.TeamID, w.ClassicBotToken})
 		ids = append(ids, w.TeamID)
 	}
-	for i := range ports {
-		mc := memberConfig{APIURL: srv.APIURL(), Store: filepath.Join(dir, "cluster.db"), Port: ports[i][0], HealthPort: ports[i][1],
-			Peers: peers, RTMEcho: true, Workspaces: wss}
-		b, _ := json.Marshal(mc)
-		p := filepath.Join(dir, fmt.Sprintf("m%d.json", i))
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		h.members = append(h.members, &member{name: "127.0.0.1:" + strconv.Itoa(mc.Port), cfg: p})
-	}
-	defer func() {
-		for _, m := range h.members {
-			if m.cmd != nil && m.cmd.ProcessState == nil {
-				m.cmd.Process.Kill()
-				<-m.done
-			}
-		}
-	}()
-	for _, m := range h.members {
-		h.start(m)
-	}
+	h.addMembers(dir, 2, memberConfig{APIURL: srv.APIURL(), Store: filepath.Join(dir, "cluster.db"), RTMEcho: true, Workspaces: wss}, false)
+	defer h.killAll()
+	h.startAll()
 	h.awaitSettled(ids, nil, 30*time.Second, "start")
 	time.Sleep(time.Second) // both members see both
 	const perTeam = 3

@@ -38,6 +38,7 @@ type memberConfig struct {
 	SlowAcks         bool        `json:"slow_acks,omitempty"`          // ack after handlers, and each handler takes 500ms: Slack redelivers`
 	Keyed            bool        `json:"keyed,omitempty"`              // a Clustered PerChannel subscription of app_mention: "KEY" and "READ" lines
 	AckAfterHandlers bool        `json:"ack_after_handlers,omitempty"` // WithAckAfterHandlers
+	QuietKeyed       bool        `json:"quiet_keyed,omitempty"`        // the counting subscription is Clustered and PerChannel
 	RTMEcho          bool        `json:"rtm_echo,omitempty"`           // a Clustered PerChannel subscription of RTM messages that answers with Send: "RTMREAD" and "ECHO" lines
 	Apps             []appConfig `json:"apps"`
 	Workspaces       [][2]string `json:"workspaces"` // team, token
@@ -113,7 +114,7 @@ func runMember(path string) int {
 			time.Sleep(500 * time.Millisecond)
 		}
 		return nil
-	}); err != nil {
+	}, everyOpts(mc)...); err != nil {
 		return fail(err)
 	}
 	if mc.Keyed {
@@ -227,4 +228,12 @@ func registerRTMEcho(rt *switchboard.Runtime, mu *sync.Mutex) error {
 		mu.Unlock()
 		return nil
 	}, switchboard.Named("rtm-echo"), switchboard.PerChannel(0), switchboard.Clustered())
+}
+
+// everyOpts are the options of the member's subscription of every event.
+func everyOpts(mc memberConfig) []switchboard.SubscribeOption {
+	if mc.QuietKeyed {
+		return []switchboard.SubscribeOption{switchboard.Named("every"), switchboard.PerChannel(0), switchboard.Clustered()}
+	}
+	return nil
 }

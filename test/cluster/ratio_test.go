@@ -16,8 +16,9 @@ import (
 )
 
 // The cost of cluster mode on the event path: one member process on one Socket Mode connection,
-// as a single process and as a (one-member) cluster, each handling the same burst of messages,
-// in alternating rounds. Opt-in: SWITCHBOARD_CLUSTER_RATIO=1 (SWITCHBOARD_CLUSTER_RATIO_EVENTS
+// as a single process, as a (one-member) cluster, and as a cluster whose subscription is
+// Clustered and PerChannel (one channel: every event through its key's grain), each handling the
+// same burst of messages, in alternating rounds. Opt-in: SWITCHBOARD_CLUSTER_RATIO=1 (SWITCHBOARD_CLUSTER_RATIO_EVENTS
 // sets the burst, default 30000).
 func TestClusterThroughputRatio(t *testing.T) {
 	if os.Getenv("SWITCHBOARD_CLUSTER_RATIO") == "" {
@@ -35,10 +36,10 @@ func TestClusterThroughputRatio(t *testing.T) {
 	app, ws := srv.Apps()[0], srv.Workspaces()[0]
 	h := &harness{t: t, srv: srv, seen: map[string]int{}}
 	dir := t.TempDir()
-	run := func(clustered bool, round int) float64 {
+	run := func(clustered, keyed bool, round int) float64 {
 		hp := freePort(t)
 		mc := memberConfig{APIURL: srv.APIURL(), Store: filepath.Join(dir, fmt.Sprintf("c%d.db", round)), Port: freePort(t), HealthPort: hp,
-			Peers: []string{"127.0.0.1:" + strconv.Itoa(hp)}, NoCluster: !clustered, Quiet: true,
+			Peers: []string{"127.0.0.1:" + strconv.Itoa(hp)}, NoCluster: !clustered, Quiet: true, QuietKeyed: keyed,
 			Apps: []appConfig{{ID: app.AppID, Token: app.AppToken, Connections: 1}}}
 		b, _ := json.Marshal(mc)
 		p := filepath.Join(dir, fmt.Sprintf("m%d.json", round))
@@ -62,13 +63,17 @@ func TestClusterThroughputRatio(t *testing.T) {
 		}
 		return float64(n) / time.Since(start).Seconds()
 	}
-	var single, clustered []float64
+	var single, clustered, keyed []float64
 	for r := range 3 {
-		single = append(single, run(false, 2*r))
-		clustered = append(clustered, run(true, 2*r+1))
+		single = append(single, run(false, false, 3*r))
+		clustered = append(clustered, run(true, false, 3*r+1))
+		keyed = append(keyed, run(true, true, 3*r+2))
 	}
 	slices.Sort(single)
 	slices.Sort(clustered)
+	slices.Sort(keyed)
 	t.Logf("one connection, %d events: single process %.0f/s %v, cluster member %.0f/s %v: ratio %.2f (medians)",
 		n, single[1], single, clustered[1], clustered, clustered[1]/single[1])
+	t.Logf("the same through a Clustered PerChannel subscription (one channel: one key, its events one at a time through its grain): %.0f/s %v: %.2f of the cluster member's",
+		keyed[1], keyed, keyed[1]/clustered[1])
 }

@@ -536,6 +536,9 @@ type ClusterStatus struct {
 	// DedupeDropped counts the redeliveries this member dropped because another member had
 	// handled the event.
 	DedupeDropped int64 `json:"dedupe_dropped"`
+	// RemoteDropped counts the messages from other processes this member dropped as unreadable
+	// (a type it does not know, indexes out of range: another version, or not a member).
+	RemoteDropped int64 `json:"remote_dropped"`
 }
 
 // ClusterStatus returns this member's view of the cluster; ok is false without WithCluster.
@@ -544,7 +547,8 @@ func (rt *Runtime) ClusterStatus() (s ClusterStatus, ok bool) {
 	if cs == nil {
 		return ClusterStatus{}, false
 	}
-	s = ClusterStatus{Member: cs.m.Self(), Members: cs.m.Members(), Owners: rt.Owners(), Running: []string{}, DedupeDropped: cs.dropped.Load()}
+	s = ClusterStatus{Member: cs.m.Self(), Members: cs.m.Members(), Owners: rt.Owners(), Running: []string{}, DedupeDropped: cs.dropped.Load(),
+		RemoteDropped: cs.m.RemoteDropped()}
 	cs.mu.Lock()
 	leaving := cs.leaving
 	for name := range cs.running {

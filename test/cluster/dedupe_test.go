@@ -53,16 +53,26 @@ func TestClusterDedupeAcrossMembers(t *testing.T) {
 	time.Sleep(3 * time.Second) // every redelivery is over: 3 retries, 300ms apart
 	lost, dups := h.count(injected)
 	t.Logf("10 events, %d redeliveries by fakeslack: %d lost, %d handled more than once across the 2 members", srv.Stats().Redelivered, lost, dups)
-	var dropped int64
+	var dropped, unreadable int64
 	for _, port := range opsPorts {
 		var v struct {
-			Dropped int64 `json:"dedupe_dropped"`
+			Dropped       int64  `json:"dedupe_dropped"`
+			RemoteDropped *int64 `json:"remote_dropped"`
 		}
-		if resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/cluster"); err == nil {
-			json.NewDecoder(resp.Body).Decode(&v)
-			resp.Body.Close()
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/cluster")
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		if v.RemoteDropped == nil {
+			t.Fatal("/cluster has no remote_dropped")
 		}
 		dropped += v.Dropped
+		unreadable += *v.RemoteDropped
+	}
+	if unreadable != 0 { // members of one version always read each other
+		t.Errorf("the members dropped %d of each other's messages as unreadable", unreadable)
 	}
 	t.Logf("redeliveries dropped because the other member had handled the event: %d (the rest were the same member's, dropped by its own dedupe)", dropped)
 	if srv.Stats().Redelivered == 0 {

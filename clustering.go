@@ -34,9 +34,10 @@ type clusterState struct {
 	movedAt    map[string]time.Time            // Socket Mode slots running here that another member owns
 	apps       map[string]App                  // AddApp's here, for their Installations
 	clients    map[string]engine.ClientSource
-	workspaces map[string]Workspace // AddWorkspace's here, for their settings
-	owners     map[string]string    // every desired link → its owner, as of the last pass
-	rtmTokens  map[string]string    // every desired RTM link's token, by team, as of the last pass
+	workspaces map[string]Workspace  // AddWorkspace's here, for their settings
+	owners     map[string]string     // every desired link → its owner, as of the last pass
+	rtmTokens  map[string]string     // every desired RTM link's token, by team, as of the last pass
+	rtmClients map[string]rtmClients // client sources of the RTM workspaces whose keys ran here, by team
 
 	keysLeaving atomic.Bool // the key grains here take no more events: the member is leaving
 
@@ -59,7 +60,8 @@ func (rt *Runtime) joinCluster(cfg ClusterConfig) error {
 	cs := &clusterState{m: m, store: m.Store(), done: make(chan struct{}),
 		running: map[string]clusterlink.LinkSpec{}, claimed: map[string]bool{}, movedAt: map[string]time.Time{},
 		apps: map[string]App{}, clients: map[string]engine.ClientSource{}, workspaces: map[string]Workspace{},
-		seen: make(chan clusterlink.SeenEvent, 4096)}
+		rtmClients: map[string]rtmClients{},
+		seen:       make(chan clusterlink.SeenEvent, 4096)}
 	if err := cs.store.ForgetMember(ctx, m.Self()); err != nil { // a restarted member runs nothing yet
 		m.Leave()
 		return fmt.Errorf("switchboard: %w", err)
@@ -331,6 +333,11 @@ func (rt *Runtime) reconcile(ctx context.Context, cs *clusterState) error {
 	}
 	cs.owners = owners
 	cs.rtmTokens = tokens
+	for team := range cs.rtmClients {
+		if _, desired := tokens[team]; !desired {
+			delete(cs.rtmClients, team) // removed from the cluster
+		}
+	}
 	cs.mu.Unlock()
 	for _, name := range gone {
 		rt.stopClusterLink(ctx, cs, name)

@@ -155,14 +155,21 @@ func (rt *Runtime) clientsOf(l messages.Link) engine.ClientSource {
 		if tok, shared := cs.rtmTokens[l.Team]; shared && (!ok || ws.Token != tok) {
 			ws, ok = Workspace{Team: l.Team, Token: tok}, true
 		}
+		cached, hit := cs.rtmClients[l.Team]
 		cs.mu.Unlock()
-		if !ok {
+		switch {
+		case !ok:
 			return nil
+		case hit && cached.token == ws.Token:
+			return cached.clients
 		}
 		spec, err := rt.rtmSpec(ws)
 		if err != nil {
 			return nil
 		}
+		cs.mu.Lock()
+		cs.rtmClients[l.Team] = rtmClients{token: ws.Token, clients: spec.Client}
+		cs.mu.Unlock()
 		return spec.Client
 	}
 	rt.clu.mu.Lock()
@@ -228,4 +235,11 @@ func hostedChain(ctx context.Context) bool {
 	defer in.rt.mu.Unlock()
 	_, clustered := in.rt.clustered[in.sub]
 	return clustered
+}
+
+// rtmClients is a workspace's client source on a member that hosts its keys, kept with the token
+// it was made for.
+type rtmClients struct {
+	token   string
+	clients engine.ClientSource
 }

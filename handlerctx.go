@@ -119,9 +119,10 @@ func HandlerTimeout(d time.Duration) SubscribeOption {
 
 // eventInfo is what an event's context carries; its log entry is built on first use.
 type eventInfo struct {
-	rt  *Runtime
-	sub string
-	ev  *Event
+	rt     *Runtime
+	sub    string
+	ev     *Event
+	hosted bool // the chain of a clustered subscription's keys (keygrains.go)
 }
 
 type eventInfoKey struct{}
@@ -169,7 +170,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (rt *Runtime) chain(l *listener) engine.Handler {
 	name := l.spec.Name
 	return func(ctx context.Context, ev *Event) error {
-		ctx = &eventCtx{Context: ctx, info: eventInfo{rt: rt, sub: name, ev: ev}}
+		ctx = &eventCtx{Context: ctx, info: eventInfo{rt: rt, sub: name, ev: ev, hosted: l.clustered}}
 		if l.timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, l.timeout)

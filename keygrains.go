@@ -91,12 +91,7 @@ func (rt *Runtime) forwardTo(subscription string, by engine.KeyBy) engine.Handle
 	return func(ctx context.Context, ev *messages.Event) error {
 		pb := keyedEvent(ev)
 		pb.Subscription, pb.Key = subscription, engine.KeyOf(by, ev)
-		if err := rt.clu.m.SendKeyed(ctx, pb); err != nil {
-			rt.log.WithError(err).WithField("subscription", subscription).WithField("team", ev.Team).
-				Error("cluster: an event of a clustered subscription did not reach its key's member")
-			return err
-		}
-		return nil
+		return rt.clu.m.SendKeyed(ctx, pb) // an error is counted and logged with the event's fields, as any handler's
 	}
 }
 
@@ -228,13 +223,7 @@ func (rt *Runtime) finishClustered(ctx context.Context, cs *clusterState) error 
 // the events every member forwards to a key here, which the dispatcher dedupes as it places them.
 func hostedChain(ctx context.Context) bool {
 	in, ok := ctx.Value(eventInfoKey{}).(*eventInfo)
-	if !ok {
-		return false
-	}
-	in.rt.mu.Lock()
-	defer in.rt.mu.Unlock()
-	_, clustered := in.rt.clustered[in.sub]
-	return clustered
+	return ok && in.hosted
 }
 
 // rtmClients is a workspace's client source on a member that hosts its keys, kept with the token

@@ -48,8 +48,8 @@ type dispatcher struct {
 	env      *Env
 	window   int
 	subs     []*subscription
-	retiring []*subscription      // unsubscribed, finishing what they accepted
-	seen     map[string]*idWindow // by app
+	retiring []*subscription // unsubscribed, finishing what they accepted
+	seen     map[seenKey]*idWindow
 	stopping bool
 }
 
@@ -65,7 +65,7 @@ type subscription struct {
 // remembers.
 func DispatcherProps(env *Env, window int) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &dispatcher{env: env, window: window, seen: map[string]*idWindow{}}
+		return &dispatcher{env: env, window: window, seen: map[seenKey]*idWindow{}}
 	})
 }
 
@@ -96,7 +96,11 @@ func (d *dispatcher) Receive(ctx actor.Context) {
 	case Unsubscribe:
 		msg.Reply.Answer(d.unsubscribe(ctx, msg.Name))
 	case ForgetApp:
-		delete(d.seen, msg.App)
+		for k := range d.seen { // the app's own window, and its hosted subscriptions'
+			if k.app == msg.App {
+				delete(d.seen, k)
+			}
+		}
 	case SubscriberStats:
 		out := make([]SubscriptionStats, 0, len(d.subs)+len(d.retiring))
 		for _, s := range append(d.subs[:len(d.subs):len(d.subs)], d.retiring...) {
@@ -123,7 +127,7 @@ func (d *dispatcher) Receive(ctx actor.Context) {
 
 func (d *dispatcher) dispatch(ctx actor.Context, msg Dispatch) {
 	ev, ack, place := msg.Event, msg.Ack, msg.Placement
-	if ev.EventID != "" && d.duplicate(ev.Link.App, ev.EventID) {
+	if ev.EventID != "" && d.duplicate(seenKey{app: ev.Link.App}, ev.EventID) {
 		d.env.Stats.Duplicates.Add(1)
 		if ack != nil {
 			ack.Send(nil)
@@ -179,13 +183,13 @@ func (d *dispatcher) deliver(ctx actor.Context, s *subscription, it item, place 
 func (d *dispatcher) dispatchHosted(ctx actor.Context, msg hostedDispatch) {
 	for _, s := range d.subs {
 		if s.spec.Hosted && s.spec.Name == msg.name {
-			if ev := msg.e.ev; ev.EventID != "" && d.duplicate(ev.Link.App+"\x00"+msg.name, ev.EventID) {
+			if ev := msg.e.ev; ev.EventID != "" && d.duplicate(seenKey{app: ev.Link.App, hosted: msg.name}, ev.EventID) {
 				d.env.Stats.Duplicates.Add(1)
 				msg.e.finish(nil)
 				return
 			}
-			place := msg.e.disp.Placement
-			it := item{ev: msg.e.disp.Event}
+			place := &msg.e.place
+			it := item{ev: msg.e.ev}
 			if msg.e.after {
 				it.ack = &msg.e.ack
 				it.ack.Hold(1)
@@ -278,12 +282,15 @@ func (d *dispatcher) unsubscribe(ctx actor.Context, name string) error {
 	return fmt.Errorf("switchboard: no subscription %q", name)
 }
 
-// duplicate records id for app and reports whether it was seen within the window.
-func (d *dispatcher) duplicate(app, id string) bool {
-	w := d.seen[app]
+// seenKey names a dedupe window: an app's, or an app's in one hosted subscription.
+type seenKey struct{ app, hosted string }
+
+// duplicate records id in window k and reports whether it was seen within the window.
+func (d *dispatcher) duplicate(k seenKey, id string) bool {
+	w := d.seen[k]
 	if w == nil {
 		w = newIDWindow(d.window)
-		d.seen[app] = w
+		d.seen[k] = w
 	}
 	return !w.add(id)
 }

@@ -44,7 +44,6 @@ type forwardedEvent struct {
 	ack     Ack // with AfterHandlers: its last Release calls done
 	after   bool
 	place   Placement
-	disp    Dispatch
 	clients ClientSource
 	msg     messageFields
 	once    sync.Once
@@ -97,7 +96,6 @@ func DispatchHosted(env *Env, f Forwarded, done func(error)) {
 		e.msg = messageFields{text: f.Text, ts: f.TS, threadTS: f.Event.ThreadTS, subtype: f.Subtype, botID: f.BotID, user: f.Event.User, ok: true}
 	}
 	e.place.to = e
-	e.disp = Dispatch{Event: e.ev, Placement: &e.place}
 	env.send(env.Dispatcher, hostedDispatch{name: f.Subscription, e: e})
 }
 

@@ -102,6 +102,14 @@ func TestDispatchHosted(t *testing.T) {
 	if n := env.Stats.Duplicates.Load(); n != 1 {
 		t.Errorf("Duplicates = %d, want 1", n)
 	}
+	// Removing the app frees its hosted windows too: Ev1 is new again.
+	env.send(env.Dispatcher, ForgetApp{App: "A1"})
+	if err := await(t, dispatchHosted(env, hostedEvent("Ev1", "C1")), "answer"); err != nil {
+		t.Fatal(err)
+	}
+	if got := await(t, handled, "handler"); got != "C1 Ev1" {
+		t.Fatalf("handled %q after ForgetApp, want Ev1 again", got)
+	}
 }
 
 // With AfterHandlers the answer waits for the handler; KeyIdle says busy until then, for that key

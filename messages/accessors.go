@@ -13,8 +13,9 @@ import (
 // global shortcut, app_home_opened without one).
 var ErrNoChannel = errors.New("switchboard: event has no channel")
 
-// innerFields are the few fields of a message event that routing and Say read, decoded once from
-// Raw: the inner event of an Events API payload, or the RTM frame.
+// innerFields are the few fields of a message event that routing and Say read: from the source
+// (MessageFielder) or, without one, decoded once from Raw: the inner event of an Events API
+// payload, or the RTM frame.
 type innerFields struct {
 	Text     string `json:"text"`
 	TS       string `json:"ts"`
@@ -26,53 +27,62 @@ type innerFields struct {
 
 // MessageFielder is an optional interface of a Source: the message fields of its event, read with
 // the frame (the runtime's sources have them), which saves decoding the payload again. ok is false
-// when it has none.
+// when it has none. The accessors (Text, MessageTS, …) of an Events API or RTM event ask it on
+// every call, from any of the goroutines that share the event: it must be safe for concurrent use
+// and give the same answer each time.
 type MessageFielder interface {
 	MessageFields() (text, ts, threadTS, subtype, botID, user string, ok bool)
 }
 
-func (e *Event) fields() *innerFields {
-	e.innerOnce.Do(func() {
-		if mf, isMF := e.src.(MessageFielder); isMF && (e.Kind == KindEventsAPI || e.Kind == KindRTM) {
-			f := &e.inner
-			var ok bool
-			if f.Text, f.TS, f.ThreadTS, f.Subtype, f.BotID, f.User, ok = mf.MessageFields(); ok {
-				return
-			}
-			*f = innerFields{}
+// fields returns e's message fields: straight from the source when it is a MessageFielder with
+// them (no allocation, nothing cached), else decoded from Raw once and shared.
+func (e *Event) fields() innerFields {
+	if mf, isMF := e.src.(MessageFielder); isMF && (e.Kind == KindEventsAPI || e.Kind == KindRTM) {
+		var f innerFields
+		var ok bool
+		if f.Text, f.TS, f.ThreadTS, f.Subtype, f.BotID, f.User, ok = mf.MessageFields(); ok {
+			return f
 		}
-		switch e.Kind {
-		case KindEventsAPI:
-			var p struct {
-				Event innerFields `json:"event"`
-			}
-			if json.Unmarshal(e.Raw, &p) == nil {
-				e.inner = p.Event
-			}
-		case KindRTM:
-			_ = json.Unmarshal(e.Raw, &e.inner)
-		case KindSlashCommand:
-			var p struct {
-				Text string `json:"text"`
-			}
-			if json.Unmarshal(e.Raw, &p) == nil {
-				e.inner.Text = p.Text
-			}
-		case KindInteractive:
-			if cb, err := e.Interaction(); err == nil {
-				e.inner.TS = cb.Container.MessageTs
-				if e.inner.TS == "" {
-					e.inner.TS = cb.Message.Timestamp
-				}
-				e.inner.ThreadTS = cb.Container.ThreadTs
-				if e.inner.ThreadTS == "" {
-					e.inner.ThreadTS = cb.Message.ThreadTimestamp
-				}
-				e.inner.Text = cb.Message.Text
-			}
+	}
+	l := e.state()
+	l.fieldsOnce.Do(func() { l.fields = e.decodeFields() })
+	return l.fields
+}
+
+// decodeFields decodes e's message fields from Raw.
+func (e *Event) decodeFields() innerFields {
+	var f innerFields
+	switch e.Kind {
+	case KindEventsAPI:
+		var p struct {
+			Event innerFields `json:"event"`
 		}
-	})
-	return &e.inner
+		if json.Unmarshal(e.Raw, &p) == nil {
+			f = p.Event
+		}
+	case KindRTM:
+		_ = json.Unmarshal(e.Raw, &f)
+	case KindSlashCommand:
+		var p struct {
+			Text string `json:"text"`
+		}
+		if json.Unmarshal(e.Raw, &p) == nil {
+			f.Text = p.Text
+		}
+	case KindInteractive:
+		if cb, err := e.Interaction(); err == nil {
+			f.TS = cb.Container.MessageTs
+			if f.TS == "" {
+				f.TS = cb.Message.Timestamp
+			}
+			f.ThreadTS = cb.Container.ThreadTs
+			if f.ThreadTS == "" {
+				f.ThreadTS = cb.Message.ThreadTimestamp
+			}
+			f.Text = cb.Message.Text
+		}
+	}
+	return f
 }
 
 // Text returns a message event's text (Events API message or app_mention, RTM message), a slash

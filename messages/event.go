@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -55,12 +56,33 @@ type Event struct {
 
 	src Source
 
+	// lazy holds what is decoded from Raw on demand, allocated on first need (lazyState): most
+	// events are never decoded, so they pay one pointer for it.
+	lazy atomic.Pointer[lazyState]
+}
+
+// lazyState is what an Event decodes from Raw on demand, each part once and shared by every
+// goroutine that reads the event.
+type lazyState struct {
 	parseOnce sync.Once
-	parsed    any
+	parsed    any // slackevents.EventsAPIEvent, slack.SlashCommand or slack.InteractionCallback
 	parseErr  error
 
-	innerOnce sync.Once
-	inner     innerFields // a message's text, ts, subtype and author (accessors.go)
+	fieldsOnce sync.Once
+	fields     innerFields // a message's text, ts, subtype and author, when the source has none (accessors.go)
+}
+
+// state returns e's lazyState, allocating it on first call. Concurrent first calls race to install
+// theirs with a CAS; the losers use the winner's, so every caller shares one.
+func (e *Event) state() *lazyState {
+	if l := e.lazy.Load(); l != nil {
+		return l
+	}
+	l := new(lazyState)
+	if e.lazy.CompareAndSwap(nil, l) {
+		return l
+	}
+	return e.lazy.Load()
 }
 
 // Source is what an event reaches back to: its envelope's ack and its team's Web API client. The
@@ -115,8 +137,9 @@ func (e *Event) Interaction() (slack.InteractionCallback, error) {
 }
 
 func (e *Event) parse(f func() (any, error)) (any, error) {
-	e.parseOnce.Do(func() { e.parsed, e.parseErr = f() })
-	return e.parsed, e.parseErr
+	l := e.state()
+	l.parseOnce.Do(func() { l.parsed, l.parseErr = f() })
+	return l.parsed, l.parseErr
 }
 
 // ResponseURL returns the response_url Slack sent with a slash command, a message shortcut or a

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/slack-go/slack"
 
+	"github.com/switchboard-go/switchboard/internal/wire"
 	"github.com/switchboard-go/switchboard/messages"
 )
 
@@ -116,6 +118,29 @@ func (e *envelope) MessageFields() (text, ts, threadTS, subtype, botID, user str
 	return e.msg.MessageFields()
 }
 
+// newEnvelope is the envelope of an events_api, slash_commands or interactive frame f, read in
+// session gen at received, with what the frame says filled in; the connection completes it
+// (SocketModeSpec.event). It is the frame's message to the connection.
+func newEnvelope(gen uint64, f *wire.SocketFrame, received time.Time) *envelope {
+	r := &f.Route
+	e := &envelope{}
+	e.ev = messages.Event{
+		Session: gen, Kind: messages.Kind(f.Type), Type: r.Type,
+		Team: r.Team, Channel: r.Channel, User: r.User, ThreadTS: r.ThreadTS, EventID: r.EventID,
+		EnvelopeID: f.EnvelopeID, RetryAttempt: f.RetryAttempt, RetryReason: f.RetryReason,
+		Received: received, Raw: f.Payload,
+	}
+	if f.Type == string(messages.KindEventsAPI) {
+		e.msg = messageFields{text: r.Text, ts: r.TS, threadTS: r.ThreadTS, subtype: r.Subtype, botID: r.BotID, user: r.User, ok: true}
+	}
+	e.ack.accepts = f.Accepts
+	e.req = SendAck{EnvelopeID: f.EnvelopeID, RawID: f.RawEnvelopeID, Received: received}
+	return e
+}
+
+func (e *envelope) sessionOf() uint64 { return e.ev.Session }
+func (e *envelope) kindOf() frameKind { return frameEvent }
+
 func (e *envelope) writeAck(payload []byte) {
 	e.req.Payload = payload
 	e.env.send(e.writer, &e.req)
@@ -151,6 +176,9 @@ func (e *rtmEvent) MessageFields() (text, ts, threadTS, subtype, botID, user str
 }
 
 func (e *rtmEvent) placed() { e.sess.release() }
+
+func (e *rtmEvent) sessionOf() uint64 { return e.ev.Session }
+func (e *rtmEvent) kindOf() frameKind { return frameEvent }
 
 func (e *rtmEvent) AcceptsResponse() bool { return false }
 

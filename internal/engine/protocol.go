@@ -45,7 +45,8 @@ type frameMsg interface {
 	kindOf() frameKind
 }
 
-// FrameRead carries one decoded Socket Mode frame from the reader to its connection.
+// FrameRead carries one decoded Socket Mode frame other than an envelope (hello, disconnect, an
+// unknown type) from the reader to its connection; an envelope travels as its *envelope.
 type FrameRead struct {
 	Session  uint64
 	Frame    wire.SocketFrame
@@ -56,7 +57,8 @@ type FrameRead struct {
 func (f FrameRead) sessionOf() uint64 { return f.Session }
 func (f FrameRead) kindOf() frameKind { return f.kind }
 
-// RTMFrameRead carries one RTM frame from the reader to its connection.
+// RTMFrameRead carries one RTM frame other than an event (hello, a reply, a pong, goodbye, an
+// error) from the reader to its connection; an event travels as its *rtmEvent.
 type RTMFrameRead struct {
 	Session  uint64
 	Frame    wire.RTMFrame

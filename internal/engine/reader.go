@@ -98,15 +98,19 @@ func (r *reader) start() {
 	})
 }
 
-// decodeSocketMode decodes a Socket Mode frame and, for envelopes, its routing fields.
+// decodeSocketMode decodes a Socket Mode frame and, for envelopes, its routing fields. An envelope
+// becomes its *envelope right here, the one allocation its event needs besides the frame's bytes
+// (the connection completes it); any other frame is a FrameRead.
 func decodeSocketMode(gen uint64) decodeFunc {
 	return func(data []byte, now time.Time) (any, bool, error) {
 		f, err := wire.DecodeSocketFrame(data)
 		if err != nil {
 			return nil, false, err
 		}
-		m := FrameRead{Session: gen, Frame: f, Received: now, kind: socketModeKind(f.Type)}
-		return m, m.kind == frameEvent, nil
+		if kind := socketModeKind(f.Type); kind != frameEvent {
+			return FrameRead{Session: gen, Frame: f, Received: now, kind: kind}, false, nil
+		}
+		return newEnvelope(gen, &f, now), true, nil
 	}
 }
 

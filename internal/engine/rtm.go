@@ -156,23 +156,16 @@ func (s RTMSpec) control(c *connection, ctx actor.Context, m frameMsg) {
 	}
 }
 
-// event hands an RTM event to the dispatcher; its credit comes back once it is placed.
+// event hands an RTM event to the dispatcher; its credit comes back once it is placed. The
+// reader made the event from the frame (newRTMEvent); event gives it what the connection knows.
 func (s RTMSpec) event(c *connection, m frameMsg) {
-	msg := m.(RTMFrameRead)
-	f := msg.Frame
+	e := m.(*rtmEvent)
 	c.env.Stats.EventsIn.Add(1)
-	e := &rtmEvent{clients: s.Client, sess: c.sess}
-	e.ev = messages.Event{
-		Link: s.Link, Session: c.sess.gen, Kind: messages.KindRTM, Type: f.Type, Team: s.Link.Team,
-		Channel: f.Channel, User: f.User, ThreadTS: f.Thread, Received: msg.Received, Raw: msg.Raw,
-	}
-	ev := messages.NewEvent(e, &e.ev)
-	e.msg = messageFields{text: f.Text, ts: f.TS, threadTS: f.Thread, subtype: f.Subtype, botID: f.BotID, user: f.User, ok: true}
-	if ev.Channel == "" {
-		ev.Channel = f.ItemChannel // reactions, pins, stars: the channel of their item
-	}
+	e.clients, e.sess = s.Client, c.sess
+	e.ev.Link, e.ev.Team = s.Link, s.Link.Team
+	messages.NewEvent(e, &e.ev)
 	e.place.to = e
-	e.disp = Dispatch{Event: ev, Placement: &e.place}
+	e.disp = Dispatch{Event: &e.ev, Placement: &e.place}
 	c.env.send(c.env.Dispatcher, &e.disp)
 }
 
@@ -202,9 +195,27 @@ func decodeRTM(gen uint64) decodeFunc {
 		if err != nil {
 			return nil, false, err
 		}
-		k := rtmKind(f)
-		return RTMFrameRead{Session: gen, Frame: f, Raw: data, Received: now, kind: k}, k == frameEvent, nil
+		if k := rtmKind(f); k != frameEvent {
+			return RTMFrameRead{Session: gen, Frame: f, Raw: data, Received: now, kind: k}, false, nil
+		}
+		return newRTMEvent(gen, &f, data, now), true, nil
 	}
+}
+
+// newRTMEvent is the event of RTM frame f (its bytes data), read in session gen at received,
+// with what the frame says filled in; the connection completes it (RTMSpec.event). It is the
+// frame's message to the connection: one allocation per event besides the frame's bytes.
+func newRTMEvent(gen uint64, f *wire.RTMFrame, data []byte, received time.Time) *rtmEvent {
+	e := &rtmEvent{}
+	e.ev = messages.Event{
+		Session: gen, Kind: messages.KindRTM, Type: f.Type,
+		Channel: f.Channel, User: f.User, ThreadTS: f.Thread, Received: received, Raw: data,
+	}
+	if e.ev.Channel == "" {
+		e.ev.Channel = f.ItemChannel // reactions, pins, stars: the channel of their item
+	}
+	e.msg = messageFields{text: f.Text, ts: f.TS, threadTS: f.Thread, subtype: f.Subtype, botID: f.BotID, user: f.User, ok: true}
+	return e
 }
 
 // rtmKind is the kind of an RTM frame: a reply_to is a reply (or the pong of a JSON ping), any

@@ -34,7 +34,8 @@ func TestAckMessageMatchesSlackGo(t *testing.T) {
 	}
 }
 
-// TestRTMKinds: each RTM frame gets its kind once, in the decoder.
+// TestRTMKinds: each RTM frame gets its kind once, in the decoder; an event comes out as its
+// *rtmEvent, made from the frame.
 func TestRTMKinds(t *testing.T) {
 	for frame, want := range map[string]frameKind{
 		`{"type":"hello"}`:                    frameHello,
@@ -51,8 +52,11 @@ func TestRTMKinds(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", frame, err)
 		}
-		if k := m.(RTMFrameRead).kindOf(); k != want || event != (want == frameEvent) {
+		if k := m.(frameMsg).kindOf(); k != want || event != (want == frameEvent) {
 			t.Errorf("%s: kind %d (event %v), want %d", frame, k, event, want)
+		}
+		if e, ok := m.(*rtmEvent); ok != (want == frameEvent) || ok && (e.ev.Session != 1 || string(e.ev.Raw) != frame) {
+			t.Errorf("%s: message %T, want *rtmEvent only for events, with the session and the frame as Raw", frame, m)
 		}
 	}
 }

@@ -116,33 +116,25 @@ func (s SocketModeSpec) disconnect(c *connection, ctx actor.Context, reason stri
 	}
 }
 
-// event hands an envelope to the dispatcher and acks it as the ack policy says.
+// event hands an envelope to the dispatcher and acks it as the ack policy says. The reader made
+// the envelope from the frame (newEnvelope); event gives it what the connection knows.
 func (s SocketModeSpec) event(c *connection, m frameMsg) {
-	msg := m.(FrameRead)
-	f, r := msg.Frame, msg.Frame.Route
-	c.env.Stats.EventsIn.Add(1)
+	e := m.(*envelope)
 	env := c.env
-	e := &envelope{clients: s.Client, env: env, writer: c.writer,
-		ackOnPlacement: !f.Accepts && !s.AckAfterHandlers}
-	e.ev = messages.Event{
-		Link: s.Link, Session: c.sess.gen, Kind: messages.Kind(f.Type), Type: r.Type,
-		Team: r.Team, Channel: r.Channel, User: r.User, ThreadTS: r.ThreadTS, EventID: r.EventID,
-		EnvelopeID: f.EnvelopeID, RetryAttempt: f.RetryAttempt, RetryReason: f.RetryReason,
-		Received: msg.Received, Raw: f.Payload,
-	}
+	env.Stats.EventsIn.Add(1)
+	e.clients, e.env, e.writer = s.Client, env, c.writer
+	e.ackOnPlacement = !e.ack.accepts && !s.AckAfterHandlers
+	e.ev.Link = s.Link
 	messages.NewEvent(e, &e.ev)
-	if f.Type == string(messages.KindEventsAPI) {
-		e.msg = messageFields{text: r.Text, ts: r.TS, threadTS: r.ThreadTS, subtype: r.Subtype, botID: r.BotID, user: r.User, ok: true}
-	}
-	e.ack = Ack{accepts: f.Accepts, to: e}
+	e.ack.to = e
 	// By default the ack goes once the event sits in every queue that will deliver it: a full
 	// Backpressure queue holds the readers back instead, so nothing is acked and then dropped.
 	e.place.to = e
-	e.req = SendAck{EnvelopeID: f.EnvelopeID, RawID: f.RawEnvelopeID, Received: msg.Received, Written: c.sess.release}
+	e.req.Written = c.sess.release
 	e.disp = Dispatch{Event: &e.ev, Ack: &e.ack, Placement: &e.place}
 	ack := &e.ack
 	env.send(env.Dispatcher, &e.disp)
-	if f.Accepts {
+	if ack.accepts {
 		env.clock().AfterFunc(s.ResponseDeadline, func() {
 			if ack.Send(nil) {
 				env.Stats.ResponseTimeout.Add(1)

@@ -107,6 +107,7 @@ func (c *connection) Receive(ctx actor.Context) {
 		c.fail(msg.Session, msg.Err)
 	case frameMsg:
 		if msg.sessionOf() == c.sess.gen {
+			c.sess.taken()
 			c.frame(ctx, msg)
 		}
 	case ReadFailed:

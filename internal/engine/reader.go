@@ -22,6 +22,7 @@ import (
 // handled, or, for an event, once it sits in every queue and its ack is written), and an event
 // frame waits at the runtime's flow gate while a Backpressure queue is full. While it waits the
 // socket is not read, so TCP pushes back on Slack, and nothing is acked that could not be queued.
+// A reader also waits while its connection has readAhead frames it has not taken yet.
 type reader struct {
 	env    *Env
 	sess   *session
@@ -92,6 +93,9 @@ func (r *reader) start() {
 				if err != nil {
 					return
 				}
+			}
+			if sess.sent() != nil {
+				return // the session ended while its connection had readAhead frames to take
 			}
 			env.send(parent, msg)
 		}

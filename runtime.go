@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	slogrus "github.com/samber/slog-logrus/v2"
 	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-go/switchboard/internal/engine"
+	"github.com/switchboard-go/switchboard/internal/logbridge"
 	"github.com/switchboard-go/switchboard/messages"
 	"github.com/switchboard-go/switchboard/supervisor"
 	"github.com/switchboard-go/switchboard/webhook"
@@ -103,7 +103,7 @@ func New(opts ...Option) (*Runtime, error) {
 	}
 	cfg.http = httpc
 	system := engine.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slogrus.Option{Logger: cfg.log, Level: slog.LevelWarn}.NewLogrusHandler())
+		return slog.New(logbridge.New(cfg.log, slog.LevelWarn))
 	}), actor.WithDeadLetterThrottleInterval(deadLetterThrottle))
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{

@@ -19,11 +19,11 @@ import (
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/eventstream"
 	"github.com/asynkron/protoactor-go/remote"
-	slogrus "github.com/samber/slog-logrus/v2"
 	"github.com/sirupsen/logrus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/switchboard-go/switchboard/internal/clusterlink"
+	"github.com/switchboard-go/switchboard/internal/logbridge"
 )
 
 // Config joins a runtime to a cluster. Zero fields take the defaults named on each.
@@ -113,7 +113,7 @@ func Join(ctx context.Context, cfg Config) (*Membership, error) {
 	}
 	log := cfg.Log
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(levelled{slogrus.Option{Logger: log, Level: slog.LevelWarn}.NewLogrusHandler()})
+		return slog.New(levelled{logbridge.New(log, slog.LevelWarn)})
 	}))
 	var provider pcluster.ClusterProvider = automanaged.NewWithConfig(cfg.Refresh, cfg.HealthPort, cfg.Peers...)
 	if len(cfg.Etcd) > 0 {

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	slogrus "github.com/samber/slog-logrus/v2"
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-go/switchboard/internal/logbridge"
 	"github.com/switchboard-go/switchboard/internal/redact"
 )
 
@@ -193,7 +193,7 @@ func NewSender(c *Client, opts ...SenderOption) (*Sender, error) {
 	if env.system == nil {
 		l := c.logger
 		env.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-			return slog.New(slogrus.Option{Logger: l, Level: slog.LevelInfo}.NewLogrusHandler())
+			return slog.New(logbridge.New(l, slog.LevelInfo))
 		}))
 		s.own = true
 	}

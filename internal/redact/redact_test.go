@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	slogrus "github.com/samber/slog-logrus/v2"
 	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-go/switchboard/internal/logbridge"
 	"go.uber.org/goleak"
 )
 
@@ -224,7 +225,7 @@ func TestLoggerUnderSlog(t *testing.T) {
 	var out syncBuffer
 	user.SetOutput(&out)
 	user.SetFormatter(&logrus.JSONFormatter{})
-	l := slog.New(slogrus.Option{Logger: Logger(user), Level: slog.LevelInfo}.NewLogrusHandler())
+	l := slog.New(logbridge.New(Logger(user), slog.LevelInfo))
 	l.Warn("dead letter xoxb-1-2-SECRET", slog.Any("message", struct{ URL string }{"https://h/services/T1/B1/SECRET"}),
 		slog.String("pid", "ticket=SECRET"), slog.Int("n", 1))
 	got := out.String()

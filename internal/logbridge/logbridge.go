@@ -5,6 +5,7 @@ package logbridge
 import (
 	"context"
 	"log/slog"
+	"maps"
 
 	"github.com/sirupsen/logrus"
 )
@@ -30,9 +31,7 @@ func (h *handler) Enabled(_ context.Context, level slog.Level) bool {
 
 func (h *handler) Handle(_ context.Context, r slog.Record) error {
 	fields := make(logrus.Fields, len(h.fields)+r.NumAttrs())
-	for k, v := range h.fields {
-		fields[k] = v
-	}
+	maps.Copy(fields, h.fields)
 	r.Attrs(func(a slog.Attr) bool {
 		add(fields, h.prefix, a)
 		return true
@@ -48,9 +47,7 @@ func (h *handler) Handle(_ context.Context, r slog.Record) error {
 func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
 	n := *h
 	n.fields = make(logrus.Fields, len(h.fields)+len(as))
-	for k, v := range h.fields {
-		n.fields[k] = v
-	}
+	maps.Copy(n.fields, h.fields)
 	for _, a := range as {
 		add(n.fields, h.prefix, a)
 	}

@@ -17,25 +17,29 @@ type writer struct {
 	env    *Env
 	sess   *session
 	parent *actor.PID
-	queue  chan outFrame
+	queue  chan queued
 	failed bool
 }
 
+// queued is one slot of a writer's queue, 16 bytes: an ack, which is what nearly every slot holds
+// and which takes no allocation of its own (the SendAck is its envelope's), or any other frame.
+type queued struct {
+	ack   *SendAck  // built by the write goroutine into its own buffer
+	frame *outFrame // a ping, a frame written as is, or a flush
+}
+
+// outFrame is a frame other than an ack.
 type outFrame struct {
 	data  []byte
 	ping  bool
-	ack   *SendAck // an ack, built by the write goroutine into its own buffer
-	flush Reply    // answered with Drained once the frames before it are written
-	// written, when set, is called once the frame is written or dropped (the session's credit).
-	written func()
-	// received is when an acked envelope was read, for Env.AckHook; zero for other frames.
-	received time.Time
+	flush Reply // answered with Drained once the frames before it are written
 }
 
 // writeQueueSize bounds frames waiting for the socket: the acks of the envelopes the session
 // holds credits for (at most sessionCredits: an ack gives its credit back as it leaves the
 // queue), and room for pings and drains. The channel's buffer is allocated whole when the writer
-// starts, 80 bytes a slot: 8,192 slots were 640 KiB per Socket Mode connection.
+// starts, 16 bytes a slot (2 KiB); it was 80 bytes a slot before acks went in as pointers, and
+// 8,192 slots were once 640 KiB per Socket Mode connection.
 const writeQueueSize = sessionCredits + 64
 
 func writerProps(env *Env, sess *session, parent *actor.PID) *actor.Props {
@@ -49,17 +53,17 @@ func (w *writer) Receive(ctx actor.Context) {
 	case *actor.Started:
 		w.start()
 	case *SendAck:
-		w.enqueue(outFrame{ack: msg, received: msg.Received, written: msg.Written})
+		w.enqueue(queued{ack: msg})
 	case SendFrame:
-		w.enqueue(outFrame{data: msg.Data})
+		w.enqueue(queued{frame: &outFrame{data: msg.Data}})
 	case SendPing:
-		w.enqueue(outFrame{ping: true})
+		w.enqueue(queued{frame: &outFrame{ping: true}})
 	case Drain:
 		if w.queue == nil || w.failed {
 			msg.Reply.Answer(Drained{})
 			return
 		}
-		w.enqueue(outFrame{flush: msg.Reply})
+		w.enqueue(queued{frame: &outFrame{flush: msg.Reply}})
 	case *actor.Stopping, *actor.Restarting:
 		if w.queue != nil {
 			close(w.queue)
@@ -69,16 +73,17 @@ func (w *writer) Receive(ctx actor.Context) {
 }
 
 func (w *writer) start() {
-	w.queue = make(chan outFrame, writeQueueSize)
+	w.queue = make(chan queued, writeQueueSize)
 	q, sess, env, parent := w.queue, w.sess, w.env, w.parent
 	env.Go(func() { // owner: writer. Ends when the writer closes q or a write fails; Env.WG waits.
 		ws, batch := sess.conn(), sess.batch
 		var buf []byte // acks are built here, one at a time (WriteMessage copies)
-		for f := range q {
-			if f.written != nil {
-				f.written() // the frame leaves the queue now: written below, or dropped with the session
+		for next := range q {
+			ack, f := next.ack, next.frame
+			if ack != nil && ack.Written != nil {
+				ack.Written() // the ack leaves the queue now: written below, or dropped with the session
 			}
-			if f.flush != nil {
+			if f != nil && f.flush != nil {
 				if ws != nil {
 					if err := batch.release(); err != nil {
 						env.send(parent, WriteFailed{Session: sess.gen, Err: &messages.SocketError{Op: "write", Err: err}})
@@ -97,12 +102,12 @@ func (w *writer) start() {
 			}
 			var err error
 			switch {
-			case f.ping:
-				err = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second))
-			case f.ack != nil:
-				buf = appendAck(buf[:0], f.ack.RawID, f.ack.EnvelopeID, f.ack.Payload)
+			case ack != nil:
+				buf = appendAck(buf[:0], ack.RawID, ack.EnvelopeID, ack.Payload)
 				_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 				err = ws.WriteMessage(websocket.TextMessage, buf)
+			case f.ping:
+				err = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second))
 			default:
 				_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 				err = ws.WriteMessage(websocket.TextMessage, f.data)
@@ -115,17 +120,17 @@ func (w *writer) start() {
 				ws = nil // drain q without writing until the writer stops
 				continue
 			}
-			if f.ack != nil {
+			if ack != nil {
 				env.Stats.Acks.Add(1)
-				if !f.received.IsZero() {
-					env.AckHook.observe(sess.now().Sub(f.received))
+				if !ack.Received.IsZero() {
+					env.AckHook.observe(sess.now().Sub(ack.Received))
 				}
 			}
 		}
 	})
 }
 
-func (w *writer) enqueue(f outFrame) {
+func (w *writer) enqueue(f queued) {
 	if w.queue == nil || w.failed {
 		f.dropped()
 		return
@@ -139,13 +144,14 @@ func (w *writer) enqueue(f outFrame) {
 	}
 }
 
-// dropped settles a frame that will never be written: its credit comes back, a flush is answered.
-func (f outFrame) dropped() {
-	if f.written != nil {
-		f.written()
+// dropped settles a frame that will never be written: an ack's credit comes back, a flush is
+// answered.
+func (f queued) dropped() {
+	if f.ack != nil && f.ack.Written != nil {
+		f.ack.Written()
 	}
-	if f.flush != nil {
-		f.flush.Answer(Drained{})
+	if f.frame != nil && f.frame.flush != nil {
+		f.frame.flush.Answer(Drained{})
 	}
 }
 

@@ -25,21 +25,21 @@ func TestWriteQueueHoldsEveryCreditedAck(t *testing.T) {
 	defer sys.Root.Stop(parent)
 	sess := newSession(context.Background(), 1)
 	defer sess.close()
-	w := &writer{env: &Env{System: sys}, sess: sess, parent: parent, queue: make(chan outFrame, writeQueueSize)}
+	w := &writer{env: &Env{System: sys}, sess: sess, parent: parent, queue: make(chan queued, writeQueueSize)}
 	for range sessionCredits {
 		if err := sess.acquire(); err != nil {
 			t.Fatal(err)
 		}
-		w.enqueue(outFrame{ack: &SendAck{EnvelopeID: "e"}, written: sess.release})
+		w.enqueue(queued{ack: &SendAck{EnvelopeID: "e", Written: sess.release}})
 	}
 	for range writeQueueSize - sessionCredits {
-		w.enqueue(outFrame{ping: true})
+		w.enqueue(queued{frame: &outFrame{ping: true}})
 	}
 	if w.failed || len(sess.credits) != sessionCredits {
 		t.Fatalf("failed %v with %d of %d credits held", w.failed, len(sess.credits), sessionCredits)
 	}
-	w.enqueue(outFrame{ping: true, written: sess.release})
-	w.enqueue(outFrame{ping: true})
+	w.enqueue(queued{ack: &SendAck{EnvelopeID: "e", Written: sess.release}})
+	w.enqueue(queued{frame: &outFrame{ping: true}})
 	if !w.failed || len(sess.credits) != sessionCredits-1 {
 		t.Fatalf("failed %v with %d credits held after an overflow, want true and %d", w.failed, len(sess.credits), sessionCredits-1)
 	}

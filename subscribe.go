@@ -83,8 +83,8 @@ func Named(name string) SubscribeOption {
 }
 
 // Queue bounds the events waiting for the subscription (per key when keyed) and says what happens
-// when it is full. Default 1024, Backpressure. A Backpressure queue may hold a few more than size:
-// the events already on their way when it filled (at most 256 per connection). Queue memory grows
+// when it is full. Default 256, Backpressure. A Backpressure queue may hold a few more than size:
+// the events already on their way when it filled (at most 64 per connection). Queue memory grows
 // with use and is given back when the queue empties.
 func Queue(size int, overflow Overflow) SubscribeOption {
 	return func(l *listener) error {

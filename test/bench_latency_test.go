@@ -79,7 +79,8 @@ func (ba *benchApp) inject(b *testing.B, n int, acked int64, done func() int64, 
 }
 
 // messageEvents selects the injected message events; bigQueue keeps a benchmark's handler from
-// dropping any at full blast (the default queue, 1024, drops the newest when full).
+// dropping any at full blast (it drops the newest when full; the default queue, 256 with
+// Backpressure, would hold the readers back instead).
 var (
 	messageEvents = switchboard.Filter{Kinds: []messages.Kind{messages.KindEventsAPI}, Types: []string{"message"}}
 	bigQueue      = switchboard.Queue(1<<22, switchboard.DropNewest)

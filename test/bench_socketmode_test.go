@@ -33,8 +33,8 @@ func BenchmarkSocketModeThroughput(b *testing.B) {
 				_ = rt.Stop(ctx)
 			}()
 			var handled atomic.Int64
-			// A queue that holds all b.N: the default (1024, drop newest) drops at full blast, and
-			// the wait below would then never end.
+			// A queue that holds all b.N, dropping the newest past that (the default, 256 with
+			// Backpressure, would hold the readers back at full blast).
 			if err := rt.Handle(messageEvents, func(context.Context, *switchboard.Event) error { handled.Add(1); return nil }, bigQueue); err != nil {
 				b.Fatal(err)
 			}

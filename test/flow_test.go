@@ -18,7 +18,7 @@ import (
 
 // The bound on what a session can have acked beyond a full queue: the events that were already
 // past the reader's gate when the queue filled (one credit each).
-const sessionCredits = 256
+const sessionCredits = 64
 
 // TestBackpressureHoldsTheReaderAndLosesNothing: with the default overflow (Backpressure), a
 // stuck handler makes the reader stop reading; what is not in a queue is not acked, and once the

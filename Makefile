@@ -19,9 +19,7 @@ conformance/node_modules/.package-lock.json: conformance/package-lock.json confo
 
 ## proxy-deps: Debian's tinyproxy, the real HTTP CONNECT proxy of test/proxy_test.go (installed when root)
 proxy-deps:
-	@command -v tinyproxy >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq tinyproxy >/dev/null; \
-		else echo "tinyproxy is missing: run sudo apt-get update && sudo apt-get install -y tinyproxy"; exit 1; fi; }
+	@command -v tinyproxy >/dev/null 2>&1 || sh .ci/apt-install.sh tinyproxy "tinyproxy is missing (the proxy tests run a real one)"
 
 ## pg-deps: PostgreSQL's server, for the throwaway clusters of internal/pgtest (Debian's postgresql, installed when root)
 pg-deps:

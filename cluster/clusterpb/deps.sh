@@ -6,10 +6,4 @@ set -eu
 if command -v protoc >/dev/null 2>&1; then
   exit 0
 fi
-if [ "$(id -u)" != 0 ]; then
-  echo "protoc is missing (clusterpb's generated code is checked against it). Run as root: apt-get update && apt-get install -y protobuf-compiler" >&2
-  exit 1
-fi
-echo "installing protoc (Debian's protobuf-compiler) for the tests"
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null
+sh "$(dirname "$0")/../../.ci/apt-install.sh" protobuf-compiler "protoc is missing (clusterpb's generated code is checked against it)"

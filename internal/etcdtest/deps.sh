@@ -6,12 +6,6 @@ set -eu
 if command -v etcd >/dev/null 2>&1; then
   exit 0
 fi
-if [ "$(id -u)" != 0 ]; then
-  echo "etcd is missing (the cluster tests start their own). Run as root: apt-get update && apt-get install -y etcd-server" >&2
-  exit 1
-fi
-echo "installing etcd (Debian's etcd-server) for the tests"
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >/dev/null
+sh "$(dirname "$0")/../../.ci/apt-install.sh" etcd-server "etcd is missing (the cluster tests start their own)"
 # The package may start a service of its own (port 2379); the tests use none of it.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop etcd >/dev/null 2>&1 || true; fi

@@ -6,13 +6,7 @@ set -eu
 if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   exit 0
 fi
-if [ "$(id -u)" != 0 ]; then
-  echo "PostgreSQL's server is missing (the tests start their own clusters). Run as root: apt-get update && apt-get install -y postgresql" >&2
-  exit 1
-fi
-echo "installing PostgreSQL (Debian's postgresql) for the tests"
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+sh "$(dirname "$0")/../../.ci/apt-install.sh" postgresql "PostgreSQL's server is missing (the tests start their own clusters)"
 # The package may start a cluster of its own (main, port 5432); the tests use none of it.
 if command -v pg_lsclusters >/dev/null 2>&1; then
   pg_lsclusters -h | while read -r ver name _port status _rest; do

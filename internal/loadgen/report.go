@@ -110,24 +110,26 @@ func Drive(name string, w World, client Client, stdin io.Reader, cpuProfile stri
 	if last := c.last.Load(); last != 0 {
 		rep.Seconds = float64(last-c.first.Load()) / 1e9
 	}
-	rep.PeakRSS = peakRSS()
+	rep.PeakRSS = ProcStatusKiB()["VmHWM"]
 	rep.CPU = cpuTime().Seconds()
 	return rep
 }
 
-// peakRSS is VmHWM of /proc/self/status, in KiB (0 where there is no /proc).
-func peakRSS() int64 {
+// ProcStatusKiB returns the fields of /proc/self/status given in kB (VmHWM, the peak RSS;
+// RssAnon; RssFile; …), by name, in KiB; nil where there is no /proc.
+func ProcStatusKiB() map[string]int64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0
+		return nil
 	}
+	out := map[string]int64{}
 	for _, l := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+		if f := strings.Fields(l); len(f) == 3 && f[2] == "kB" {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb
+			out[strings.TrimSuffix(f[0], ":")] = kb
 		}
 	}
-	return 0
+	return out
 }
 
 // cpuTime is the user and system CPU time the process used.

@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"strings"
 	"time"
 
 	switchboard "github.com/switchboard-go/switchboard"
@@ -118,18 +117,12 @@ func writeHeapProfile(path string) {
 
 // memorySummary says on stderr what the process holds at the end of the run.
 func memorySummary(w loadgen.World) {
-	status, _ := os.ReadFile("/proc/self/status")
-	var proc []string
-	for _, l := range strings.Split(string(status), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && (f[0] == "VmHWM:" || f[0] == "RssAnon:" || f[0] == "RssFile:") {
-			proc = append(proc, f[0]+" "+f[1])
-		}
-	}
+	proc := loadgen.ProcStatusKiB()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	const mib = 1 << 20
-	fmt.Fprintf(os.Stderr, "loadgen-switchboard %s %dx%d: %s KiB; heap in use %.1f MiB, alloc %.1f, sys %.1f, released %.1f, next GC %.1f; stacks %.1f MiB; sys %.1f MiB; %d GCs\n",
-		w.Mode, len(w.Tokens), max(w.Conns, 1), strings.Join(proc, ", "),
+	fmt.Fprintf(os.Stderr, "loadgen-switchboard %s %dx%d: VmHWM: %d, RssAnon: %d, RssFile: %d KiB; heap in use %.1f MiB, alloc %.1f, sys %.1f, released %.1f, next GC %.1f; stacks %.1f MiB; sys %.1f MiB; %d GCs\n",
+		w.Mode, len(w.Tokens), max(w.Conns, 1), proc["VmHWM"], proc["RssAnon"], proc["RssFile"],
 		float64(m.HeapInuse)/mib, float64(m.HeapAlloc)/mib, float64(m.HeapSys)/mib, float64(m.HeapReleased)/mib, float64(m.NextGC)/mib,
 		float64(m.StackInuse)/mib, float64(m.Sys)/mib, m.NumGC)
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -108,7 +109,7 @@ func (d *dispatcher) Receive(ctx actor.Context) {
 		}
 	case SubscriberStats:
 		out := make([]SubscriptionStats, 0, len(d.subs)+len(d.retiring))
-		for _, s := range append(d.subs[:len(d.subs):len(d.subs)], d.retiring...) {
+		for _, s := range slices.Concat(d.subs, d.retiring) {
 			out = append(out, SubscriptionStats{Name: s.spec.Name, Queued: int(s.counts.backlog.Load()), Dropped: s.counts.dropped.Load(), Keys: int(s.counts.keys.Load())})
 		}
 		msg.Reply.Answer(out)
@@ -124,7 +125,7 @@ func (d *dispatcher) Receive(ctx actor.Context) {
 		// Stop waited for the handlers first: end their context now, so that one waiting on it
 		// returns and the subscribers can stop.
 		d.stopping = true
-		for _, s := range append(d.subs[:len(d.subs):len(d.subs)], d.retiring...) {
+		for _, s := range slices.Concat(d.subs, d.retiring) {
 			s.cancel()
 		}
 	}
@@ -214,7 +215,7 @@ func (d *dispatcher) dispatchHosted(ctx actor.Context, msg hostedDispatch) {
 // keyIdle answers whether a hosted subscription's key is idle here; a subscription that ended and
 // is still finishing what it accepted counts too.
 func (d *dispatcher) keyIdle(ctx actor.Context, msg keyIdle) {
-	for _, s := range append(d.subs[:len(d.subs):len(d.subs)], d.retiring...) {
+	for _, s := range slices.Concat(d.subs, d.retiring) {
 		if s.spec.Hosted && s.spec.Name == msg.name && s.q == nil {
 			ctx.Send(s.pid, msg)
 			return

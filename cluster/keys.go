@@ -140,7 +140,6 @@ type keyGrain struct {
 	seen    map[string]uint64    // origin → highest seq placed or being placed
 	busy    map[string]*inFlight // origin → its event the host has not answered yet
 	cancel  context.CancelFunc
-	fenced  chan struct{}
 }
 
 type grainState int

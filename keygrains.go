@@ -47,14 +47,15 @@ func Clustered() SubscribeOption {
 	}
 }
 
-// checkClustered refuses Clustered where it does not apply.
-func (l *listener) checkClustered(named bool) error {
+// checkClustered refuses Clustered where it does not apply. It runs before an unnamed
+// subscription gets its "sub-N".
+func (l *listener) checkClustered() error {
 	switch {
 	case !l.clustered:
 		return nil
 	case l.spec.KeyBy == engine.KeyNone:
 		return errors.New("switchboard: Clustered applies to keyed subscriptions only (PerTeam, PerChannel, PerThread)")
-	case !named:
+	case l.spec.Name == "":
 		return errors.New("switchboard: Clustered needs Named: every member registers the subscription under the same name")
 	}
 	return nil
@@ -79,7 +80,7 @@ func (rt *Runtime) subscribeClustered(l *listener) error {
 	}
 	rt.subNames[name] = struct{}{}
 	rt.subNames[fwd] = struct{}{}
-	rt.clustered[name] = fwd
+	rt.clustered[name] = struct{}{}
 	rt.system.Root.Send(rt.dispatcher, engine.Subscribe{Spec: hosted})
 	rt.system.Root.Send(rt.dispatcher, engine.Subscribe{Spec: forwarder})
 	return nil
@@ -147,8 +148,8 @@ func (rt *Runtime) clientsOf(l messages.Link) engine.ClientSource {
 		cs := rt.clu
 		cs.mu.Lock()
 		ws, ok := cs.workspaces[l.Team]
-		if tok, shared := cs.rtmTokens[l.Team]; shared && (!ok || ws.Token != tok) {
-			ws, ok = Workspace{Team: l.Team, Token: tok}, true
+		if tok, shared := cs.rtmTokens[l.Team]; shared {
+			ws, ok = cs.workspaceFor(l.Team, tok), true
 		}
 		cached, hit := cs.rtmClients[l.Team]
 		cs.mu.Unlock()
@@ -198,8 +199,8 @@ func (rt *Runtime) finishClustered(ctx context.Context, cs *clusterState) error 
 	rt.mu.Lock()
 	fwds := make(map[string]bool, len(rt.clustered))
 	hosted := make(map[string]bool, len(rt.clustered))
-	for name, fwd := range rt.clustered {
-		fwds[fwd], hosted[name] = true, true
+	for name := range rt.clustered {
+		fwds[name+forwarderSuffix], hosted[name] = true, true
 	}
 	rt.mu.Unlock()
 	if len(fwds) == 0 {

@@ -82,7 +82,7 @@ type Runtime struct {
 	subNames  map[string]struct{} // registered subscriptions
 	app       appLayer            // handlers' middleware, error hook and the bot's own IDs (handlerctx.go)
 	httpApps  map[string]*httpApp // apps with Transport HTTP, by ID (http.go)
-	clustered map[string]string   // clustered subscription → its forwarder's name (keygrains.go)
+	clustered map[string]struct{} // the clustered subscriptions, by name; each has a forwarder, name+forwarderSuffix (keygrains.go)
 	forgets   []func(team string) // each client cache's; InstallationsChanged calls them (install.go)
 
 	storePanics callbackCounter // InstallationStore lookups that panicked (apps.go)
@@ -116,7 +116,7 @@ func New(opts ...Option) (*Runtime, error) {
 		subNames:  map[string]struct{}{},
 		apps:      map[string][]string{},
 		httpApps:  map[string]*httpApp{},
-		clustered: map[string]string{},
+		clustered: map[string]struct{}{},
 	}
 	if rt.webhooks = cfg.webhooks; rt.webhooks == nil {
 		if rt.webhooks, err = webhook.New(webhook.WithLogger(cfg.log), webhook.WithProxy(webhookProxy(transportOf(httpc)))); err != nil {

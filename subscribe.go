@@ -192,14 +192,14 @@ func (rt *Runtime) Subscribe(f Filter, props *actor.Props, opts ...SubscribeOpti
 func (rt *Runtime) Unsubscribe(ctx context.Context, name string) error {
 	rt.mu.Lock()
 	_, ok := rt.subNames[name]
-	fwd, clustered := rt.clustered[name]
+	_, clustered := rt.clustered[name]
 	rt.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNoSubscription, name)
 	}
 	names := []string{name}
 	if clustered {
-		names = []string{fwd, name} // the forwarder first: it sends what it accepted to the hosts
+		names = []string{name + forwarderSuffix, name} // the forwarder first: it sends what it accepted to the hosts
 	}
 	for _, n := range names {
 		reply := engine.NewReply()
@@ -229,7 +229,7 @@ func (rt *Runtime) subscribe(l *listener, opts []SubscribeOption) error {
 	if err := l.check(); err != nil {
 		return err
 	}
-	if err := l.checkClustered(l.spec.Name != ""); err != nil {
+	if err := l.checkClustered(); err != nil {
 		return err
 	}
 	spec := &l.spec

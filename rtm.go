@@ -271,20 +271,22 @@ func (rt *Runtime) rtmSend(ctx context.Context, team string, msg engine.RTMSend)
 	if err := ctx.Err(); err != nil {
 		return engine.RTMReply{}, err
 	}
-	rt.mu.Lock()
-	route := rt.rtm.routes[team]
-	rt.mu.Unlock()
-	if route == nil && rt.clu != nil {
+	if rt.clu != nil && rt.rtmRoute(team) == nil {
 		return rt.forwardRTM(ctx, team, msg) // rtmforward.go: the member that runs it sends
 	}
 	return rt.rtmSendLocal(ctx, team, msg)
 }
 
+// rtmRoute is the route to this runtime's own socket of team, nil if it has none.
+func (rt *Runtime) rtmRoute(team string) *engine.RTMRoute {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.rtm.routes[team]
+}
+
 // rtmSendLocal sends msg on this runtime's own socket of team.
 func (rt *Runtime) rtmSendLocal(ctx context.Context, team string, msg engine.RTMSend) (engine.RTMReply, error) {
-	rt.mu.Lock()
-	route := rt.rtm.routes[team]
-	rt.mu.Unlock()
+	route := rt.rtmRoute(team)
 	if route == nil {
 		return engine.RTMReply{}, fmt.Errorf("%w: %s", ErrUnknownWorkspace, team)
 	}

@@ -380,16 +380,22 @@ func ownerConnected(claims []clusterlink.Claim, owner string) bool {
 	return false
 }
 
+// workspaceFor is the Workspace that runs team with token on this member: the one AddWorkspace
+// gave it here (its options included), unless that has another token. cs.mu is held.
+func (cs *clusterState) workspaceFor(team, token string) Workspace {
+	if ws, ok := cs.workspaces[team]; ok && ws.Token == token {
+		return ws
+	}
+	return Workspace{Team: team, Token: token}
+}
+
 // startClusterLink connects a link placed on this member.
 func (rt *Runtime) startClusterLink(ctx context.Context, cs *clusterState, l clusterlink.LinkSpec) error {
 	switch l.Kind {
 	case clusterlink.KindRTM:
 		cs.mu.Lock()
-		ws, ok := cs.workspaces[l.Name]
+		ws := cs.workspaceFor(l.Name, l.Token)
 		cs.mu.Unlock()
-		if !ok || ws.Token != l.Token {
-			ws = Workspace{Team: l.Name, Token: l.Token}
-		}
 		if err := rt.addWorkspace(ctx, ws); err != nil {
 			return err
 		}

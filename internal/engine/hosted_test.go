@@ -3,14 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/asynkron/protoactor-go/actor"
-	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-go/switchboard/messages"
 )
@@ -19,19 +13,10 @@ import (
 // reports each event and then waits for release (when release is not nil).
 func hostedEnv(t *testing.T, release chan struct{}) (*Env, chan string) {
 	t.Helper()
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
-	}))
-	ctx, cancel := context.WithCancel(context.Background())
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	env := &Env{System: system, Log: logrus.NewEntry(log), Ctx: ctx, WG: &sync.WaitGroup{}, Stats: &Stats{}, Flow: NewFlow()}
+	env := testEnv(t)
+	system := env.System
 	env.Dispatcher = system.Root.Spawn(DispatcherProps(env, 100))
-	t.Cleanup(func() {
-		_ = system.Root.PoisonFuture(env.Dispatcher).Wait()
-		cancel()
-		system.Shutdown()
-	})
+	t.Cleanup(func() { _ = system.Root.PoisonFuture(env.Dispatcher).Wait() })
 	handled := make(chan string, 16)
 	reply := NewReply()
 	system.Root.Send(env.Dispatcher, Subscribe{Reply: reply, Spec: SubscriberSpec{Name: "conv", KeyBy: KeyChannel, Hosted: true,

@@ -3,14 +3,11 @@ package engine
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-go/switchboard/messages"
 )
@@ -78,13 +75,8 @@ func place(d *Dispatch) {
 // injectEnv returns an Env whose dispatcher runs f on each Dispatch, and a func counting them.
 func injectEnv(t *testing.T, f func(*Dispatch)) (*Env, func() int) {
 	t.Helper()
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
-	}))
-	ctx, cancel := context.WithCancel(context.Background())
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	env := &Env{System: system, Log: logrus.NewEntry(log), Ctx: ctx, WG: &sync.WaitGroup{}, Stats: &Stats{}, Flow: NewFlow()}
+	env := testEnv(t)
+	system := env.System
 	var mu sync.Mutex
 	n := 0
 	env.Dispatcher = system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
@@ -97,11 +89,7 @@ func injectEnv(t *testing.T, f func(*Dispatch)) (*Env, func() int) {
 			}
 		}
 	}))
-	t.Cleanup(func() {
-		_ = system.Root.StopFuture(env.Dispatcher).Wait()
-		cancel()
-		system.Shutdown()
-	})
+	t.Cleanup(func() { _ = system.Root.StopFuture(env.Dispatcher).Wait() })
 	// Every case that dispatches returns after the dispatcher ran: once it placed the event, or at
 	// the deadline, well after its mailbox delivered the Dispatch.
 	return env, func() int {
